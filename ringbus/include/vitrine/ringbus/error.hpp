@@ -1,0 +1,37 @@
+// Errors of the bus. Full and empty are not errors (they are ordinary results of the
+// ring operations); everything here is either a caller mistake reported instead of
+// asserted (a claim larger than the ring) or a fault of the peer or the system.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <string>
+#include <string_view>
+
+namespace vitrine::ringbus {
+
+enum class Errc : std::uint8_t {
+  kClaimTooLarge,     // record bigger than the ring can ever hold
+  kChannelFault,      // the peer broke the ring protocol; the ring is in the error state
+  kBadHeader,         // region header: magic, version, size, checksum or table invalid
+  kSystem,            // a system call failed (errno in Error::sys_errno)
+  kInvalidArgument,   // configuration rejected (sizes, counts)
+  kTimeout,           // a bounded wait ended without the condition
+  kPeerClosed,        // the other end of a handoff socket went away
+};
+
+struct Error {
+  Errc code;
+  int sys_errno = 0;
+  std::string message;  // says what was wrong, with the offending values
+
+  static Error sys(std::string what, int err);
+};
+
+std::string_view errc_name(Errc code);
+std::string to_string(const Error& error);
+
+template <typename T>
+using Result = std::expected<T, Error>;
+
+}  // namespace vitrine::ringbus

@@ -1,0 +1,235 @@
+// Slow paths of Ring: refreshing and validating the peer's positions, waiting, faults, reset.
+#include "vitrine/ringbus/ring.hpp"
+
+#include "vitrine/ringbus/log.hpp"
+
+namespace vitrine::ringbus {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+std::uint32_t load_flag(std::uint32_t& flag) {
+  return std::atomic_ref<std::uint32_t>(flag).load(std::memory_order_relaxed);
+}
+void store_flag(std::uint32_t& flag, std::uint32_t v) {
+  std::atomic_ref<std::uint32_t>(flag).store(v, std::memory_order_relaxed);
+}
+
+Clock::time_point deadline_after(std::chrono::nanoseconds timeout) {
+  const auto now = Clock::now();
+  if (timeout >= Clock::time_point::max() - now) return Clock::time_point::max();
+  return now + timeout;
+}
+
+// Spin, then sleep with the waiting flag set, until `ready()` or the deadline.
+// `flag` is this side's waiting flag in the shared control block.
+template <typename Ready>
+Result<bool> wait_for(Ready&& ready, std::uint32_t& flag, Doorbell& mine, WaitPolicy policy,
+                      std::chrono::nanoseconds timeout) {
+  auto r = ready();
+  if (!r || *r) return r;
+  const auto deadline = deadline_after(timeout);
+  const auto spin_end = policy.sleep ? deadline_after(std::min(policy.spin, timeout)) : deadline;
+  for (std::uint32_t i = 1;; ++i) {
+    cpu_relax();
+    r = ready();
+    if (!r || *r) return r;
+    if ((i & 63) == 0 && Clock::now() >= spin_end) break;
+  }
+  if (!policy.sleep) return false;
+  for (;;) {
+    store_flag(flag, 1);
+    // seq_cst fence: our flag store is ordered before the re-check's load of the peer's
+    // position; the peer orders its position store before its load of our flag the same way
+    // (notify_*). One of the two sees the other: no lost wake-up.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    r = ready();
+    if (!r || *r) {
+      store_flag(flag, 0);
+      mine.reset_backoff();
+      return r;
+    }
+    const auto now = Clock::now();
+    if (now >= deadline) {
+      store_flag(flag, 0);
+      return false;
+    }
+    auto woke = mine.wait(deadline == Clock::time_point::max() ? std::chrono::nanoseconds::max()
+                                                               : deadline - now);
+    store_flag(flag, 0);
+    if (!woke) return std::unexpected(woke.error());
+  }
+}
+
+}  // namespace
+
+Ring::Ring(RingControl* control, std::uint32_t log2, bool owner, std::string name)
+    : control_(control),
+      capacity_(std::uint64_t{1} << log2),
+      mask_(capacity_ - 1),
+      owner_(owner),
+      name_(std::move(name)) {
+  // Attach where the ring stands: a side that restarts (a relay re-attaching) continues from
+  // the published positions. Checked like any other peer value.
+  generation_ = std::atomic_ref<std::uint32_t>(control_->generation).load(std::memory_order_acquire);
+  const std::uint64_t head = std::atomic_ref<std::uint64_t>(control_->head).load(std::memory_order_acquire);
+  const std::uint64_t tail = std::atomic_ref<std::uint64_t>(control_->tail).load(std::memory_order_acquire);
+  if (tail < head || tail - head > capacity_ || (head | tail) % kRecordAlign != 0) {
+    (void)fault("inconsistent positions at attach (head " + std::to_string(head) + ", tail " +
+                std::to_string(tail) + ")");
+    return;
+  }
+  tail_ = tail;
+  head_cache_ = head;
+  head_ = read_pos_ = head;
+  tail_cache_ = head;
+}
+
+Result<void> Ring::fault(std::string message) {
+  fault_message_ = name_ + ": " + message;
+  fault_.store(1, std::memory_order_relaxed);
+  counters_.protocol_errors.add();
+  log(LogLevel::kError, "ring fault: " + fault_message_);
+  return std::unexpected(Error{Errc::kChannelFault, 0, fault_message_});
+}
+
+bool Ring::check_generation() {
+  if (owner_) return false;
+  // Acquire: the owner zeroed the positions before bumping the generation (release).
+  const std::uint32_t g =
+      std::atomic_ref<std::uint32_t>(control_->generation).load(std::memory_order_acquire);
+  if (g == generation_) return false;
+  generation_ = g;
+  tail_ = head_cache_ = claim_pos_ = 0;
+  claim_open_ = false;
+  head_ = read_pos_ = tail_cache_ = 0;
+  fault_.store(0, std::memory_order_relaxed);
+  fault_message_.clear();
+  counters_.resets.add();
+  log(LogLevel::kInfo, name_ + ": ring reset by the owner (generation " + std::to_string(g) + ")");
+  return true;
+}
+
+Result<void> Ring::refresh_head() {
+  if (check_generation()) return {};
+  // Acquire: the consumer's reads of the space it freed happen before we overwrite it.
+  const std::uint64_t h = std::atomic_ref<std::uint64_t>(control_->head).load(std::memory_order_acquire);
+  if (h < head_cache_ || h > tail_ || h % kRecordAlign != 0) [[unlikely]] {
+    return fault("consumer head " + std::to_string(h) + " outside [" + std::to_string(head_cache_) +
+                 ", " + std::to_string(tail_) + "] or misaligned");
+  }
+  head_cache_ = h;
+  return {};
+}
+
+Result<void> Ring::refresh_tail() {
+  if (check_generation()) return {};
+  // Acquire: pairs with publish_tail(); payload and headers below the tail are visible.
+  const std::uint64_t t = std::atomic_ref<std::uint64_t>(control_->tail).load(std::memory_order_acquire);
+  if (t < tail_cache_ || t - head_ > capacity_ || t % kRecordAlign != 0) [[unlikely]] {
+    return fault("producer tail " + std::to_string(t) + " outside [" + std::to_string(tail_cache_) +
+                 ", " + std::to_string(head_ + capacity_) + "] or misaligned");
+  }
+  tail_cache_ = t;
+  return {};
+}
+
+Result<bool> Ring::make_room(std::uint64_t span) {
+  if (auto r = refresh_head(); !r) return std::unexpected(r.error());
+  const std::uint64_t offset = tail_ & mask_;
+  const std::uint64_t pad = (span > capacity_ - offset) ? capacity_ - offset : 0;
+  if (tail_ + pad + span - head_cache_ <= capacity_) return true;
+  if (pad == 0 || tail_ + pad - head_cache_ > capacity_) return false;
+  // The padding alone fits: publish it, so that the record can start at offset 0 as soon as
+  // the consumer frees the beginning (otherwise padding + record might never fit at once).
+  write_header(tail_, static_cast<std::uint32_t>(pad - sizeof(RecordHeader)), kPaddingType, 0);
+  tail_ += pad;
+  publish_tail(tail_);
+  return tail_ + span - head_cache_ <= capacity_;
+}
+
+Result<bool> Ring::writable(std::uint32_t max_payload) {
+  if (faulted() && !check_generation())
+    return std::unexpected(Error{Errc::kChannelFault, 0, fault_message_});
+  const std::uint64_t span = record_span(max_payload);
+  if (span > capacity_)
+    return std::unexpected(Error{Errc::kClaimTooLarge, 0,
+                                 name_ + ": " + std::to_string(max_payload) + " bytes never fit"});
+  const std::uint64_t offset = tail_ & mask_;
+  const std::uint64_t pad = (span > capacity_ - offset) ? capacity_ - offset : 0;
+  if (tail_ + pad + span - head_cache_ <= capacity_) return true;
+  return make_room(span);
+}
+
+Result<bool> Ring::readable() {
+  if (faulted() && !check_generation())
+    return std::unexpected(Error{Errc::kChannelFault, 0, fault_message_});
+  if (read_pos_ < tail_cache_) return true;
+  if (auto r = refresh_tail(); !r) return std::unexpected(r.error());
+  return read_pos_ < tail_cache_;
+}
+
+bool Ring::notify_consumer(Doorbell& peer) {
+  // seq_cst fence: orders our tail store before the load of the consumer's waiting flag
+  // (the consumer does flag store -> fence -> tail load, see wait_for).
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (load_flag(control_->consumer_waiting) != 0) {
+    peer.ring();
+    counters_.doorbells_rung.add();
+    return true;
+  }
+  counters_.doorbells_suppressed.add();
+  return false;
+}
+
+bool Ring::notify_producer(Doorbell& peer) {
+  // Same pairing as notify_consumer, for our head store and the producer's waiting flag.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (load_flag(control_->producer_waiting) != 0) {
+    peer.ring();
+    counters_.doorbells_rung.add();
+    return true;
+  }
+  counters_.doorbells_suppressed.add();
+  return false;
+}
+
+Result<bool> Ring::wait_readable(Doorbell& mine, WaitPolicy policy, std::chrono::nanoseconds timeout) {
+  return wait_for([this] { return readable(); }, control_->consumer_waiting, mine, policy, timeout);
+}
+
+Result<bool> Ring::wait_writable(std::uint32_t max_payload, Doorbell& mine, WaitPolicy policy,
+                                 std::chrono::nanoseconds timeout) {
+  return wait_for([this, max_payload] { return writable(max_payload); }, control_->producer_waiting,
+                  mine, policy, timeout);
+}
+
+void Ring::reset() {
+  if (!owner_) {
+    log(LogLevel::kWarn, name_ + ": reset() ignored: only the region's owner resets a ring");
+    return;
+  }
+  std::atomic_ref<std::uint64_t>(control_->tail).store(0, std::memory_order_relaxed);
+  std::atomic_ref<std::uint64_t>(control_->head).store(0, std::memory_order_relaxed);
+  store_flag(control_->producer_waiting, 0);
+  store_flag(control_->consumer_waiting, 0);
+  // Release: the zeroed positions are visible to a peer that sees the new generation.
+  generation_ += 1;
+  std::atomic_ref<std::uint32_t>(control_->generation).store(generation_, std::memory_order_release);
+  tail_ = head_cache_ = claim_pos_ = 0;
+  claim_open_ = false;
+  head_ = read_pos_ = tail_cache_ = 0;
+  fault_message_.clear();
+  fault_.store(0, std::memory_order_relaxed);
+  counters_.resets.add();
+}
+
+}  // namespace vitrine::ringbus
