@@ -1,0 +1,248 @@
+// Wire layout of the Vitrine relay protocol. Logic-free: fixed-width little-endian integers,
+// explicit padding, static_asserts on every size and offset. Any change bumps kProtocolVersion.
+//
+// Channel 0 (control): every record is one message; the ringbus record type is the message
+// type (kMsg*), the record payload is the message struct, exactly sizeof() bytes.
+//
+//   host                                    guest (vitrine-guest)
+//    | Hello{versions, features, channels} ->  |
+//    | <- HelloReply{version, features}        |
+//    | Open{request, channel N, target}     -> |  connect 127.0.0.1:port or a Unix path
+//    | <- Opened{request, N} | OpenFailed{request, N, errno, text}
+//    |     ... bytes on channel N (below) ...   |
+//    | Close{N}  (abort)                    -> |  the guest drops the socket
+//    | <- Closed{N, errno, byte counts, text}  |  after the guest's last record on N
+//    | Ping / Pong, StatsRequest / StatsReply, ErrorReply (any malformed or unexpected message)
+//
+// Channel N >= 1 (one connection): each direction is a byte stream cut into records.
+//   kRecordData: payload = stream bytes; flag kDataWholePdus when the relay framed them
+//                (the record starts and ends at RDP PDU boundaries, see PduFramer).
+//   kRecordEnd:  payload = EndRecord; "no more bytes in this direction" (half-close, in band so
+//                that it is ordered after the data; a control message would overtake it).
+//
+// Lifecycle of channel N (host allocates, both sides continue the rings' positions, no reset):
+//   Free -(host sends Open)-> Opening -(Opened)-> Open -(guest sends Closed)-> Free.
+//   The guest sends Closed only after its last record on N, so a host that has seen Closed
+//   drains g2h N completely; the host writes on N only after Opened, so a guest that receives
+//   Open{N} first discards whatever h2g N still holds from the previous connection.
+//
+// Message layout example, Open (128 bytes):
+//    0                   1                   2                   3
+//    0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//   +---------------------------------------------------------------+
+//   |                        request_id (u32)                       |
+//   +---------------------------------------------------------------+
+//   |                         channel (u32)                         |
+//   +-------------------------------+-------------------------------+
+//   |       target_kind (u16)       |           port (u16)          |
+//   +-------------------------------+-------------------------------+
+//   |          flags (u16)          |       path_length (u16)       |
+//   +-------------------------------+-------------------------------+
+//   |                   path[108] (not NUL-terminated)              |
+//   +---------------------------------------------------------------+
+//   |                        reserved (u32)                         |
+//   +---------------------------------------------------------------+
+#pragma once
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+namespace vitrine::rdpmux {
+
+// The structs below are the wire format, copied with memcpy: little-endian hosts only.
+static_assert(std::endian::native == std::endian::little, "wire structs are little-endian");
+
+inline constexpr std::uint64_t kControlMagic = 0x313058554d525456ull;  // "VTRMUX01", little-endian
+inline constexpr std::uint16_t kProtocolVersion = 1;
+inline constexpr std::uint32_t kControlChannel = 0;
+
+// Feature bits (Hello::features, HelloReply::features = the accepted subset).
+inline constexpr std::uint32_t kFeatureFramedPdus = 1u << 0;   // relay frames RDP PDUs
+inline constexpr std::uint32_t kFeatureUnixTargets = 1u << 1;  // Open with a Unix path
+inline constexpr std::uint32_t kFeatureStats = 1u << 2;        // StatsRequest / StatsReply
+inline constexpr std::uint32_t kKnownFeatures = kFeatureFramedPdus | kFeatureUnixTargets | kFeatureStats;
+
+// Control message types = ringbus record types on channel 0 (0 is the ring's padding type).
+inline constexpr std::uint16_t kMsgHello = 1;         // host -> guest
+inline constexpr std::uint16_t kMsgHelloReply = 2;    // guest -> host
+inline constexpr std::uint16_t kMsgOpen = 3;          // host -> guest
+inline constexpr std::uint16_t kMsgOpened = 4;        // guest -> host
+inline constexpr std::uint16_t kMsgOpenFailed = 5;    // guest -> host
+inline constexpr std::uint16_t kMsgClose = 6;         // host -> guest
+inline constexpr std::uint16_t kMsgClosed = 7;        // guest -> host
+inline constexpr std::uint16_t kMsgPing = 8;          // either way
+inline constexpr std::uint16_t kMsgPong = 9;          // either way
+inline constexpr std::uint16_t kMsgStatsRequest = 10; // host -> guest
+inline constexpr std::uint16_t kMsgStatsReply = 11;   // guest -> host
+inline constexpr std::uint16_t kMsgErrorReply = 12;   // either way
+inline constexpr std::uint16_t kMsgLast = kMsgErrorReply;
+
+// Data channel record types and flags.
+inline constexpr std::uint16_t kRecordData = 1;
+inline constexpr std::uint16_t kRecordEnd = 2;
+inline constexpr std::uint16_t kDataWholePdus = 1u << 0;
+
+// Open::target_kind
+inline constexpr std::uint16_t kTargetTcpLoopback = 1;  // 127.0.0.1:port inside the guest
+inline constexpr std::uint16_t kTargetUnixPath = 2;     // a filesystem Unix socket path
+// Open::flags
+inline constexpr std::uint16_t kOpenFramed = 1u << 0;   // frame guest->host bytes as RDP PDUs
+inline constexpr std::uint16_t kKnownOpenFlags = kOpenFramed;
+
+// ErrorReply::code
+inline constexpr std::uint32_t kErrMalformed = 1;    // size or field out of range
+inline constexpr std::uint32_t kErrUnknownType = 2;  // type not in 1..kMsgLast
+inline constexpr std::uint32_t kErrBadChannel = 3;   // channel out of range or in the wrong state
+inline constexpr std::uint32_t kErrWrongDirection = 4;  // e.g. a guest->host message sent to the guest
+inline constexpr std::uint32_t kErrVersion = 5;      // no common version
+inline constexpr std::uint32_t kErrNotReady = 6;     // request before Hello
+
+inline constexpr std::size_t kUnixPathMax = 108;     // sun_path incl. terminator
+inline constexpr std::size_t kTextMax = 112;
+
+struct HelloMsg {
+  std::uint64_t magic;          // kControlMagic
+  std::uint16_t version_min;    // protocol versions the sender speaks
+  std::uint16_t version_max;
+  std::uint32_t features;       // kFeature* bits the sender offers
+  std::uint32_t max_channels;   // bus channels including channel 0
+  std::uint32_t reserved;
+};
+static_assert(sizeof(HelloMsg) == 24);
+static_assert(offsetof(HelloMsg, version_min) == 8);
+static_assert(offsetof(HelloMsg, features) == 12);
+static_assert(offsetof(HelloMsg, max_channels) == 16);
+
+struct HelloReplyMsg {
+  std::uint64_t magic;          // kControlMagic
+  std::uint16_t version;        // chosen: the highest both speak
+  std::uint16_t reserved0;
+  std::uint32_t features;       // accepted subset of Hello::features
+  std::uint32_t fixed_buffers;  // 1 if the relay registered the bus as io_uring fixed buffers
+  std::uint32_t relay_pid;      // diagnostic
+};
+static_assert(sizeof(HelloReplyMsg) == 24);
+static_assert(offsetof(HelloReplyMsg, version) == 8);
+static_assert(offsetof(HelloReplyMsg, features) == 12);
+static_assert(offsetof(HelloReplyMsg, fixed_buffers) == 16);
+
+struct OpenMsg {
+  std::uint32_t request_id;   // echoed in Opened / OpenFailed
+  std::uint32_t channel;      // 1..max_channels-1, chosen by the host, must be Free
+  std::uint16_t target_kind;  // kTarget*
+  std::uint16_t port;         // kTargetTcpLoopback: 1..65535
+  std::uint16_t flags;        // kOpen*
+  std::uint16_t path_length;  // kTargetUnixPath: 1..kUnixPathMax-1 bytes of path, no NUL
+  char path[kUnixPathMax];
+  std::uint32_t reserved;
+};
+static_assert(sizeof(OpenMsg) == 128);
+static_assert(offsetof(OpenMsg, target_kind) == 8);
+static_assert(offsetof(OpenMsg, port) == 10);
+static_assert(offsetof(OpenMsg, flags) == 12);
+static_assert(offsetof(OpenMsg, path_length) == 14);
+static_assert(offsetof(OpenMsg, path) == 16);
+
+struct OpenedMsg {
+  std::uint32_t request_id;
+  std::uint32_t channel;
+  std::uint32_t flags;        // kOpen* flags in effect
+  std::uint32_t reserved;
+};
+static_assert(sizeof(OpenedMsg) == 16);
+
+struct OpenFailedMsg {
+  std::uint32_t request_id;
+  std::uint32_t channel;
+  std::int32_t error;         // the guest's errno (positive)
+  std::uint16_t text_length;  // bytes of text used
+  std::uint16_t reserved;
+  char text[kTextMax];        // strerror() and context, not NUL-terminated
+};
+static_assert(sizeof(OpenFailedMsg) == 128);
+static_assert(offsetof(OpenFailedMsg, error) == 8);
+static_assert(offsetof(OpenFailedMsg, text_length) == 12);
+static_assert(offsetof(OpenFailedMsg, text) == 16);
+
+struct CloseMsg {
+  std::uint32_t channel;
+  std::uint32_t reserved;
+};
+static_assert(sizeof(CloseMsg) == 8);
+
+struct ClosedMsg {
+  std::uint32_t channel;
+  std::int32_t error;           // 0: clean; errno of the socket error or EPROTO for framing
+  std::uint64_t bytes_to_host;  // payload bytes the guest committed on g2h for this connection
+  std::uint64_t bytes_from_host;// payload bytes the guest sent to the socket
+  std::uint16_t text_length;
+  std::uint16_t reserved0;
+  std::uint32_t reserved1;
+  char text[kTextMax - 16];     // reason, not NUL-terminated
+};
+static_assert(sizeof(ClosedMsg) == 128);
+static_assert(offsetof(ClosedMsg, bytes_to_host) == 8);
+static_assert(offsetof(ClosedMsg, text_length) == 24);
+static_assert(offsetof(ClosedMsg, text) == 32);
+
+struct PingMsg {
+  std::uint64_t nonce;
+  std::uint64_t sent_ns;  // sender's monotonic clock, echoed back
+};
+static_assert(sizeof(PingMsg) == 16);
+
+struct PongMsg {
+  std::uint64_t nonce;
+  std::uint64_t sent_ns;  // copied from the Ping
+};
+static_assert(sizeof(PongMsg) == 16);
+
+struct StatsRequestMsg {
+  std::uint64_t reserved;
+};
+static_assert(sizeof(StatsRequestMsg) == 8);
+
+struct StatsReplyMsg {
+  std::uint32_t open_connections;
+  std::uint32_t fixed_buffers;        // 1: recv/send use registered ring memory
+  std::uint64_t connections_total;
+  std::uint64_t open_failures;
+  std::uint64_t bytes_to_host;        // payload bytes committed on g2h rings
+  std::uint64_t bytes_from_host;      // payload bytes sent from h2g records
+  std::uint64_t records_to_host;
+  std::uint64_t records_from_host;
+  std::uint64_t backpressure_events;  // times a full g2h ring paused receiving
+  std::uint64_t bytes_copied;         // payload bytes copied in user space (0 by design)
+  std::uint64_t bytes_received_elsewhere;  // payload bytes received outside ring memory
+  std::uint64_t framing_errors;
+  std::uint64_t protocol_errors;      // malformed control messages received
+};
+static_assert(sizeof(StatsReplyMsg) == 96);
+static_assert(offsetof(StatsReplyMsg, connections_total) == 8);
+static_assert(offsetof(StatsReplyMsg, protocol_errors) == 88);
+
+struct ErrorReplyMsg {
+  std::uint16_t offending_type;  // record type that caused the error
+  std::uint16_t reserved0;
+  std::uint32_t code;            // kErr*
+  std::uint16_t text_length;
+  std::uint16_t reserved1;
+  std::uint32_t reserved2;
+  char text[kTextMax];
+};
+static_assert(sizeof(ErrorReplyMsg) == 128);
+static_assert(offsetof(ErrorReplyMsg, text) == 16);
+
+// Payload of a kRecordEnd record on a data channel.
+struct EndRecord {
+  std::int32_t error;    // 0: clean end of stream; errno otherwise (ECONNRESET, EPROTO, ...)
+  std::uint32_t reserved;
+};
+static_assert(sizeof(EndRecord) == 8);
+
+static_assert(std::is_trivially_copyable_v<OpenMsg> && std::is_trivially_copyable_v<ClosedMsg> &&
+              std::is_trivially_copyable_v<StatsReplyMsg> && std::is_trivially_copyable_v<EndRecord>);
+
+}  // namespace vitrine::rdpmux

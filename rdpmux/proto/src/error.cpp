@@ -1,0 +1,43 @@
+#include "vitrine/rdpmux/error.hpp"
+
+#include <cstring>
+
+namespace vitrine::rdpmux {
+
+Error Error::sys(std::string what, int err) {
+  return Error{Errc::kSystem, err, std::move(what) + ": " + std::strerror(err)};
+}
+
+Error Error::from_bus(const ringbus::Error& e) {
+  const Errc code = e.code == ringbus::Errc::kTimeout      ? Errc::kTimeout
+                    : e.code == ringbus::Errc::kPeerClosed ? Errc::kPeerClosed
+                    : e.code == ringbus::Errc::kSystem     ? Errc::kSystem
+                                                           : Errc::kBus;
+  return Error{code, e.sys_errno, "bus: " + ringbus::to_string(e)};
+}
+
+std::string_view errc_name(Errc code) {
+  switch (code) {
+    case Errc::kMalformed: return "malformed";
+    case Errc::kUnknownType: return "unknown-type";
+    case Errc::kVersionMismatch: return "version-mismatch";
+    case Errc::kOpenFailed: return "open-failed";
+    case Errc::kNoFreeChannel: return "no-free-channel";
+    case Errc::kFraming: return "framing";
+    case Errc::kPeerClosed: return "peer-closed";
+    case Errc::kTimeout: return "timeout";
+    case Errc::kBus: return "bus";
+    case Errc::kSystem: return "system";
+    case Errc::kInvalidArgument: return "invalid-argument";
+  }
+  return "unknown";
+}
+
+std::string to_string(const Error& error) {
+  std::string s(errc_name(error.code));
+  s += ": ";
+  s += error.message;
+  return s;
+}
+
+}  // namespace vitrine::rdpmux

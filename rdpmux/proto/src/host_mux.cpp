@@ -1,0 +1,332 @@
+#include "vitrine/rdpmux/host_mux.hpp"
+
+#include <unistd.h>
+
+#include <cstring>
+
+#include "vitrine/rdpmux/ring_wait.hpp"
+#include "vitrine/ringbus/log.hpp"
+
+namespace vitrine::rdpmux {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+Clock::time_point deadline_after(std::chrono::nanoseconds timeout) {
+  const auto now = Clock::now();
+  if (timeout >= Clock::time_point::max() - now) return Clock::time_point::max();
+  return now + timeout;
+}
+
+std::uint64_t monotonic_ns() {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count());
+}
+
+}  // namespace
+
+HostMux::HostMux(ringbus::Bus& bus, BusDoorbells doorbells, HostMuxOptions options)
+    : bus_(bus), doorbells_(std::move(doorbells)), options_(options), slots_(bus.channel_count()) {
+  slots_[kControlChannel].state = SlotState::kControl;
+}
+
+HostMux::~HostMux() {
+  if (live_connections_.load() != 0)
+    ringbus::log(ringbus::LogLevel::kError,
+                 "rdpmux: HostMux destroyed with " + std::to_string(live_connections_.load()) +
+                     " live connections (they must be closed first)");
+}
+
+Result<std::unique_ptr<HostMux>> HostMux::create(ringbus::Bus& bus, BusDoorbells doorbells,
+                                                 HostMuxOptions options) {
+  if (bus.side() != ringbus::Side::kHost)
+    return fail(Errc::kInvalidArgument, "HostMux needs the host side of the bus");
+  if (bus.channel_count() < 2)
+    return fail(Errc::kInvalidArgument, "the bus has no connection channels (channel_count 1)");
+  if (auto r = doorbells.apply(bus); !r) return std::unexpected(r.error());
+  std::unique_ptr<HostMux> mux(new HostMux(bus, std::move(doorbells), options));
+  std::lock_guard lock(mux->mutex_);
+  if (auto r = mux->send(make_hello(options.features, bus.channel_count()), deadline_after(std::chrono::seconds(1)));
+      !r)
+    return std::unexpected(r.error());
+  return mux;
+}
+
+Result<void> HostMux::send(const ControlMessage& message, Clock::time_point deadline) {
+  const EncodedMessage m = encode_control(message);
+  ringbus::Channel& ch = bus_.channel(kControlChannel);
+  for (;;) {
+    auto sent = ch.try_send(m.type, m.payload());
+    if (!sent) return std::unexpected(Error::from_bus(sent.error()));
+    if (*sent) return {};
+    const auto now = Clock::now();
+    if (now >= deadline)
+      return fail(Errc::kTimeout, "control channel full: the guest relay does not read it");
+    auto w = ch.wait_writable(m.size, ringbus::WaitPolicy::adaptive(), deadline - now);
+    if (!w) return std::unexpected(Error::from_bus(w.error()));
+  }
+}
+
+Result<void> HostMux::drain_control() {
+  ringbus::Channel& ch = bus_.channel(kControlChannel);
+  for (;;) {
+    std::vector<ControlMessage> batch;
+    auto n = ch.rx().read(
+        [&](const ringbus::RecordView& r) {
+          auto m = decode_control(r.type, r.payload);
+          if (!m) {
+            protocol_error(r.type, m.error().code == Errc::kUnknownType ? kErrUnknownType : kErrMalformed,
+                           m.error().message);
+            return;
+          }
+          batch.push_back(*m);
+        },
+        64);
+    if (!n) {
+      // The guest broke the control ring: reset it (we own the region) and report.
+      counters_.protocol_errors.fetch_add(1, std::memory_order_relaxed);
+      ch.reset();
+      return std::unexpected(Error::from_bus(n.error()));
+    }
+    if (*n != 0) ch.notify_released();
+    // Handled after the ring read so that replies (send) never run inside the read handler.
+    for (const auto& m : batch) handle(m);
+    if (*n == 0) return {};
+  }
+}
+
+void HostMux::protocol_error(std::uint16_t type, std::uint32_t code, const std::string& text) {
+  counters_.protocol_errors.fetch_add(1, std::memory_order_relaxed);
+  ringbus::log(ringbus::LogLevel::kWarn, "rdpmux: bad message from the guest (type " +
+                                             std::to_string(type) + "): " + text);
+  // Best effort: a full control ring drops the reply rather than blocking the host.
+  (void)send(make_error_reply(type, code, text), Clock::now());
+}
+
+void HostMux::handle(const ControlMessage& message) {
+  const std::uint16_t type = message_type_of(message);
+  if (message_sender(type) == Sender::kHost) {
+    protocol_error(type, kErrWrongDirection, std::string(message_name(type)) + " is sent by the host");
+    return;
+  }
+  auto slot_for = [&](std::uint32_t channel) -> Slot* {
+    if (channel == kControlChannel || channel >= slots_.size()) return nullptr;
+    return &slots_[channel];
+  };
+  if (const auto* hr = std::get_if<HelloReplyMsg>(&message)) {
+    if (hr->version != kProtocolVersion || (hr->features & ~options_.features) != 0) {
+      protocol_error(type, kErrVersion, "HelloReply version " + std::to_string(hr->version) +
+                                            " features " + std::to_string(hr->features));
+      return;
+    }
+    hello_reply_ = *hr;
+    ready_.store(true, std::memory_order_release);
+  } else if (const auto* op = std::get_if<OpenedMsg>(&message)) {
+    Slot* s = slot_for(op->channel);
+    if (s && s->state == SlotState::kOpening && s->request_id == op->request_id) {
+      if (open_request_ == op->request_id) open_reply_ = message;
+    } else if (s && s->state == SlotState::kAbandoned && s->request_id == op->request_id) {
+      // Our open() timed out before this arrived: end the connection right away.
+      (void)send(CloseMsg{op->channel, 0}, Clock::now() + std::chrono::seconds(1));
+    } else {
+      protocol_error(type, kErrBadChannel, "Opened for channel " + std::to_string(op->channel) +
+                                               " request " + std::to_string(op->request_id) +
+                                               " that is not being opened");
+    }
+  } else if (const auto* of = std::get_if<OpenFailedMsg>(&message)) {
+    Slot* s = slot_for(of->channel);
+    if (s && (s->state == SlotState::kOpening || s->state == SlotState::kAbandoned) &&
+        s->request_id == of->request_id) {
+      if (s->state == SlotState::kOpening && open_request_ == of->request_id)
+        open_reply_ = message;
+      else
+        s->state = SlotState::kFree;
+    } else {
+      protocol_error(type, kErrBadChannel, "OpenFailed for channel " + std::to_string(of->channel) +
+                                               " that is not being opened");
+    }
+  } else if (const auto* cl = std::get_if<ClosedMsg>(&message)) {
+    Slot* s = slot_for(cl->channel);
+    if (!s || (s->state != SlotState::kOpen && s->state != SlotState::kAbandoned)) {
+      protocol_error(type, kErrBadChannel, "Closed for channel " + std::to_string(cl->channel) +
+                                               " that is not open");
+      return;
+    }
+    s->closed_error = cl->error;
+    s->closed_text = std::string(text_of(*cl));
+    // Release: a reader that sees the flag (acquire) and then looks at g2h N sees every record
+    // the guest committed before Closed.
+    s->guest_closed.store(true, std::memory_order_release);
+    if (s->state == SlotState::kAbandoned) s->host_closed = true;
+    maybe_free(cl->channel);
+  } else if (const auto* pi = std::get_if<PingMsg>(&message)) {
+    (void)send(PongMsg{pi->nonce, pi->sent_ns}, Clock::now() + std::chrono::milliseconds(100));
+  } else if (const auto* po = std::get_if<PongMsg>(&message)) {
+    pong_ = *po;
+  } else if (const auto* st = std::get_if<StatsReplyMsg>(&message)) {
+    stats_reply_ = *st;
+  } else if (const auto* er = std::get_if<ErrorReplyMsg>(&message)) {
+    counters_.error_replies.fetch_add(1, std::memory_order_relaxed);
+    ringbus::log(ringbus::LogLevel::kWarn, "rdpmux: the guest rejected a " +
+                                               std::string(message_name(er->offending_type)) +
+                                               " message: " + std::string(text_of(*er)));
+  }
+}
+
+template <typename Done>
+Result<void> HostMux::wait_until(Done&& done, Clock::time_point deadline) {
+  ringbus::Channel& ch = bus_.channel(kControlChannel);
+  for (;;) {
+    if (auto r = drain_control(); !r) return r;
+    if (done()) return {};
+    const auto now = Clock::now();
+    if (now >= deadline) return fail(Errc::kTimeout, "no answer from the guest relay in time");
+    auto w = ch.wait_readable(ringbus::WaitPolicy::adaptive(), deadline - now);
+    if (!w) return std::unexpected(Error::from_bus(w.error()));
+  }
+}
+
+Result<HelloReplyMsg> HostMux::wait_ready(std::chrono::nanoseconds timeout) {
+  std::lock_guard lock(mutex_);
+  if (auto r = wait_until([&] { return ready(); }, deadline_after(timeout)); !r) {
+    if (r.error().code == Errc::kTimeout)
+      return fail(Errc::kTimeout, "the guest relay did not answer Hello (is vitrine-guest running?)");
+    return std::unexpected(r.error());
+  }
+  return hello_reply_;
+}
+
+void HostMux::discard_rx(std::uint32_t channel) {
+  ringbus::Channel& ch = bus_.channel(channel);
+  for (;;) {
+    auto n = ch.rx().read([](const ringbus::RecordView&) {}, 256);
+    if (!n) {
+      ch.reset();
+      return;
+    }
+    if (*n == 0) break;
+    ch.notify_released();
+  }
+}
+
+void HostMux::maybe_free(std::uint32_t channel) {
+  Slot& s = slots_[channel];
+  if (!s.host_closed || !s.guest_closed.load(std::memory_order_acquire)) return;
+  // Everything the guest wrote for this connection came before its Closed: drain it now so
+  // that the next connection on this channel starts clean.
+  discard_rx(channel);
+  s.state = SlotState::kFree;
+}
+
+void HostMux::connection_closed(std::uint32_t channel) {
+  std::lock_guard lock(mutex_);
+  Slot& s = slots_[channel];
+  s.host_closed = true;
+  if (!s.guest_closed.load(std::memory_order_acquire))
+    (void)send(CloseMsg{channel, 0}, Clock::now() + std::chrono::seconds(1));
+  maybe_free(channel);
+  live_connections_.fetch_sub(1);
+}
+
+std::uint32_t HostMux::free_channels() const {
+  std::lock_guard lock(const_cast<std::mutex&>(mutex_));
+  std::uint32_t n = 0;
+  for (const auto& s : slots_) n += s.state == SlotState::kFree ? 1 : 0;
+  return n;
+}
+
+void HostMux::poll() {
+  std::unique_lock lock(mutex_, std::try_to_lock);
+  // A thread inside a control call drains the channel itself.
+  if (lock.owns_lock()) (void)drain_control();
+}
+
+Result<std::unique_ptr<Connection>> HostMux::open(const Target& target, OpenOptions options) {
+  std::lock_guard lock(mutex_);
+  const auto deadline = deadline_after(options.timeout);
+  if (!ready()) {
+    if (auto r = wait_until([&] { return ready(); }, deadline); !r) {
+      if (r.error().code == Errc::kTimeout)
+        return fail(Errc::kTimeout, "the guest relay did not answer Hello (is vitrine-guest running?)");
+      return std::unexpected(r.error());
+    }
+  }
+  if (auto r = drain_control(); !r) return std::unexpected(r.error());
+  if (target.kind == kTargetUnixPath && (hello_reply_.features & kFeatureUnixTargets) == 0)
+    return fail(Errc::kInvalidArgument, "the guest relay does not accept Unix socket targets");
+  if (options.framed && (hello_reply_.features & kFeatureFramedPdus) == 0)
+    return fail(Errc::kInvalidArgument, "the guest relay does not frame PDUs");
+  std::uint32_t channel = 0;
+  for (std::uint32_t i = 1; i < slots_.size(); ++i) {
+    if (slots_[i].state == SlotState::kFree) {
+      channel = i;
+      break;
+    }
+  }
+  if (channel == 0)
+    return fail(Errc::kNoFreeChannel, "all " + std::to_string(slots_.size() - 1) + " connection channels are in use");
+  if (bus_.channel(channel).faulted()) bus_.channel(channel).reset();
+  discard_rx(channel);
+
+  const std::uint32_t request = next_request_++;
+  const std::uint16_t flags = options.framed ? kOpenFramed : 0;
+  auto msg = target.kind == kTargetUnixPath ? make_open_unix(request, channel, target.path, flags)
+                                            : make_open_tcp(request, channel, target.port, flags);
+  if (!msg) return std::unexpected(msg.error());
+  Slot& s = slots_[channel];
+  s.state = SlotState::kOpening;
+  s.request_id = request;
+  s.host_closed = false;
+  s.guest_closed.store(false, std::memory_order_relaxed);
+  s.closed_error = 0;
+  s.closed_text.clear();
+  open_request_ = request;
+  open_reply_.reset();
+  counters_.opens.fetch_add(1, std::memory_order_relaxed);
+  if (auto r = send(*msg, deadline); !r) {
+    s.state = SlotState::kFree;
+    return std::unexpected(r.error());
+  }
+  auto waited = wait_until([&] { return open_reply_.has_value(); }, deadline);
+  open_request_ = 0;
+  if (!waited) {
+    // The guest may still answer: Opened is then closed at once, OpenFailed frees the slot.
+    s.state = SlotState::kAbandoned;
+    counters_.open_failures.fetch_add(1, std::memory_order_relaxed);
+    return std::unexpected(waited.error());
+  }
+  if (const auto* f = std::get_if<OpenFailedMsg>(&*open_reply_)) {
+    s.state = SlotState::kFree;
+    counters_.open_failures.fetch_add(1, std::memory_order_relaxed);
+    return fail(Errc::kOpenFailed, "guest could not open the target: " + std::string(text_of(*f)), f->error);
+  }
+  s.state = SlotState::kOpen;
+  live_connections_.fetch_add(1);
+  return std::unique_ptr<Connection>(new Connection(*this, bus_.channel(channel),
+                                                    ring_control(bus_, channel, false),
+                                                    ring_control(bus_, channel, true), options.framed));
+}
+
+Result<std::chrono::nanoseconds> HostMux::ping(std::chrono::nanoseconds timeout) {
+  std::lock_guard lock(mutex_);
+  const auto deadline = deadline_after(timeout);
+  const std::uint64_t nonce = monotonic_ns() ^ 0x5a5a5a5a5a5a5a5aull;
+  const std::uint64_t t0 = monotonic_ns();
+  pong_.reset();
+  if (auto r = send(PingMsg{nonce, t0}, deadline); !r) return std::unexpected(r.error());
+  if (auto r = wait_until([&] { return pong_ && pong_->nonce == nonce; }, deadline); !r)
+    return std::unexpected(r.error());
+  return std::chrono::nanoseconds(monotonic_ns() - t0);
+}
+
+Result<StatsReplyMsg> HostMux::stats(std::chrono::nanoseconds timeout) {
+  std::lock_guard lock(mutex_);
+  const auto deadline = deadline_after(timeout);
+  stats_reply_.reset();
+  if (auto r = send(StatsRequestMsg{0}, deadline); !r) return std::unexpected(r.error());
+  if (auto r = wait_until([&] { return stats_reply_.has_value(); }, deadline); !r)
+    return std::unexpected(r.error());
+  return *stats_reply_;
+}
+
+}  // namespace vitrine::rdpmux

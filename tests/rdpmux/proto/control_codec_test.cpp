@@ -1,0 +1,131 @@
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+
+#include "vitrine/rdpmux/control_codec.hpp"
+
+namespace vitrine::rdpmux {
+namespace {
+
+template <typename M>
+M roundtrip(const M& in) {
+  const EncodedMessage e = encode_control(in);
+  EXPECT_EQ(e.type, message_type<M>());
+  EXPECT_EQ(e.size, sizeof(M));
+  auto d = decode_control(e.type, e.payload());
+  EXPECT_TRUE(d.has_value()) << (d ? "" : to_string(d.error()));
+  return std::get<M>(*d);
+}
+
+TEST(ControlCodec, HelloRoundTripsAndNegotiates) {
+  const HelloMsg h = roundtrip(make_hello(kKnownFeatures, 9));
+  EXPECT_EQ(h.magic, kControlMagic);
+  EXPECT_EQ(h.max_channels, 9u);
+  EXPECT_EQ(choose_version(1, 3, 2, 5), 3);
+  EXPECT_EQ(choose_version(1, 1, 2, 5), 0);
+  const HelloReplyMsg r = roundtrip(make_hello_reply(1, kFeatureStats, 1, 42));
+  EXPECT_EQ(r.relay_pid, 42u);
+}
+
+TEST(ControlCodec, OpenTcpAndUnixRoundTrip) {
+  auto t = make_open_tcp(7, 3, 3389, kOpenFramed);
+  ASSERT_TRUE(t.has_value());
+  const OpenMsg ot = roundtrip(*t);
+  EXPECT_EQ(ot.port, 3389);
+  EXPECT_EQ(ot.flags, kOpenFramed);
+  auto u = make_open_unix(8, 4, "/run/vitrine/rdp.sock", 0);
+  ASSERT_TRUE(u.has_value());
+  EXPECT_EQ(path_of(roundtrip(*u)), "/run/vitrine/rdp.sock");
+}
+
+TEST(ControlCodec, BuildersRejectBadArguments) {
+  EXPECT_EQ(make_open_tcp(1, 1, 0, 0).error().code, Errc::kInvalidArgument);
+  EXPECT_EQ(make_open_tcp(1, 0, 22, 0).error().code, Errc::kInvalidArgument);
+  EXPECT_EQ(make_open_unix(1, 1, std::string(108, 'a'), 0).error().code, Errc::kInvalidArgument);
+  EXPECT_EQ(make_open_unix(1, 1, "", 0).error().code, Errc::kInvalidArgument);
+  EXPECT_EQ(make_open_unix(1, 1, std::string_view("a\0b", 3), 0).error().code, Errc::kInvalidArgument);
+}
+
+TEST(ControlCodec, TextsAreTruncatedNeverOverflow) {
+  const std::string long_text(500, 'x');
+  const OpenFailedMsg f = roundtrip(make_open_failed(1, 2, 111, long_text));
+  EXPECT_EQ(text_of(f).size(), sizeof f.text);
+  const ClosedMsg c = roundtrip(make_closed(2, 104, 10, 20, "Connection reset by peer"));
+  EXPECT_EQ(text_of(c), "Connection reset by peer");
+  EXPECT_EQ(c.bytes_from_host, 20u);
+  // An embedded NUL would make the receiver reject the message: the builder replaces it.
+  const ErrorReplyMsg e = roundtrip(make_error_reply(3, kErrMalformed, std::string_view("a\0b", 3)));
+  EXPECT_EQ(text_of(e), "a?b");
+}
+
+TEST(ControlCodec, RejectsWrongSizesAndUnknownTypes) {
+  const EncodedMessage e = encode_control(make_hello(0, 2));
+  EXPECT_EQ(decode_control(kMsgHello, e.payload().first(e.size - 1)).error().code, Errc::kMalformed);
+  std::vector<std::byte> longer(e.payload().begin(), e.payload().end());
+  longer.push_back(std::byte{0});
+  EXPECT_EQ(decode_control(kMsgHello, longer).error().code, Errc::kMalformed);
+  EXPECT_EQ(decode_control(0, e.payload()).error().code, Errc::kUnknownType);
+  EXPECT_EQ(decode_control(kMsgLast + 1, e.payload()).error().code, Errc::kUnknownType);
+  EXPECT_EQ(decode_control(kMsgPing, {}).error().code, Errc::kMalformed);
+}
+
+TEST(ControlCodec, RejectsBadFields) {
+  HelloMsg h = make_hello(0, 2);
+  h.magic ^= 1;
+  EXPECT_FALSE(decode_control(kMsgHello, encode_control(h).payload()));
+  h = make_hello(0, 2);
+  h.version_min = 3;
+  h.version_max = 2;
+  EXPECT_FALSE(decode_control(kMsgHello, encode_control(h).payload()));
+  OpenMsg o = *make_open_unix(1, 1, "/x", 0);
+  o.path_length = 200;
+  EXPECT_FALSE(decode_control(kMsgOpen, encode_control(o).payload()));
+  o = *make_open_tcp(1, 1, 80, 0);
+  o.target_kind = 9;
+  EXPECT_FALSE(decode_control(kMsgOpen, encode_control(o).payload()));
+  o = *make_open_tcp(1, 1, 80, 0);
+  o.flags = 0x80;
+  EXPECT_FALSE(decode_control(kMsgOpen, encode_control(o).payload()));
+  OpenFailedMsg f = make_open_failed(1, 1, 2, "x");
+  f.error = -4;
+  EXPECT_FALSE(decode_control(kMsgOpenFailed, encode_control(f).payload()));
+  f = make_open_failed(1, 1, 2, "x");
+  f.text_length = 1000;
+  EXPECT_FALSE(decode_control(kMsgOpenFailed, encode_control(f).payload()));
+}
+
+TEST(ControlCodec, DirectionTable) {
+  EXPECT_EQ(message_sender(kMsgOpen), Sender::kHost);
+  EXPECT_EQ(message_sender(kMsgClosed), Sender::kGuest);
+  EXPECT_EQ(message_sender(kMsgPing), Sender::kEither);
+}
+
+TEST(ControlCodec, EndRecord) {
+  auto e = encode_end(104);
+  EXPECT_EQ(*decode_end(e), 104);
+  EXPECT_FALSE(decode_end(std::span<const std::byte>(e).first(4)));
+}
+
+TEST(ControlCodec, RandomBytesNeverCrash) {
+  std::mt19937 rng(7);
+  std::vector<std::byte> buf(160);
+  int accepted = 0;
+  for (int i = 0; i < 200000; ++i) {
+    const auto type = static_cast<std::uint16_t>(rng() % (kMsgLast + 3));
+    const std::size_t size = rng() % buf.size();
+    for (auto& b : buf) b = static_cast<std::byte>(rng());
+    auto m = decode_control(type, std::span(buf).first(size));
+    if (m) {
+      ++accepted;
+      // Anything accepted re-encodes to the same bytes.
+      const EncodedMessage e = encode_control(*m);
+      ASSERT_EQ(e.size, size);
+      ASSERT_EQ(std::memcmp(e.bytes.data(), buf.data(), size), 0);
+    }
+  }
+  EXPECT_GT(accepted, 0);
+}
+
+}  // namespace
+}  // namespace vitrine::rdpmux
