@@ -1,0 +1,43 @@
+// A window system the compositor draws into. Two implementations: X11Backend (real desktops,
+// Xvfb in tests) and HeadlessBackend (off-screen, read-back). A backend owns the one GL
+// context (OpenGL 3.3 core through EGL) and one drawable per shown window.
+//
+// Called only by Compositor, on its thread, with the GL context current (make_current()).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "vitrine/compositor/error.hpp"
+#include "vitrine/compositor/window.hpp"
+
+namespace vitrine::compositor {
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  Backend() = default;
+  Backend(const Backend&) = delete;
+  Backend& operator=(const Backend&) = delete;
+
+  [[nodiscard]] virtual std::string_view name() const = 0;
+  // Makes the GL context current on the calling thread with no window drawable bound.
+  virtual Result<void> make_current() = 0;
+
+  virtual Result<void> add_window(const Window& window) = 0;
+  virtual void remove_window(WindowId id) = 0;
+  virtual Result<void> update_window(const Window& window, ChangeMask changes) = 0;
+  // Full stacking order, bottom to top.
+  virtual void restack(std::span<const WindowId> bottom_to_top) = 0;
+
+  // Binds the window's drawable as GL_DRAW_FRAMEBUFFER (size = the window's size) ...
+  virtual Result<void> begin_frame(const Window& window) = 0;
+  // ... and shows what was drawn (eglSwapBuffers, or nothing off-screen).
+  virtual Result<void> end_frame(const Window& window) = 0;
+
+  // Windows whose pixels the window system lost since the last call (X11 Expose).
+  virtual void take_exposed(std::vector<WindowId>& out) { (void)out; }
+};
+
+}  // namespace vitrine::compositor

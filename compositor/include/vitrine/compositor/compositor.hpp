@@ -1,0 +1,116 @@
+// The compositor's public API: what rdpmux's window/damage events (adapted by cli/) drive.
+//
+//   auto comp = Compositor::create(X11Backend::create(...) or HeadlessBackend::create());
+//   comp->create_window(id, {.rect = {x, y, w, h}, .kind = WindowKind::kNormal, .title = "..."});
+//   comp->damage(DesktopRect{...});          // as often as the producer paints
+//   comp->present(framebuffer);              // once per display frame: upload + draw
+//   comp->set_rect / set_title / set_icon / set_state / set_owner / set_z_order / destroy_window
+//
+// Threading: one thread (the UI thread) makes every call; the GL context is current on it.
+// Coordinates: window rectangles and damage in desktop coordinates (the framebuffer's).
+// Errors: bad arguments are refused (Errc::kInvalidArgument/kNotFound/kLimit) and counted in
+// stats().refused; damage outside the framebuffer is clipped and counted; nothing crashes.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "vitrine/compositor/backend.hpp"
+#include "vitrine/compositor/damage_region.hpp"
+#include "vitrine/compositor/pixel_source.hpp"
+#include "vitrine/compositor/scene.hpp"
+#include "vitrine/compositor/texture_uploader.hpp"
+#include "vitrine/compositor/tile_hasher.hpp"
+
+namespace vitrine::compositor {
+
+class Renderer;
+
+struct CompositorConfig {
+  UploadPath upload_path = UploadPath::kAuto;
+  std::size_t max_upload_rects = TextureUploader::kDefaultMaxRects;
+  bool tile_hashing = false;         // drop damage whose 64x64 tiles did not change (TileHasher)
+  std::optional<bool> debug_damage;  // tint uploads magenta; unset = env VITRINE_DEBUG_DAMAGE=1
+};
+
+struct CompositorStats {
+  std::uint64_t frames = 0;              // present() calls that succeeded
+  std::uint64_t windows_presented = 0;   // window draws + swaps
+  std::uint64_t windows_skipped = 0;     // shown windows left alone: nothing changed in them
+  std::uint64_t bytes_damaged = 0;
+  std::uint64_t bytes_uploaded = 0;
+  std::uint64_t upload_rects = 0;
+  std::uint64_t cpu_waits = 0;
+  std::uint64_t damage_clipped = 0;      // presents whose damage reached outside the framebuffer
+  std::uint64_t damage_merged = 0;       // times a rectangle cap merged damage to its bounds
+  std::uint64_t refused = 0;             // requests refused (Scene::refused() + bad sources)
+  std::uint64_t backend_errors = 0;      // backend failures on a window (logged, window skipped)
+};
+
+struct PresentResult {
+  UploadStats upload;
+  std::uint32_t windows_presented = 0;
+  std::uint32_t windows_skipped = 0;
+};
+
+class Compositor {
+ public:
+  static constexpr std::size_t kMaxPendingRects = 4096;  // pending damage merges past this
+
+  static Result<std::unique_ptr<Compositor>> create(std::unique_ptr<Backend> backend,
+                                                    const CompositorConfig& config = {});
+  ~Compositor();
+  Compositor(const Compositor&) = delete;
+  Compositor& operator=(const Compositor&) = delete;
+
+  Result<void> create_window(WindowId id, const WindowDesc& desc);
+  Result<void> destroy_window(WindowId id);
+  Result<void> set_rect(WindowId id, const DesktopRect& rect);
+  Result<void> set_title(WindowId id, std::string_view title);
+  Result<void> set_icon(WindowId id, Icon icon);
+  Result<void> set_state(WindowId id, WindowState state);
+  Result<void> set_owner(WindowId id, WindowId owner);
+  Result<void> set_visible(WindowId id, bool visible);
+  Result<void> set_visible_region(WindowId id, const WindowRegion& region);  // window coords
+  void set_z_order(std::span<const WindowId> top_to_bottom);
+  Result<void> raise(WindowId id);
+
+  // Marks desktop pixels as changed in the framebuffer the next present() reads.
+  void damage(const DesktopRect& rect);
+  void damage(const DamageRegion& region);
+
+  // Uploads the pending damage from `framebuffer` (caller-owned, read during this call only),
+  // then draws and swaps every shown window that the damage touches or that changed (new,
+  // moved, resized, re-shaped, exposed); all other windows are skipped. The first present
+  // after creation or a framebuffer size change uploads the whole frame.
+  Result<PresentResult> present(const PixelSource& framebuffer);
+  // Waits until the GPU finished everything issued (benchmarks, tests, screenshots).
+  void finish();
+
+  [[nodiscard]] const Scene& scene() const { return scene_; }
+  [[nodiscard]] Backend& backend() { return *backend_; }
+  [[nodiscard]] TextureUploader& uploader() { return *uploader_; }
+  [[nodiscard]] const CompositorStats& stats() const;
+  [[nodiscard]] bool debug_damage() const { return debug_damage_; }
+  [[nodiscard]] const DamageRegion& pending_damage() const { return pending_; }
+
+ private:
+  Compositor() = default;
+  Result<void> changed(WindowId id, ChangeMask changes, bool redraw);
+
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<TextureUploader> uploader_;
+  std::unique_ptr<Renderer> renderer_;
+  Scene scene_;
+  TileHasher hasher_;
+  CompositorConfig config_;
+  DamageRegion pending_;
+  std::vector<WindowId> redraw_;  // windows to draw at the next present regardless of damage
+  mutable CompositorStats stats_;
+  bool debug_damage_ = false;
+};
+
+}  // namespace vitrine::compositor

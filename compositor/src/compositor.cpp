@@ -1,0 +1,225 @@
+#include "vitrine/compositor/compositor.hpp"
+
+#include <epoxy/gl.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "renderer.hpp"
+
+namespace vitrine::compositor {
+namespace {
+
+bool env_debug_damage() {
+  const char* v = std::getenv("VITRINE_DEBUG_DAMAGE");
+  return v != nullptr && std::strcmp(v, "1") == 0;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Compositor>> Compositor::create(std::unique_ptr<Backend> backend,
+                                                       const CompositorConfig& config) {
+  if (!backend) return fail(Errc::kInvalidArgument, "no backend");
+  if (auto ok = backend->make_current(); !ok) return std::unexpected(ok.error());
+  std::unique_ptr<Compositor> c(new Compositor());
+  c->backend_ = std::move(backend);
+  c->config_ = config;
+  c->debug_damage_ = config.debug_damage.value_or(env_debug_damage());
+  auto uploader = TextureUploader::create(config.upload_path, config.max_upload_rects);
+  if (!uploader) return std::unexpected(uploader.error());
+  c->uploader_ = std::move(*uploader);
+  auto renderer = Renderer::create();
+  if (!renderer) return std::unexpected(renderer.error());
+  c->renderer_ = std::make_unique<Renderer>(std::move(*renderer));
+  return c;
+}
+
+Compositor::~Compositor() {
+  if (!backend_) return;
+  // GL objects of the uploader and renderer die with the context current; windows before the
+  // backend that owns their drawables.
+  (void)backend_->make_current();
+  renderer_.reset();
+  uploader_.reset();
+  for (WindowId id : std::vector<WindowId>(scene_.stacking().begin(), scene_.stacking().end())) {
+    backend_->remove_window(id);
+  }
+  backend_.reset();
+}
+
+const CompositorStats& Compositor::stats() const {
+  stats_.refused = scene_.refused();
+  return stats_;
+}
+
+Result<void> Compositor::changed(WindowId id, ChangeMask changes, bool redraw) {
+  const Window* w = scene_.find(id);
+  if (w == nullptr) return fail(Errc::kNotFound, "no window " + std::to_string(id));
+  if (redraw && std::find(redraw_.begin(), redraw_.end(), id) == redraw_.end()) redraw_.push_back(id);
+  if (auto ok = backend_->make_current(); !ok) return ok;
+  if (auto ok = backend_->update_window(*w, changes); !ok) {
+    ++stats_.backend_errors;
+    return ok;
+  }
+  return {};
+}
+
+Result<void> Compositor::create_window(WindowId id, const WindowDesc& desc) {
+  auto w = scene_.create(id, desc);
+  if (!w) return std::unexpected(w.error());
+  if (auto ok = backend_->make_current(); !ok) {
+    (void)scene_.destroy(id);
+    return ok;
+  }
+  if (auto ok = backend_->add_window(**w); !ok) {
+    ++stats_.backend_errors;
+    (void)scene_.destroy(id);
+    return ok;
+  }
+  backend_->restack(scene_.stacking());
+  redraw_.push_back(id);
+  return {};
+}
+
+Result<void> Compositor::destroy_window(WindowId id) {
+  if (auto ok = scene_.destroy(id); !ok) return ok;
+  std::erase(redraw_, id);
+  if (auto ok = backend_->make_current(); !ok) return ok;
+  backend_->remove_window(id);
+  return {};
+}
+
+Result<void> Compositor::set_rect(WindowId id, const DesktopRect& rect) {
+  if (auto ok = scene_.set_rect(id, rect); !ok) return ok;
+  return changed(id, kChangeRect | kChangeShape, true);
+}
+
+Result<void> Compositor::set_title(WindowId id, std::string_view title) {
+  if (auto ok = scene_.set_title(id, title); !ok) return ok;
+  return changed(id, kChangeTitle, false);
+}
+
+Result<void> Compositor::set_icon(WindowId id, Icon icon) {
+  if (auto ok = scene_.set_icon(id, std::move(icon)); !ok) return ok;
+  return changed(id, kChangeIcon, false);
+}
+
+Result<void> Compositor::set_state(WindowId id, WindowState state) {
+  if (auto ok = scene_.set_state(id, state); !ok) return ok;
+  return changed(id, kChangeState, true);
+}
+
+Result<void> Compositor::set_owner(WindowId id, WindowId owner) {
+  if (auto ok = scene_.set_owner(id, owner); !ok) return ok;
+  return changed(id, kChangeOwner, false);
+}
+
+Result<void> Compositor::set_visible(WindowId id, bool visible) {
+  if (auto ok = scene_.set_visible(id, visible); !ok) return ok;
+  return changed(id, kChangeVisible, visible);
+}
+
+Result<void> Compositor::set_visible_region(WindowId id, const WindowRegion& region) {
+  if (auto ok = scene_.set_visible_region(id, region); !ok) return ok;
+  return changed(id, kChangeShape, true);
+}
+
+void Compositor::set_z_order(std::span<const WindowId> top_to_bottom) {
+  scene_.set_z_order(top_to_bottom);
+  backend_->restack(scene_.stacking());
+}
+
+Result<void> Compositor::raise(WindowId id) {
+  if (auto ok = scene_.raise(id); !ok) return ok;
+  backend_->restack(scene_.stacking());
+  return {};
+}
+
+void Compositor::damage(const DesktopRect& rect) {
+  pending_.add(rect);
+  if (pending_.cap_rects(kMaxPendingRects)) ++stats_.damage_merged;
+}
+
+void Compositor::damage(const DamageRegion& region) {
+  pending_.add(region);
+  if (pending_.cap_rects(kMaxPendingRects)) ++stats_.damage_merged;
+}
+
+Result<PresentResult> Compositor::present(const PixelSource& framebuffer) {
+  if (!framebuffer.valid()) {
+    ++stats_.refused;
+    return fail(Errc::kInvalidArgument, "framebuffer " + std::to_string(framebuffer.width) + "x" +
+                                            std::to_string(framebuffer.height) + " stride " +
+                                            std::to_string(framebuffer.stride) + " is not valid");
+  }
+  if (auto ok = backend_->make_current(); !ok) return std::unexpected(ok.error());
+  std::vector<WindowId> exposed;
+  backend_->take_exposed(exposed);
+  for (WindowId id : exposed) {
+    if (std::find(redraw_.begin(), redraw_.end(), id) == redraw_.end()) redraw_.push_back(id);
+  }
+
+  DamageRegion damage = std::move(pending_);
+  pending_.clear();
+  {
+    DamageRegion outside = damage;
+    outside.subtract(framebuffer.bounds());
+    if (!outside.empty()) ++stats_.damage_clipped;
+  }
+  damage.intersect(framebuffer.bounds());
+  const bool new_texture = uploader_->texture() == 0 || uploader_->width() != framebuffer.width ||
+                           uploader_->height() != framebuffer.height;
+  if (new_texture) {
+    hasher_.reset();
+    damage = DamageRegion(framebuffer.bounds());
+  }
+  if (config_.tile_hashing) damage = hasher_.filter(damage, framebuffer);
+
+  PresentResult result;
+  auto up = uploader_->upload(framebuffer, damage);
+  if (!up) return std::unexpected(up.error());
+  result.upload = *up;
+  stats_.bytes_damaged += static_cast<std::uint64_t>(up->bytes_damaged);
+  stats_.bytes_uploaded += static_cast<std::uint64_t>(up->bytes_uploaded);
+  stats_.upload_rects += static_cast<std::uint64_t>(up->rects);
+  stats_.cpu_waits += static_cast<std::uint64_t>(up->cpu_waits);
+  if (up->merged) ++stats_.damage_merged;
+
+  for (WindowId id : scene_.stacking()) {
+    const Window* w = scene_.find(id);
+    if (w == nullptr || !w->shown()) continue;
+    const bool forced = std::find(redraw_.begin(), redraw_.end(), id) != redraw_.end();
+    if (!forced && !damage.intersects(w->desc.rect)) {
+      ++result.windows_skipped;
+      continue;
+    }
+    if (auto ok = backend_->begin_frame(*w); !ok) {
+      ++stats_.backend_errors;
+      continue;
+    }
+    WindowRegion tint;
+    if (debug_damage_) tint = to_window(damage, w->desc.rect);
+    renderer_->draw(*w, uploader_->texture(), framebuffer.width, framebuffer.height, debug_damage_ ? &tint : nullptr);
+    if (auto ok = backend_->end_frame(*w); !ok) {
+      ++stats_.backend_errors;
+      continue;
+    }
+    ++result.windows_presented;
+  }
+  redraw_.clear();
+  stats_.windows_presented += result.windows_presented;
+  stats_.windows_skipped += result.windows_skipped;
+  ++stats_.frames;
+  if (const GLenum e = glGetError(); e != GL_NO_ERROR) {
+    return fail(Errc::kGl, "GL error while presenting", static_cast<int>(e));
+  }
+  return result;
+}
+
+void Compositor::finish() {
+  if (backend_->make_current()) glFinish();
+}
+
+}  // namespace vitrine::compositor

@@ -1,0 +1,31 @@
+#include "vitrine/compositor/error.hpp"
+
+namespace vitrine::compositor {
+
+std::string_view errc_name(Errc code) {
+  switch (code) {
+    case Errc::kInvalidArgument: return "invalid argument";
+    case Errc::kNotFound: return "not found";
+    case Errc::kAlreadyExists: return "already exists";
+    case Errc::kLimit: return "limit reached";
+    case Errc::kEgl: return "EGL error";
+    case Errc::kGl: return "GL error";
+    case Errc::kX11: return "X11 error";
+    case Errc::kIo: return "I/O error";
+  }
+  return "unknown";
+}
+
+std::string to_string(const Error& error) {
+  std::string s(errc_name(error.code));
+  s += ": ";
+  s += error.message;
+  if (error.detail != 0) {
+    s += " (";
+    s += std::to_string(error.detail);
+    s += ")";
+  }
+  return s;
+}
+
+}  // namespace vitrine::compositor

@@ -1,0 +1,141 @@
+#include "renderer.hpp"
+
+#include <epoxy/gl.h>
+
+#include <string>
+#include <utility>
+
+namespace vitrine::compositor {
+namespace {
+
+// One triangle covering the viewport; positions from gl_VertexID, so no vertex buffer.
+constexpr const char* kVertex = R"(#version 330 core
+void main() {
+  vec2 p = vec2(float((gl_VertexID & 1) * 4 - 1), float((gl_VertexID & 2) * 2 - 1));
+  gl_Position = vec4(p, 0.0, 1.0);
+}
+)";
+
+// gl_FragCoord has its origin at the bottom-left; windows and the desktop at the top-left.
+constexpr const char* kFragment = R"(#version 330 core
+uniform sampler2D u_desktop;
+uniform ivec2 u_origin;        // window's top-left in desktop pixels
+uniform int u_height;          // window height in pixels
+uniform ivec2 u_desktop_size;  // texture size in pixels
+uniform vec4 u_tint;           // rgb, strength in a
+out vec4 color;
+void main() {
+  ivec2 w = ivec2(gl_FragCoord.xy);
+  ivec2 d = ivec2(w.x, u_height - 1 - w.y) + u_origin;
+  vec3 rgb = vec3(0.0);
+  if (all(greaterThanEqual(d, ivec2(0))) && all(lessThan(d, u_desktop_size)))
+    rgb = texelFetch(u_desktop, d, 0).rgb;
+  color = vec4(mix(rgb, u_tint.rgb, u_tint.a), 1.0);
+}
+)";
+
+Result<GLuint> compile(GLenum type, const char* source) {
+  GLuint s = glCreateShader(type);
+  glShaderSource(s, 1, &source, nullptr);
+  glCompileShader(s);
+  GLint ok = 0;
+  glGetShaderiv(s, GL_COMPILE_STATUS, &ok);
+  if (!ok) {
+    char log[1024] = {};
+    glGetShaderInfoLog(s, sizeof log, nullptr, log);
+    glDeleteShader(s);
+    return fail(Errc::kGl, std::string("shader compile failed: ") + log);
+  }
+  return s;
+}
+
+}  // namespace
+
+Result<Renderer> Renderer::create() {
+  auto vs = compile(GL_VERTEX_SHADER, kVertex);
+  if (!vs) return std::unexpected(vs.error());
+  auto fs = compile(GL_FRAGMENT_SHADER, kFragment);
+  if (!fs) {
+    glDeleteShader(*vs);
+    return std::unexpected(fs.error());
+  }
+  Renderer r;
+  r.program_ = glCreateProgram();
+  glAttachShader(r.program_, *vs);
+  glAttachShader(r.program_, *fs);
+  glLinkProgram(r.program_);
+  glDeleteShader(*vs);
+  glDeleteShader(*fs);
+  GLint ok = 0;
+  glGetProgramiv(r.program_, GL_LINK_STATUS, &ok);
+  if (!ok) {
+    char log[1024] = {};
+    glGetProgramInfoLog(r.program_, sizeof log, nullptr, log);
+    return fail(Errc::kGl, std::string("program link failed: ") + log);
+  }
+  r.loc_origin_ = glGetUniformLocation(r.program_, "u_origin");
+  r.loc_height_ = glGetUniformLocation(r.program_, "u_height");
+  r.loc_desktop_size_ = glGetUniformLocation(r.program_, "u_desktop_size");
+  r.loc_tint_ = glGetUniformLocation(r.program_, "u_tint");
+  glUseProgram(r.program_);
+  glUniform1i(glGetUniformLocation(r.program_, "u_desktop"), 0);
+  glGenVertexArrays(1, &r.vao_);  // core profile draws need a bound VAO, even an empty one
+  return r;
+}
+
+Renderer::Renderer(Renderer&& o) noexcept
+    : program_(std::exchange(o.program_, 0)),
+      vao_(std::exchange(o.vao_, 0)),
+      loc_origin_(o.loc_origin_),
+      loc_height_(o.loc_height_),
+      loc_desktop_size_(o.loc_desktop_size_),
+      loc_tint_(o.loc_tint_) {}
+
+Renderer::~Renderer() {
+  if (vao_ != 0) glDeleteVertexArrays(1, &vao_);
+  if (program_ != 0) glDeleteProgram(program_);
+}
+
+void Renderer::draw(const Window& window, std::uint32_t desktop_texture, std::int32_t desktop_width,
+                    std::int32_t desktop_height, const WindowRegion* tint) {
+  const std::int32_t w = window.desc.rect.width;
+  const std::int32_t h = window.desc.rect.height;
+  glViewport(0, 0, w, h);
+  glDisable(GL_BLEND);
+  glDisable(GL_DEPTH_TEST);
+  glUseProgram(program_);
+  glBindVertexArray(vao_);
+  glActiveTexture(GL_TEXTURE0);
+  glBindTexture(GL_TEXTURE_2D, desktop_texture);
+  glUniform2i(loc_origin_, window.desc.rect.x, window.desc.rect.y);
+  glUniform1i(loc_height_, h);
+  glUniform2i(loc_desktop_size_, desktop_width, desktop_height);
+  glUniform4f(loc_tint_, 0.0f, 0.0f, 0.0f, 0.0f);
+
+  const WindowRegion whole(WindowRect{0, 0, w, h});
+  if (window.visible_region == whole) {
+    glDisable(GL_SCISSOR_TEST);
+    glDrawArrays(GL_TRIANGLES, 0, 3);
+  } else {
+    // Outside the visible region: transparent black (the X11 backend shapes it away).
+    glDisable(GL_SCISSOR_TEST);
+    glClearColor(0.0f, 0.0f, 0.0f, 0.0f);
+    glClear(GL_COLOR_BUFFER_BIT);
+    glEnable(GL_SCISSOR_TEST);
+    for (const auto& b : window.visible_region.boxes()) {
+      glScissor(b.x1, h - b.y2, b.x2 - b.x1, b.y2 - b.y1);  // GL scissor is bottom-up
+      glDrawArrays(GL_TRIANGLES, 0, 3);
+    }
+  }
+  if (tint != nullptr && !tint->empty()) {
+    glEnable(GL_SCISSOR_TEST);
+    glUniform4f(loc_tint_, 1.0f, 0.0f, 1.0f, 0.35f);  // magenta, like weston's repaint debug
+    for (const auto& b : tint->boxes()) {
+      glScissor(b.x1, h - b.y2, b.x2 - b.x1, b.y2 - b.y1);
+      glDrawArrays(GL_TRIANGLES, 0, 3);
+    }
+  }
+  glDisable(GL_SCISSOR_TEST);
+}
+
+}  // namespace vitrine::compositor

@@ -1,0 +1,279 @@
+#include "vitrine/compositor/x11_backend.hpp"
+
+#include <X11/Xlib.h>
+#include <X11/Xatom.h>
+#include <X11/Xutil.h>
+#include <X11/extensions/shape.h>
+#include <epoxy/gl.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <string>
+
+#include "x11_window.hpp"
+
+namespace vitrine::compositor {
+namespace {
+
+// Xlib's default error handler exits the process; ours counts and logs instead. Xlib has one
+// handler per process, so the counter is process-wide too.
+std::atomic<std::uint64_t> g_x_errors{0};
+
+int on_x_error(Display* d, XErrorEvent* e) {
+  const std::uint64_t n = g_x_errors.fetch_add(1, std::memory_order_relaxed);
+  if (n < 16) {
+    char text[256] = {};
+    XGetErrorText(d, e->error_code, text, sizeof text);
+    std::fprintf(stderr, "vitrine compositor: X error %s (request %u.%u, resource 0x%lx)\n", text,
+                 e->request_code, e->minor_code, e->resourceid);
+  }
+  return 0;
+}
+
+// X wheel buttons (core protocol convention): 4 up, 5 down, 6 left, 7 right.
+bool wheel_of(unsigned button, std::int32_t& dx, std::int32_t& dy) {
+  dx = 0;
+  dy = 0;
+  switch (button) {
+    case 4: dy = -1; return true;
+    case 5: dy = 1; return true;
+    case 6: dx = -1; return true;
+    case 7: dx = 1; return true;
+    default: return false;
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<X11Backend>> X11Backend::create(const X11Config& config) {
+  std::unique_ptr<X11Backend> b(new X11Backend());
+  b->sink_ = config.sink;
+  b->x_ = std::make_unique<X11Shared>();
+  X11Shared& x = *b->x_;
+  x.previous_handler = XSetErrorHandler(&on_x_error);
+  x.display = XOpenDisplay(config.display.empty() ? nullptr : config.display.c_str());
+  if (x.display == nullptr) {
+    return fail(Errc::kX11, "cannot open X display '" + (config.display.empty() ? std::string("$DISPLAY") : config.display) + "'");
+  }
+  Display* d = x.display;
+  x.atoms = std::make_unique<X11Atoms>(d);
+  {
+    Atom type = 0;
+    int format = 0;
+    unsigned long n = 0, after = 0;
+    unsigned char* data = nullptr;
+    if (XGetWindowProperty(d, DefaultRootWindow(d), x.atoms->net_supporting_wm_check, 0, 1, False, XA_WINDOW, &type,
+                           &format, &n, &after, &data) == Success && data != nullptr) {
+      x.has_wm = n == 1;
+      XFree(data);
+    }
+  }
+  int shape_event = 0, shape_error = 0;
+  x.has_shape = XShapeQueryExtension(d, &shape_event, &shape_error) != 0;
+
+  auto egl = EglContext::create(EGL_PLATFORM_X11_KHR, d, true);
+  if (!egl) return std::unexpected(egl.error());
+  x.egl = std::make_unique<EglContext>(std::move(*egl));
+  if (!x.egl->has_extension("EGL_KHR_surfaceless_context")) {
+    return fail(Errc::kEgl, "EGL_KHR_surfaceless_context missing: uploads need a context without a window");
+  }
+  EGLint visual_id = 0;
+  if (!eglGetConfigAttrib(x.egl->display(), x.egl->config(), EGL_NATIVE_VISUAL_ID, &visual_id)) {
+    return egl_fail("eglGetConfigAttrib(EGL_NATIVE_VISUAL_ID)");
+  }
+  XVisualInfo tmpl{};
+  tmpl.visualid = static_cast<VisualID>(visual_id);
+  int count = 0;
+  XVisualInfo* info = XGetVisualInfo(d, VisualIDMask, &tmpl, &count);
+  if (info == nullptr || count < 1) return fail(Errc::kX11, "no X visual for EGL visual id " + std::to_string(visual_id));
+  x.visual = info->visual;
+  x.depth = info->depth;
+  XFree(info);
+  x.colormap = XCreateColormap(d, DefaultRootWindow(d), x.visual, AllocNone);
+  if (auto ok = b->make_current(); !ok) return std::unexpected(ok.error());
+  return b;
+}
+
+X11Backend::~X11Backend() {
+  if (!x_) return;
+  if (x_->egl) (void)x_->egl->make_current(EGL_NO_SURFACE);
+  windows_.clear();
+  if (x_->display != nullptr) XSync(x_->display, False);
+}
+
+Result<void> X11Backend::make_current() { return x_->egl->make_current(EGL_NO_SURFACE); }
+
+void* X11Backend::native_display() const { return x_->display; }
+bool X11Backend::window_manager_running() const { return x_->has_wm; }
+int X11Backend::connection_fd() const { return ConnectionNumber(x_->display); }
+std::uint64_t X11Backend::x_errors() const { return g_x_errors.load(std::memory_order_relaxed); }
+void X11Backend::sync() { XSync(x_->display, False); }
+
+X11Window* X11Backend::find(WindowId id) {
+  auto it = windows_.find(id);
+  return it == windows_.end() ? nullptr : it->second.get();
+}
+
+WindowId X11Backend::id_of(unsigned long xid) const {
+  auto it = by_xid_.find(xid);
+  return it == by_xid_.end() ? kNoWindow : it->second;
+}
+
+unsigned long X11Backend::native_window(WindowId id) const {
+  auto it = windows_.find(id);
+  return it == windows_.end() ? 0 : it->second->xid();
+}
+
+Result<void> X11Backend::add_window(const Window& window) {
+  auto w = X11Window::create(*x_, window);
+  if (!w) return std::unexpected(w.error());
+  X11Window* raw = w->get();
+  by_xid_[raw->xid()] = window.id;
+  windows_[window.id] = std::move(*w);
+  raw->apply(window, kChangeTitle | kChangeIcon | kChangeOwner | kChangeShape | kChangeState | kChangeVisible,
+             window.desc.owner == kNoWindow ? nullptr : find(window.desc.owner));
+  XFlush(x_->display);
+  return {};
+}
+
+void X11Backend::remove_window(WindowId id) {
+  auto it = windows_.find(id);
+  if (it == windows_.end()) return;
+  by_xid_.erase(it->second->xid());
+  windows_.erase(it);
+  std::erase(exposed_, id);
+  XFlush(x_->display);
+}
+
+Result<void> X11Backend::update_window(const Window& window, ChangeMask changes) {
+  X11Window* w = find(window.id);
+  if (w == nullptr) return fail(Errc::kNotFound, "no X window for " + std::to_string(window.id));
+  w->apply(window, changes, window.desc.owner == kNoWindow ? nullptr : find(window.desc.owner));
+  XFlush(x_->display);
+  return {};
+}
+
+void X11Backend::restack(std::span<const WindowId> bottom_to_top) {
+  std::vector<::Window> top_first;
+  top_first.reserve(bottom_to_top.size());
+  for (auto it = bottom_to_top.rbegin(); it != bottom_to_top.rend(); ++it) {
+    if (X11Window* w = find(*it)) top_first.push_back(w->xid());
+  }
+  if (top_first.size() > 1) XRestackWindows(x_->display, top_first.data(), static_cast<int>(top_first.size()));
+  XFlush(x_->display);
+}
+
+Result<void> X11Backend::begin_frame(const Window& window) {
+  X11Window* w = find(window.id);
+  if (w == nullptr) return fail(Errc::kNotFound, "no X window for " + std::to_string(window.id));
+  if (auto ok = w->make_current(); !ok) return ok;
+  glBindFramebuffer(GL_FRAMEBUFFER, 0);
+  return {};
+}
+
+Result<void> X11Backend::end_frame(const Window& window) {
+  X11Window* w = find(window.id);
+  if (w == nullptr) return fail(Errc::kNotFound, "no X window for " + std::to_string(window.id));
+  auto ok = w->swap();
+  (void)make_current();
+  return ok;
+}
+
+void X11Backend::take_exposed(std::vector<WindowId>& out) {
+  out.insert(out.end(), exposed_.begin(), exposed_.end());
+  exposed_.clear();
+}
+
+std::size_t X11Backend::dispatch_events() {
+  std::size_t n = 0;
+  while (XPending(x_->display) > 0) {
+    XEvent e;
+    XNextEvent(x_->display, &e);
+    handle_event(&e);
+    ++n;
+  }
+  return n;
+}
+
+void X11Backend::handle_event(void* raw) {
+  XEvent& e = *static_cast<XEvent*>(raw);
+  const WindowId id = id_of(e.xany.window);
+  if (id == kNoWindow) return;
+  X11Window* w = find(id);
+  const X11Atoms& a = *x_->atoms;
+  auto pointer = [&](int px, int py) {
+    const WindowPoint p{px, py};
+    return PointerEvent{id, p, to_desktop(p, w->rect())};
+  };
+  switch (e.type) {
+    case Expose:
+      if (e.xexpose.count == 0 && std::find(exposed_.begin(), exposed_.end(), id) == exposed_.end()) {
+        exposed_.push_back(id);
+      }
+      break;
+    case KeyPress:
+    case KeyRelease:
+      if (sink_) sink_->on_key({id, e.xkey.keycode, e.type == KeyPress});
+      break;
+    case ButtonPress:
+    case ButtonRelease: {
+      if (!sink_) break;
+      std::int32_t dx = 0, dy = 0;
+      if (wheel_of(e.xbutton.button, dx, dy)) {
+        // Each notch arrives as press + release; count it once.
+        if (e.type == ButtonPress) sink_->on_wheel({pointer(e.xbutton.x, e.xbutton.y), dx, dy});
+        break;
+      }
+      if (e.xbutton.button > 9) break;
+      sink_->on_button({pointer(e.xbutton.x, e.xbutton.y), static_cast<PointerButton>(e.xbutton.button),
+                        e.type == ButtonPress});
+      break;
+    }
+    case MotionNotify:
+      if (sink_) sink_->on_pointer_motion(pointer(e.xmotion.x, e.xmotion.y));
+      break;
+    case FocusIn:
+    case FocusOut:
+      // Pointer-root and inferior focus changes are not focus changes of this window.
+      if (e.xfocus.detail == NotifyPointer || e.xfocus.detail == NotifyInferior) break;
+      if (e.xfocus.mode == NotifyGrab || e.xfocus.mode == NotifyUngrab) break;
+      if (sink_) sink_->on_focus(id, e.type == FocusIn);
+      break;
+    case ConfigureNotify: {
+      // Synthetic events (from a reparenting WM) carry root coordinates; real ones are
+      // relative to the parent, so ask the server where the window is on the root.
+      int rx = e.xconfigure.x, ry = e.xconfigure.y;
+      if (!e.xconfigure.send_event) {
+        ::Window child = 0;
+        XTranslateCoordinates(x_->display, w->xid(), DefaultRootWindow(x_->display), 0, 0, &rx, &ry, &child);
+      }
+      const DesktopRect r = to_desktop(HostRect{rx, ry, e.xconfigure.width, e.xconfigure.height});
+      if (w->consume_requested(r) || r == w->rect()) break;
+      if (sink_) sink_->on_move_resize(id, r);
+      break;
+    }
+    case MapNotify:
+      w->set_mapped(true);
+      break;
+    case UnmapNotify:
+      w->set_mapped(false);
+      break;
+    case PropertyNotify:
+      if (e.xproperty.atom == a.net_wm_state || e.xproperty.atom == a.wm_state) {
+        const WindowState s = w->read_state();
+        if (s != w->applied_state() && sink_) sink_->on_state_request(id, s);
+      }
+      break;
+    case ClientMessage:
+      if (e.xclient.message_type == a.wm_protocols &&
+          static_cast<Atom>(e.xclient.data.l[0]) == a.wm_delete_window && sink_) {
+        sink_->on_close_request(id);
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace vitrine::compositor

@@ -1,0 +1,71 @@
+// Private: one X window + its EGL surface, and the connection-wide state they share.
+#pragma once
+
+#include <X11/Xlib.h>
+#include <epoxy/egl.h>
+
+#include <deque>
+#include <memory>
+
+#include "egl_context.hpp"
+#include "vitrine/compositor/window.hpp"
+#include "x11_atoms.hpp"
+
+namespace vitrine::compositor {
+
+struct X11Shared {
+  Display* display = nullptr;
+  std::unique_ptr<EglContext> egl;
+  std::unique_ptr<X11Atoms> atoms;
+  Visual* visual = nullptr;
+  int depth = 0;
+  Colormap colormap = 0;
+  bool has_wm = false;
+  bool has_shape = false;
+  XErrorHandler previous_handler = nullptr;
+  ~X11Shared();
+};
+
+class X11Window {
+ public:
+  static Result<std::unique_ptr<X11Window>> create(X11Shared& x, const Window& window);
+  ~X11Window();
+  X11Window(const X11Window&) = delete;
+  X11Window& operator=(const X11Window&) = delete;
+
+  void apply(const Window& window, ChangeMask changes, const X11Window* owner);
+  Result<void> make_current();
+  Result<void> swap();
+
+  [[nodiscard]] ::Window xid() const { return xid_; }
+  [[nodiscard]] bool mapped() const { return mapped_; }
+  void set_mapped(bool mapped) { mapped_ = mapped; }
+  // A ConfigureNotify matching a rectangle we asked for is our own echo, not a WM request.
+  bool consume_requested(const DesktopRect& rect);
+  // The state the _NET_WM_STATE / WM_STATE properties on the window describe now.
+  [[nodiscard]] WindowState read_state() const;
+  [[nodiscard]] WindowState applied_state() const { return applied_state_; }
+  // The rectangle last asked of the X server (desktop coordinates, host == desktop today).
+  [[nodiscard]] const DesktopRect& rect() const { return rect_; }
+
+ private:
+  explicit X11Window(X11Shared& x) : x_(x) {}
+  void set_title(const std::string& title);
+  void set_icon(const Icon& icon);
+  void set_owner(const X11Window* owner);
+  void set_shape(const Window& window);
+  void set_state(const Window& window);
+  void set_net_wm_state(const Window& window);
+  void set_type(const Window& window);
+
+  X11Shared& x_;
+  ::Window xid_ = 0;
+  EGLSurface surface_ = EGL_NO_SURFACE;
+  bool mapped_ = false;
+  bool swap_interval_set_ = false;
+  WindowState applied_state_ = WindowState::kNormal;
+  DesktopRect rect_;
+  std::deque<DesktopRect> requested_;
+};
+
+}  // namespace vitrine::compositor
