@@ -26,6 +26,7 @@ Result<void> send_handoff(int socket, int region_fd, std::uint64_t region_size,
   mh.msg_control = control.data();
   mh.msg_controllen = control.size();
   cmsghdr* c = CMSG_FIRSTHDR(&mh);
+  if (c == nullptr) return std::unexpected(Error{Errc::kInvalidArgument, 0, "no room for SCM_RIGHTS"});
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());

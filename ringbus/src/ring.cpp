@@ -16,9 +16,6 @@ inline void cpu_relax() {
 #endif
 }
 
-std::uint32_t load_flag(std::uint32_t& flag) {
-  return std::atomic_ref<std::uint32_t>(flag).load(std::memory_order_relaxed);
-}
 void store_flag(std::uint32_t& flag, std::uint32_t v) {
   std::atomic_ref<std::uint32_t>(flag).store(v, std::memory_order_relaxed);
 }
@@ -38,19 +35,24 @@ Result<bool> wait_for(Ready&& ready, std::uint32_t& flag, Doorbell& mine, WaitPo
   if (!r || *r) return r;
   const auto deadline = deadline_after(timeout);
   const auto spin_end = policy.sleep ? deadline_after(std::min(policy.spin, timeout)) : deadline;
+  // Each check reads the line the peer is writing; checking on every pause would steal that
+  // line from the peer's next store. Back off to at most 16 pauses between checks (~1 us).
+  std::uint32_t pauses = 1;
   for (std::uint32_t i = 1;; ++i) {
-    cpu_relax();
+    for (std::uint32_t p = 0; p < pauses; ++p) cpu_relax();
+    if (pauses < 16) pauses *= 2;
     r = ready();
     if (!r || *r) return r;
     if ((i & 63) == 0 && Clock::now() >= spin_end) break;
   }
   if (!policy.sleep) return false;
   for (;;) {
-    store_flag(flag, 1);
-    // seq_cst fence: our flag store is ordered before the re-check's load of the peer's
-    // position; the peer orders its position store before its load of our flag the same way
-    // (notify_*). One of the two sees the other: no lost wake-up.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    // Dekker-style hand-shake with notify_*(): our seq_cst flag store, then (inside ready())
+    // a seq_cst load of the peer's position; the peer does a seq_cst RMW of its position, then
+    // a seq_cst load of our flag. In the single total order of seq_cst operations one of the
+    // two sees the other: either we see the new position or the peer sees our flag and rings.
+    // (Atomic operations rather than fences, so that ThreadSanitizer can check it.)
+    std::atomic_ref<std::uint32_t>(flag).store(1, std::memory_order_seq_cst);
     r = ready();
     if (!r || *r) {
       store_flag(flag, 0);
@@ -120,8 +122,9 @@ bool Ring::check_generation() {
 
 Result<void> Ring::refresh_head() {
   if (check_generation()) return {};
-  // Acquire: the consumer's reads of the space it freed happen before we overwrite it.
-  const std::uint64_t h = std::atomic_ref<std::uint64_t>(control_->head).load(std::memory_order_acquire);
+  // Acquire (seq_cst for the wake-up hand-shake, see wait_for; a plain load on x86): the
+  // consumer's reads of the space it freed happen before we overwrite it.
+  const std::uint64_t h = std::atomic_ref<std::uint64_t>(control_->head).load(std::memory_order_seq_cst);
   if (h < head_cache_ || h > tail_ || h % kRecordAlign != 0) [[unlikely]] {
     return fault("consumer head " + std::to_string(h) + " outside [" + std::to_string(head_cache_) +
                  ", " + std::to_string(tail_) + "] or misaligned");
@@ -132,8 +135,9 @@ Result<void> Ring::refresh_head() {
 
 Result<void> Ring::refresh_tail() {
   if (check_generation()) return {};
-  // Acquire: pairs with publish_tail(); payload and headers below the tail are visible.
-  const std::uint64_t t = std::atomic_ref<std::uint64_t>(control_->tail).load(std::memory_order_acquire);
+  // Acquire (seq_cst for the wake-up hand-shake, see wait_for): pairs with publish_tail();
+  // payload and headers below the tail are visible.
+  const std::uint64_t t = std::atomic_ref<std::uint64_t>(control_->tail).load(std::memory_order_seq_cst);
   if (t < tail_cache_ || t - head_ > capacity_ || t % kRecordAlign != 0) [[unlikely]] {
     return fault("producer tail " + std::to_string(t) + " outside [" + std::to_string(tail_cache_) +
                  ", " + std::to_string(head_ + capacity_) + "] or misaligned");
@@ -178,10 +182,11 @@ Result<bool> Ring::readable() {
 }
 
 bool Ring::notify_consumer(Doorbell& peer) {
-  // seq_cst fence: orders our tail store before the load of the consumer's waiting flag
-  // (the consumer does flag store -> fence -> tail load, see wait_for).
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (load_flag(control_->consumer_waiting) != 0) {
+  // seq_cst RMW of our own tail (rewrites the value just published), then a seq_cst load of
+  // the consumer's flag: the producer half of the hand-shake in wait_for. On x86 the RMW is the
+  // one locked instruction per notify; batching commits before notifying amortizes it.
+  std::atomic_ref<std::uint64_t>(control_->tail).fetch_add(0, std::memory_order_seq_cst);
+  if (std::atomic_ref<std::uint32_t>(control_->consumer_waiting).load(std::memory_order_seq_cst) != 0) {
     peer.ring();
     counters_.doorbells_rung.add();
     return true;
@@ -191,9 +196,9 @@ bool Ring::notify_consumer(Doorbell& peer) {
 }
 
 bool Ring::notify_producer(Doorbell& peer) {
-  // Same pairing as notify_consumer, for our head store and the producer's waiting flag.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (load_flag(control_->producer_waiting) != 0) {
+  // Same hand-shake as notify_consumer, for our head and the producer's waiting flag.
+  std::atomic_ref<std::uint64_t>(control_->head).fetch_add(0, std::memory_order_seq_cst);
+  if (std::atomic_ref<std::uint32_t>(control_->producer_waiting).load(std::memory_order_seq_cst) != 0) {
     peer.ring();
     counters_.doorbells_rung.add();
     return true;

@@ -10,20 +10,24 @@
 //                   | ChannelDesc[channel_count] (64 B each)      |  written once by the host
 //                   +---------------------------------------------+  (page aligned from here)
 //                   | channel 0: ring host->guest                 |
-//                   |   RingControl (512 B) | data (2^n bytes)    |
+//                   |   RingControl (1 KiB) | data (2^n bytes)    |
 //                   | channel 0: ring guest->host                 |
-//                   |   RingControl (512 B) | data (2^n bytes)    |
+//                   |   RingControl (1 KiB) | data (2^n bytes)    |
 //                   | channel 1 ...                               |
 //                   +---------------------------------------------+
 //
 // RingControl keeps what each side writes on its own 128-byte block (two cache lines: the
 // adjacent-line prefetcher pulls pairs), so the producer's stores never invalidate the line
-// the consumer writes:
+// the consumer writes. The waiting flags get blocks of their own: they are written only when a
+// side goes to sleep, so the other side's per-record check of the flag stays a cache hit
+// instead of missing on the line where the positions move.
 //
-//   +0    producer block: tail (u64), producer_waiting (u32)       written by the producer
-//   +128  consumer block: head (u64), consumer_waiting (u32)       written by the consumer
-//   +256  owner block:    generation (u32)                         written by the host only
-//   +384  reserved
+//   +0    tail (u64)                 written by the producer, every commit
+//   +128  head (u64)                 written by the consumer, every release batch
+//   +256  consumer_waiting (u32)     written by the consumer before and after it sleeps
+//   +384  producer_waiting (u32)     written by the producer before and after it sleeps
+//   +512  generation (u32)           written by the host (owner) on reset only
+//   +640  reserved up to 1024
 //
 // Positions (head, tail) are monotonic 64-bit byte counts, masked by (size - 1) on use.
 // Records inside the data area, 8-byte aligned:
@@ -99,28 +103,24 @@ static_assert(std::is_trivially_copyable_v<ChannelDesc>);
 // Accessed only through std::atomic_ref: the fields stay plain integers so the layout is
 // exactly what the comments say on every compiler.
 struct RingControl {
-  // producer block
-  std::uint64_t tail;               // bytes ever published
-  std::uint32_t producer_waiting;   // 1 while the producer sleeps for space
-  std::uint32_t producer_pad0;
-  std::uint8_t producer_pad[112];
-  // consumer block
-  std::uint64_t head;               // bytes ever released
+  std::uint64_t tail;               // bytes ever published (producer)
+  std::uint8_t tail_pad[120];
+  std::uint64_t head;               // bytes ever released (consumer)
+  std::uint8_t head_pad[120];
   std::uint32_t consumer_waiting;   // 1 while the consumer sleeps for records
-  std::uint32_t consumer_pad0;
-  std::uint8_t consumer_pad[112];
-  // owner block (host): bumped by a reset; both sides restart at position 0.
-  std::uint32_t generation;
-  std::uint32_t owner_pad0;
-  std::uint8_t owner_pad[120];
-  std::uint8_t reserved[128];
+  std::uint8_t consumer_wait_pad[124];
+  std::uint32_t producer_waiting;   // 1 while the producer sleeps for space
+  std::uint8_t producer_wait_pad[124];
+  std::uint32_t generation;         // bumped by the owner's reset; both sides restart at 0
+  std::uint8_t generation_pad[124];
+  std::uint8_t reserved[384];
 };
-static_assert(sizeof(RingControl) == 512);
+static_assert(sizeof(RingControl) == 1024);
 static_assert(offsetof(RingControl, tail) == 0);
-static_assert(offsetof(RingControl, producer_waiting) == 8);
 static_assert(offsetof(RingControl, head) == 128);
-static_assert(offsetof(RingControl, consumer_waiting) == 136);
-static_assert(offsetof(RingControl, generation) == 256);
+static_assert(offsetof(RingControl, consumer_waiting) == 256);
+static_assert(offsetof(RingControl, producer_waiting) == 384);
+static_assert(offsetof(RingControl, generation) == 512);
 static_assert(std::is_trivially_copyable_v<RingControl>);
 static_assert(std::atomic_ref<std::uint64_t>::is_always_lock_free);
 static_assert(std::atomic_ref<std::uint32_t>::is_always_lock_free);
