@@ -1,0 +1,160 @@
+// vitrine-appserver: serves the windows of a guest X display as RemoteApp (RAIL) windows.
+//   vitrine-appserver [--display :N] [--port P | --fd N] [--bind ADDR] [--codec planar|raw|remotefx]
+//                     [--app ALIAS=COMMAND]... [--no-shm] [--once] [--verbose]
+#include <freerdp/channels/channels.h>
+#include <freerdp/freerdp.h>
+#include <signal.h>
+#include <winpr/ssl.h>
+#include <winpr/wlog.h>
+#include <winpr/wtsapi.h>
+
+#include <atomic>
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "exec/launcher.hpp"
+#include "log.hpp"
+#include "rdp/peer_session.hpp"
+#include "server/listener.hpp"
+#include "x11/x11_capture.hpp"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+
+struct Args {
+  std::string display;
+  std::string bind = "127.0.0.1";
+  int port = 3389;
+  int fd = -1;
+  vitrine::appserver::rdp::Codec codec = vitrine::appserver::rdp::Codec::kPlanar;
+  std::map<std::string, std::string> aliases;
+  bool use_shm = true;
+  bool once = false;
+  bool verbose = false;
+};
+
+constexpr std::string_view kUsage =
+    "usage: vitrine-appserver [--display :N] [--port P | --fd N] [--bind ADDR]\n"
+    "                         [--codec planar|raw|remotefx] [--app ALIAS=COMMAND]...\n"
+    "                         [--no-shm] [--once] [--verbose]\n"
+    "  --display   X display to serve (default $DISPLAY)\n"
+    "  --port      TCP port on --bind (default 3389; 0 = any free port, printed on stdout)\n"
+    "  --bind      listen address (default 127.0.0.1: guest loopback only)\n"
+    "  --fd        serve exactly one connection on this inherited, connected socket, then exit\n"
+    "  --codec     pixel codec (default planar, lossless)\n"
+    "  --app       RemoteApp alias: '||ALIAS' launches COMMAND (else ALIAS is looked up on PATH)\n"
+    "  --no-shm    read pixels with XGetImage instead of MIT-SHM\n"
+    "  --once      exit after the first client disconnects\n";
+
+bool parse_int(std::string_view s, int& out) {
+  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+bool parse(int argc, char** argv, Args& a) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    const auto value = [&](std::string_view& v) {
+      if (i + 1 >= argc) return false;
+      v = argv[++i];
+      return true;
+    };
+    std::string_view v;
+    if (arg == "--display" && value(v)) {
+      a.display = v;
+    } else if (arg == "--bind" && value(v)) {
+      a.bind = v;
+    } else if (arg == "--port" && value(v)) {
+      if (!parse_int(v, a.port) || a.port < 0 || a.port > 65535) return false;
+    } else if (arg == "--fd" && value(v)) {
+      if (!parse_int(v, a.fd) || a.fd < 0) return false;
+    } else if (arg == "--codec" && value(v)) {
+      auto c = vitrine::appserver::rdp::parse_codec(v);
+      if (!c) return false;
+      a.codec = *c;
+    } else if (arg == "--app" && value(v)) {
+      const size_t eq = v.find('=');
+      if (eq == 0 || eq == std::string_view::npos || eq + 1 == v.size()) return false;
+      a.aliases[std::string(v.substr(0, eq))] = std::string(v.substr(eq + 1));
+    } else if (arg == "--no-shm") {
+      a.use_shm = false;
+    } else if (arg == "--once") {
+      a.once = true;
+    } else if (arg == "--verbose") {
+      a.verbose = true;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace vitrine::appserver;
+  Args args;
+  if (!parse(argc, argv, args)) {
+    std::fputs(kUsage.data(), stderr);
+    return 2;
+  }
+  set_verbose(args.verbose);
+  struct sigaction sa{};
+  sa.sa_handler = on_signal;  // no SA_RESTART: poll() returns EINTR and the loops see the flag
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  winpr_InitializeSSL(WINPR_SSL_INIT_DEFAULT);
+  WTSRegisterWtsApiFunctionTable(FreeRDP_InitWtsApi());
+
+  auto capture = x11::X11Capture::open({args.display, args.use_shm});
+  if (!capture) {
+    log_warn("{}", capture.error());
+    return 1;
+  }
+  const char* env_display = std::getenv("DISPLAY");
+  Launcher launcher(args.aliases, !args.display.empty() ? args.display : env_display ? env_display : "");
+  log_info("serving X display '{}' ({}x{}), pixels via {}", args.display.empty() && env_display ? env_display : args.display,
+           (*capture)->desktop().width, (*capture)->desktop().height,
+           (*capture)->grabber().using_shm() ? "MIT-SHM" : "XGetImage");
+
+  rdp::SessionOptions options;
+  options.codec = args.codec;
+  if (args.fd >= 0) {
+    if (auto ok = check_inherited_socket(args.fd); !ok) {
+      log_warn("--fd: {}", ok.error());
+      return 1;
+    }
+    const rdp::SessionStats st = rdp::serve_session(args.fd, **capture, launcher, options, g_stop);
+    log_info("session ended: {}", st.end_reason);
+    return st.activated ? 0 : 1;
+  }
+
+  auto listener = Listener::listen_tcp(args.bind, static_cast<uint16_t>(args.port));
+  if (!listener) {
+    log_warn("{}", listener.error());
+    return 1;
+  }
+  options.reject_fd = listener->fd();
+  // Tests and the relay read the port from this line (port 0 picks a free one).
+  std::printf("vitrine-appserver listening on %s:%u\n", args.bind.c_str(), listener->port());
+  std::fflush(stdout);
+  while (!g_stop.load(std::memory_order_relaxed)) {
+    (*capture)->pump();  // keep the window model current between clients
+    launcher.reap();
+    const int fd = listener->accept_client(200);
+    if (fd < 0) continue;
+    const rdp::SessionStats st = rdp::serve_session(fd, **capture, launcher, options, g_stop);
+    log_info("session ended: {} (frames {}, pixels {}, bytes {}, input {}, rail {}, exec {})", st.end_reason,
+             st.frames, st.pixels, st.payload_bytes, st.input_events, st.rail_events, st.execs);
+    if (args.once) break;
+  }
+  return 0;
+}
