@@ -1,0 +1,121 @@
+// vitrine-guest: the relay inside the guest. Wiring and argument parsing only.
+//
+//   vitrine-guest --bus-fd N [--doorbell-fds G,H0,H1,...]   inherited from the sandbox
+//   vitrine-guest --handoff-fd S                             ringbus handoff over a Unix socket
+//   vitrine-guest --bus-path /dev/shm/NAME [--doorbell-fds ...]
+//   vitrine-guest --ivshmem [BDF] [--sysfs-root DIR]         in a VM (QEMU / vitrine-vmm)
+//   options: --no-fixed-buffers
+#include <signal.h>
+#include <sys/signalfd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "vitrine/relay/bus_attach.hpp"
+#include "vitrine/relay/relay.hpp"
+#include "vitrine/relay/uring_engine.hpp"
+#include "vitrine/ringbus/log.hpp"
+
+namespace {
+
+void usage() {
+  std::fprintf(stderr,
+               "usage: vitrine-guest (--bus-fd N | --handoff-fd S | --bus-path PATH | --ivshmem [BDF])\n"
+               "                     [--doorbell-fds G,H0,...] [--sysfs-root DIR] [--no-fixed-buffers]\n");
+}
+
+int die(const std::string& what) {
+  std::fprintf(stderr, "vitrine-guest: %s\n", what.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace vitrine;
+  int bus_fd = -1;
+  int handoff_fd = -1;
+  std::string bus_path;
+  bool ivshmem = false;
+  std::string bdf;
+  std::string sysfs_root = "/sys";
+  std::vector<int> doorbell_fds;
+  relay::RelayOptions options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
+    auto number = [&](int& out) {
+      const char* v = value();
+      if (!v) return false;
+      auto list = relay::parse_fd_list(v);
+      if (!list || list->size() != 1) return false;
+      out = (*list)[0];
+      return true;
+    };
+    if (a == "--bus-fd") {
+      if (!number(bus_fd)) return usage(), 2;
+    } else if (a == "--handoff-fd") {
+      if (!number(handoff_fd)) return usage(), 2;
+    } else if (a == "--bus-path") {
+      const char* v = value();
+      if (!v) return usage(), 2;
+      bus_path = v;
+    } else if (a == "--doorbell-fds") {
+      const char* v = value();
+      auto list = v ? relay::parse_fd_list(v) : std::unexpected(rdpmux::Error{rdpmux::Errc::kInvalidArgument, 0, "missing"});
+      if (!list) return die(list.error().message);
+      doorbell_fds = *list;
+    } else if (a == "--ivshmem") {
+      ivshmem = true;
+      if (i + 1 < argc && argv[i + 1][0] != '-') bdf = argv[++i];
+    } else if (a == "--sysfs-root") {
+      const char* v = value();
+      if (!v) return usage(), 2;
+      sysfs_root = v;
+    } else if (a == "--no-fixed-buffers") {
+      options.register_memory = false;
+    } else if (a == "--help" || a == "-h") {
+      usage();
+      return 0;
+    } else {
+      usage();
+      return 2;
+    }
+  }
+  if ((bus_fd >= 0) + (handoff_fd >= 0) + !bus_path.empty() + ivshmem != 1) return usage(), 2;
+
+  rdpmux::Result<std::unique_ptr<relay::AttachedBus>> attached =
+      bus_fd >= 0        ? relay::attach_inherited(bus_fd, doorbell_fds)
+      : handoff_fd >= 0  ? relay::attach_handoff(handoff_fd, std::chrono::seconds(10))
+      : !bus_path.empty() ? relay::attach_file(bus_path, doorbell_fds)
+                          : relay::attach_ivshmem(sysfs_root, bdf);
+  if (!attached) return die("attaching the bus: " + rdpmux::to_string(attached.error()));
+
+  // SIGTERM / SIGINT end the loop cleanly (every connection closed, Closed sent).
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  ringbus::UniqueFd stop_fd(::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!stop_fd) return die(std::string("signalfd: ") + std::strerror(errno));
+  // A relay writing to a socket whose peer vanished gets EPIPE, never a signal.
+  ::signal(SIGPIPE, SIG_IGN);
+
+  auto engine = relay::UringEngine::create();
+  if (!engine) return die(rdpmux::to_string(engine.error()));
+  auto r = relay::Relay::create((*attached)->bus, (*attached)->doorbells, **engine, options);
+  if (!r) return die(rdpmux::to_string(r.error()));
+  ringbus::log(ringbus::LogLevel::kInfo,
+               "vitrine-guest: attached to " + (*attached)->description + ", " +
+                   std::to_string((*attached)->bus.channel_count()) + " channels, " +
+                   ((*attached)->doorbells.polling() ? "polling" : "eventfd doorbells") + ", fixed buffers " +
+                   ((*r)->fixed_buffers() ? "on" : "off (" + (*engine)->register_error() + ")"));
+  std::atomic<bool> stop{false};
+  auto run = (*r)->run(stop, stop_fd.get());
+  if (!run) return die(rdpmux::to_string(run.error()));
+  return 0;
+}
