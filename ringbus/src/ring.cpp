@@ -68,6 +68,7 @@ Result<bool> wait_for(Ready&& ready, std::uint32_t& flag, Doorbell& mine, WaitPo
                                                                : deadline - now);
     store_flag(flag, 0);
     if (!woke) return std::unexpected(woke.error());
+    VITRINE_PROBE1(doorbell_woken, &flag);
   }
 }
 
@@ -99,6 +100,7 @@ Result<void> Ring::fault(std::string message) {
   fault_message_ = name_ + ": " + message;
   fault_.store(1, std::memory_order_relaxed);
   counters_.protocol_errors.add();
+  VITRINE_PROBE2(ring_fault, this, counters_.protocol_errors.get());
   log(LogLevel::kError, "ring fault: " + fault_message_);
   return std::unexpected(Error{Errc::kChannelFault, 0, fault_message_});
 }
@@ -188,6 +190,7 @@ bool Ring::notify_consumer(Doorbell& peer) {
   std::atomic_ref<std::uint64_t>(control_->tail).fetch_add(0, std::memory_order_seq_cst);
   if (std::atomic_ref<std::uint32_t>(control_->consumer_waiting).load(std::memory_order_seq_cst) != 0) {
     peer.ring();
+    VITRINE_PROBE1(doorbell_rung, this);
     counters_.doorbells_rung.add();
     return true;
   }
@@ -200,6 +203,7 @@ bool Ring::notify_producer(Doorbell& peer) {
   std::atomic_ref<std::uint64_t>(control_->head).fetch_add(0, std::memory_order_seq_cst);
   if (std::atomic_ref<std::uint32_t>(control_->producer_waiting).load(std::memory_order_seq_cst) != 0) {
     peer.ring();
+    VITRINE_PROBE1(doorbell_rung, this);
     counters_.doorbells_rung.add();
     return true;
   }

@@ -30,6 +30,7 @@
 #include "vitrine/ringbus/doorbell.hpp"
 #include "vitrine/ringbus/error.hpp"
 #include "vitrine/ringbus/layout.hpp"
+#include "vitrine/perf/probes.hpp"
 
 namespace vitrine::ringbus {
 
@@ -242,6 +243,7 @@ inline void Ring::commit(std::uint32_t used, std::uint16_t type, std::uint16_t f
   tail_ = claim_pos_ + record_span(used);
   claim_open_ = false;
   publish_tail(tail_);
+  VITRINE_PROBE3(ring_commit, this, tail_, used);
   counters_.records.add();
   counters_.bytes.add(used);
 }
@@ -302,6 +304,7 @@ inline void Ring::release_until(std::uint64_t position) {
   head_ = position;
   // Release: our reads of the freed payload happen before the producer may reuse the bytes.
   std::atomic_ref<std::uint64_t>(control_->head).store(head_, std::memory_order_release);
+  VITRINE_PROBE2(ring_release, this, head_);
 }
 
 inline void Ring::release() {

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The perf/ scripts work on the built tree: list the probes of a built test binary, record it
+# with call graphs, report per stage, and write speedscope and SVG flame graphs.
+# Exit 77 (ctest: skipped) with the reason where perf cannot record on this machine.
+set -euo pipefail
+root=$1; bin=$2
+scripts=$root/perf/scripts
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+for s in list-probes.sh record.sh report.py flamegraph.py; do "$scripts/$s" --help >/dev/null; done
+"$scripts/list-probes.sh" "$bin" | grep -q ring_commit
+command -v perf >/dev/null || { echo "SKIP: perf not installed (linux-perf)"; exit 77; }
+if ! perf record -o "$tmp/probe.data" -e cpu-clock -- true >/dev/null 2>&1; then
+  echo "SKIP: perf cannot record here (perf_event_paranoid=$(cat /proc/sys/kernel/perf_event_paranoid))"; exit 77
+fi
+"$scripts/record.sh" -o "$tmp/run.data" -- "$bin" --gtest_brief=1 >/dev/null 2>&1
+"$scripts/report.py" "$tmp/run.data" --top 3 | grep -q '%'
+"$scripts/flamegraph.py" "$tmp/run.data" -o "$tmp/fg.json"
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['profiles'][0]['samples']" "$tmp/fg.json"
+"$scripts/flamegraph.py" "$tmp/run.data" --format svg -o "$tmp/fg.svg"
+grep -q '<svg' "$tmp/fg.svg"
+echo "perf scripts OK"
