@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""The end-to-end benchmark report: runs every bench_* program of a build tree and writes one
+Markdown table of the same-run ratios each program reports, plus an SVG bar chart.
+
+Usage: bench/report.py [--build build/release] [--out build/release/report] [--quick]
+                       [--filter REGEX] [--programs bench_ringbus,bench_relay,...]
+
+  --quick   run each benchmark for a short minimum time (CI); numbers are noisier
+Outputs: OUT/report.md, OUT/ratios.svg, and each program's JSON (OUT/<program>.json and
+OUT/<program>.json.ratios.json). Only ratios measured within one program run are reported:
+absolute times on a shared 2-core machine are not comparable between runs.
+"""
+import argparse
+import glob
+import html
+import json
+import math
+import os
+import subprocess
+import sys
+
+
+def run_program(path, out_dir, min_time, bench_filter):
+    name = os.path.basename(path)
+    out_json = os.path.join(out_dir, name + ".json")
+    cmd = [path, f"--benchmark_min_time={min_time}", f"--benchmark_out={out_json}",
+           "--benchmark_out_format=json"]
+    if bench_filter:
+        cmd.append(f"--benchmark_filter={bench_filter}")
+    print(f"running {name} ...", flush=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        print(f"  {name} exited with {proc.returncode}: {proc.stderr.strip()[-400:]}", file=sys.stderr)
+    ratios = []
+    rpath = out_json + ".ratios.json"
+    if os.path.exists(rpath):
+        with open(rpath) as f:
+            ratios = json.load(f)
+    errors = []
+    if os.path.exists(out_json):
+        try:
+            with open(out_json) as f:
+                for b in json.load(f).get("benchmarks", []):
+                    if b.get("error_occurred"):
+                        errors.append(f'{b["name"]}: {b.get("error_message", "error")}')
+        except json.JSONDecodeError:
+            errors.append("unreadable JSON output")
+    return name, proc.returncode, ratios, errors
+
+
+def svg_chart(rows, width=900, bar=18):
+    """Horizontal bars on a log scale: 1x in the middle, target marks where given."""
+    rows = [r for r in rows if r["ratio"] > 0]
+    if not rows:
+        return '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>'
+    label_w, plot_w = 420, width - 420 - 70
+    lo = min(0.01, min(r["ratio"] for r in rows))
+    hi = max(100.0, max(r["ratio"] for r in rows))
+    lmin, lmax = math.log10(lo), math.log10(hi)
+
+    def x(v):
+        return label_w + plot_w * (math.log10(max(v, lo)) - lmin) / (lmax - lmin)
+
+    h = (len(rows) + 2) * bar
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h}" font-family="sans-serif" font-size="11">',
+             f'<line x1="{x(1):.1f}" y1="0" x2="{x(1):.1f}" y2="{h}" stroke="#888" stroke-dasharray="3,3"/>',
+             f'<text x="{x(1) + 3:.1f}" y="{h - 4}" fill="#555">1x</text>']
+    for i, r in enumerate(rows):
+        y = (i + 1) * bar
+        met = r.get("met", True)
+        color = "#4a90d9" if met else "#d9534f"
+        parts.append(f'<text x="{label_w - 6}" y="{y + bar * 0.7:.1f}" text-anchor="end">'
+                     f'{html.escape(r["program"] + ": " + r["label"])}</text>')
+        x0, x1 = sorted([x(1), x(r["ratio"])])
+        parts.append(f'<rect x="{x0:.1f}" y="{y + 2}" width="{max(x1 - x0, 1):.1f}" height="{bar - 4}" fill="{color}"/>')
+        parts.append(f'<text x="{x1 + 4:.1f}" y="{y + bar * 0.7:.1f}">{r["ratio"]:.2f}x</text>')
+        if r.get("target"):
+            tx = x(r["target"])
+            parts.append(f'<line x1="{tx:.1f}" y1="{y}" x2="{tx:.1f}" y2="{y + bar}" stroke="black" stroke-width="2"/>')
+    parts.append("</svg>\n")
+    return "".join(parts)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    ap.add_argument("--build", default=os.path.join(root, "build", "release"))
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--filter", default="")
+    ap.add_argument("--programs", default="", help="comma-separated program names (default: all bench_*)")
+    args = ap.parse_args()
+    out = args.out or os.path.join(args.build, "report")
+    os.makedirs(out, exist_ok=True)
+    programs = sorted(p for p in glob.glob(os.path.join(args.build, "bin", "bench_*")) if os.access(p, os.X_OK))
+    if args.programs:
+        wanted = set(args.programs.split(","))
+        programs = [p for p in programs if os.path.basename(p) in wanted]
+    if not programs:
+        sys.exit(f"no bench_* programs in {args.build}/bin: build the release preset first")
+    min_time = 0.05 if args.quick else 0.5
+    rows, failures, crashed = [], [], False
+    for p in programs:
+        name, rc, ratios, errors = run_program(p, out, min_time, args.filter)
+        if rc != 0:
+            crashed = True
+            failures.append(f"{name}: exit code {rc}")
+        failures += [f"{name}: {e}" for e in errors]
+        for r in ratios:
+            rows.append(dict(r, program=name))
+    md = ["# Vitrine benchmark report", "",
+          f"Programs: {', '.join(os.path.basename(p) for p in programs)}. "
+          f"Mode: {'quick (CI)' if args.quick else 'normal'}. Every ratio compares two benchmarks of the same "
+          "program run (same machine, same minutes); higher means the first is better.", "",
+          "| program | ratio | value | target |", "|---|---|---:|---|"]
+    for r in rows:
+        target = f'>= {r["target"]:.2f}x ({"met" if r["met"] else "missed"})' if r.get("target") else ""
+        md.append(f'| {r["program"]} | {r["label"]} | {r["ratio"]:.2f}x | {target} |')
+    if failures:
+        md += ["", "## Failures", ""] + [f"- {f}" for f in failures]
+    md += ["", "![ratios](ratios.svg)", ""]
+    with open(os.path.join(out, "report.md"), "w") as f:
+        f.write("\n".join(md))
+    with open(os.path.join(out, "ratios.svg"), "w") as f:
+        f.write(svg_chart(rows))
+    print("\n".join(md))
+    print(f"\nwrote {out}/report.md and {out}/ratios.svg")
+    # A program that exits non-zero fails the report (CI keeps every benchmark running); a
+    # benchmark that reports an error is listed under Failures but does not.
+    return 1 if crashed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
