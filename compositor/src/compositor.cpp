@@ -218,6 +218,15 @@ Result<PresentResult> Compositor::present(const PixelSource& framebuffer) {
   return result;
 }
 
+Result<MappedFramebuffer> Compositor::map_framebuffer(std::int32_t width, std::int32_t height) {
+  if (auto ok = backend_->make_current(); !ok) return std::unexpected(ok.error());
+  return uploader_->map_framebuffer(width, height);
+}
+
+void Compositor::wait_uploads_idle() {
+  if (backend_->make_current()) uploader_->wait_idle();
+}
+
 void Compositor::finish() {
   if (backend_->make_current()) glFinish();
 }

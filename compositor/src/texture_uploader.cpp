@@ -194,8 +194,28 @@ Result<UploadStats> TextureUploader::upload(const PixelSource& source, const Dam
   if (d.empty()) return stats;
   stats.merged = d.cap_rects(max_rects_);
 
+  const bool from_framebuffer =
+      fb_ != nullptr && source.data == fb_ && source.width == fb_width_ && source.height == fb_height_;
   Result<void> ok;
-  if (fb_ != nullptr && source.data == fb_ && source.width == fb_width_ && source.height == fb_height_) {
+  if (d.rect_count() == 1 && d.extents() == source.bounds()) {
+    // The whole frame changed: re-specify the texture instead of sub-updating it. The driver
+    // hands out fresh storage rather than waiting for draws that still sample the old one,
+    // and the pixels are copied once, by GL, from where they are (no staging copy).
+    if (from_framebuffer) {
+      glBindBuffer(GL_PIXEL_UNPACK_BUFFER, fb_pbo_);
+    } else {
+      glBindBuffer(GL_PIXEL_UNPACK_BUFFER, 0);
+    }
+    glPixelStorei(GL_UNPACK_ROW_LENGTH, static_cast<GLint>(source.stride / kBytesPerPixel));
+    glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, source.width, source.height, 0, GL_BGRA, GL_UNSIGNED_BYTE,
+                 from_framebuffer ? nullptr : source.data);
+    if (from_framebuffer) {
+      if (fb_fence_ != nullptr) glDeleteSync(as_sync(fb_fence_));
+      fb_fence_ = glFenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
+    }
+    stats.bytes_uploaded = std::int64_t{source.width} * source.height * static_cast<std::int64_t>(kBytesPerPixel);
+    stats.rects = 1;
+  } else if (from_framebuffer) {
     upload_from_framebuffer(d, stats);
   } else if (path_ == UploadPath::kPersistentPbo) {
     ok = upload_via_ring(source, d, stats);

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <cstring>
 #include <random>
 
 #include "headless_fixture.hpp"
@@ -67,7 +68,7 @@ TEST_P(RandomDamage, EveryWindowMatchesTheFramebufferAfterEachPresent) {
   Framebuffer own(kW, kH);
   MappedFramebuffer mapped;
   if (pc.mapped_framebuffer) {
-    auto m = comp.uploader().map_framebuffer(kW, kH);
+    auto m = comp.map_framebuffer(kW, kH);
     if (!m) GTEST_SKIP() << "mapped framebuffer unavailable: " << to_string(m.error());
     mapped = *m;
   }
@@ -106,7 +107,7 @@ TEST_P(RandomDamage, EveryWindowMatchesTheFramebufferAfterEachPresent) {
     }
     auto res = comp.present(fb);
     ASSERT_TRUE(res) << to_string(res.error());
-    if (pc.mapped_framebuffer) comp.uploader().wait_idle();  // writers below must not race the GPU
+    if (pc.mapped_framebuffer) comp.wait_uploads_idle();  // writers below must not race the GPU
     for (WindowId id : comp.scene().stacking()) {
       expect_window_shows(*h.backend, *comp.scene().find(id), fb, "sequence " + std::to_string(seq));
       if (::testing::Test::HasFatalFailure()) return;
@@ -279,6 +280,41 @@ TEST_F(HeadlessCompositor, FramebufferResizeReuploadsEverything) {
   ASSERT_TRUE(r);
   EXPECT_TRUE(r->upload.full_frame);
   expect_window_shows(*h_.backend, *c.scene().find(1), bigger.view(), "after resize");
+}
+
+// Each compositor has its own GL context; every public call must make its own current (a
+// mapped framebuffer created while another context was current once broke the other's ring).
+TEST(HeadlessCompositors, SeveralInOneProcessKeepTheirOwnGlObjects) {
+  std::vector<testing::Headless> rigs;
+  const UploadPath paths[] = {UploadPath::kAuto, UploadPath::kOrphanPbo, UploadPath::kClientMemory};
+  for (UploadPath p : paths) {
+    std::string why;
+    CompositorConfig config;
+    config.upload_path = p;
+    config.debug_damage = false;
+    rigs.push_back(make_headless(config, why));
+    if (!rigs.back().compositor) GTEST_SKIP() << "headless EGL unavailable: " << why;
+  }
+  std::mt19937 rng(8);
+  std::vector<Framebuffer> fbs(rigs.size(), Framebuffer(200, 120));
+  for (std::size_t i = 0; i < rigs.size(); ++i) {
+    fbs[i].randomize(rng);
+    ASSERT_TRUE(rigs[i].compositor->create_window(1, window_at({0, 0, 200, 120})));
+    ASSERT_TRUE(rigs[i].compositor->present(fbs[i].view()));
+  }
+  // Made while the last rig's context is current: must still land in rig 0's context.
+  auto mapped = rigs[0].compositor->map_framebuffer(200, 120);
+  if (!mapped) GTEST_SKIP() << to_string(mapped.error());
+  for (int round = 0; round < 5; ++round) {
+    for (std::size_t i = 0; i < rigs.size(); ++i) {
+      const DesktopRect r{round * 10, round * 5, 30, 20};
+      fbs[i].paint(r, rng);
+      rigs[i].compositor->damage(r);
+      ASSERT_TRUE(rigs[i].compositor->present(fbs[i].view()));
+      expect_window_shows(*rigs[i].backend, *rigs[i].compositor->scene().find(1), fbs[i].view(),
+                          "rig " + std::to_string(i));
+    }
+  }
 }
 
 }  // namespace

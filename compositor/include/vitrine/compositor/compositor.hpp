@@ -1,7 +1,8 @@
 // The compositor's public API: what rdpmux's window/damage events (adapted by cli/) drive.
 //
 //   auto comp = Compositor::create(X11Backend::create(...) or HeadlessBackend::create());
-//   comp->create_window(id, {.rect = {x, y, w, h}, .kind = WindowKind::kNormal, .title = "..."});
+//   WindowDesc desc; desc.rect = {x, y, w, h}; desc.title = "...";
+//   comp->create_window(id, desc);
 //   comp->damage(DesktopRect{...});          // as often as the producer paints
 //   comp->present(framebuffer);              // once per display frame: upload + draw
 //   comp->set_rect / set_title / set_icon / set_state / set_owner / set_z_order / destroy_window
@@ -90,9 +91,18 @@ class Compositor {
   // Waits until the GPU finished everything issued (benchmarks, tests, screenshots).
   void finish();
 
+  // A framebuffer in persistently mapped upload memory (see TextureUploader::map_framebuffer):
+  // a producer that decodes into it makes present() copy nothing on the CPU.
+  Result<MappedFramebuffer> map_framebuffer(std::int32_t width, std::int32_t height);
+  // Blocks until the GPU has read every upload so far; call before rewriting pixels of a
+  // mapped framebuffer when a torn intermediate frame is not acceptable.
+  void wait_uploads_idle();
+
   [[nodiscard]] const Scene& scene() const { return scene_; }
   [[nodiscard]] Backend& backend() { return *backend_; }
-  [[nodiscard]] TextureUploader& uploader() { return *uploader_; }
+  // Read-only: the uploader's GL calls need this compositor's context, which only the
+  // Compositor's own methods make current.
+  [[nodiscard]] const TextureUploader& uploader() const { return *uploader_; }
   [[nodiscard]] const CompositorStats& stats() const;
   [[nodiscard]] bool debug_damage() const { return debug_damage_; }
   [[nodiscard]] const DamageRegion& pending_damage() const { return pending_; }

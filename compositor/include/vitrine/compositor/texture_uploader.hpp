@@ -16,7 +16,9 @@
 // mapped PBO; a producer (FreeRDP's gdi_init_ex buffer) decodes straight into it and upload()
 // of that source copies nothing on the CPU (ROW_LENGTH/SKIP_* select the rectangles).
 //
-// Contract: the compositor's GL context is current on the calling thread for every call.
+// Contract: the compositor's GL context is current on the calling thread for every call
+// (Compositor's methods make it current; with several contexts in a process, calling an
+// uploader while another context is current would touch that context's objects).
 // Damage is in desktop coordinates and clipped to the source; the texture has the source's
 // size (a size change re-creates it and uploads the whole frame).
 #pragma once
