@@ -1,0 +1,38 @@
+#include "vitrine/hv/qemu_command.hpp"
+
+namespace vitrine::hv {
+
+std::vector<std::string> qemu_command(const VmConfig& c, const QemuPaths& p) {
+  std::vector<std::string> a = {
+      c.qemu_binary,
+      "-name", "vitrine-" + c.name,
+      // Nothing we did not ask for: no default NIC, VGA, floppy, CD-ROM or monitor.
+      "-nodefaults", "-no-user-config", "-display", "none",
+      // A guest reboot ends the VM (the vmm reports it) instead of looping.
+      "-no-reboot",
+      "-accel", p.kvm ? "kvm" : "tcg",
+      "-cpu", p.kvm ? "host" : "max",
+      "-m", std::to_string(c.memory_mib),
+      "-smp", std::to_string(c.vcpus),
+      "-kernel", c.kernel.string(),
+      "-initrd", c.initramfs.string(),
+      "-append", c.cmdline,
+      "-serial", "file:" + p.serial_log,
+  };
+  if (c.doorbell == DoorbellMode::kIvshmemDoorbell) {
+    a.insert(a.end(), {"-chardev", "socket,id=vbus,path=" + p.ivshmem_socket,
+                       "-device", "ivshmem-doorbell,chardev=vbus,vectors=1"});
+  } else {
+    a.insert(a.end(), {"-object",
+                       "memory-backend-file,id=vbus,share=on,size=" + std::to_string(p.region_size) +
+                           ",mem-path=/proc/self/fd/" + std::to_string(p.region_fd_in_child),
+                       "-device", "ivshmem-plain,memdev=vbus"});
+  }
+  if (c.user_net) {
+    // Only for comparisons (bench_vm): the bus is otherwise the guest's only way out.
+    a.insert(a.end(), {"-netdev", "user,id=net0", "-device", "virtio-net-pci,netdev=net0"});
+  }
+  return a;
+}
+
+}  // namespace vitrine::hv

@@ -1,0 +1,183 @@
+#include "vmm.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <memory>
+
+#include "vitrine/hv/qemu_backend.hpp"
+#include "vitrine/hv/sandbox_backend.hpp"
+#include "vitrine/hv/vm_config.hpp"
+#include "vitrine/ringbus/bus.hpp"
+#include "vitrine/ringbus/handoff.hpp"
+
+namespace vitrine::hv {
+namespace {
+
+class Vmm {
+ public:
+  Vmm(int control, std::string name) : control_(control), name_(std::move(name)) {}
+
+  // Every event goes to the parent and, timestamped, to our stderr (the vmm log).
+  void emit(const std::string& line) {
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    tm t{};
+    ::localtime_r(&ts.tv_sec, &t);
+    std::fprintf(stderr, "%02d:%02d:%02d.%03ld vitrine-vmm[%s]: %s\n", t.tm_hour, t.tm_min, t.tm_sec,
+                 ts.tv_nsec / 1000000, name_.c_str(), line.c_str());
+    std::fflush(stderr);
+    if (control_ >= 0) (void)::send(control_, line.data(), line.size(), MSG_NOSIGNAL);
+  }
+
+  int control() const { return control_; }
+
+ private:
+  int control_;
+  std::string name_;
+};
+
+std::filesystem::path default_log_dir(const std::string& name) {
+  if (const char* xdg = std::getenv("XDG_RUNTIME_DIR"); xdg != nullptr && *xdg != '\0')
+    return std::filesystem::path(xdg) / "vitrine" / name;
+  return std::filesystem::path("/tmp") / ("vitrine-" + std::to_string(::getuid())) / name;
+}
+
+}  // namespace
+
+int check_config(const std::filesystem::path& path) {
+  auto config = load_vm_config(path);
+  if (!config) {
+    std::fprintf(stderr, "vitrine-vmm: %s: %s\n", path.c_str(), config.error().to_string().c_str());
+    return 2;
+  }
+  std::printf("%s: ok (%s backend, bus %llu bytes, %u channels)\n", path.c_str(),
+              std::string(backend_name(config->backend)).c_str(),
+              static_cast<unsigned long long>(config->bus_size), config->channels);
+  return 0;
+}
+
+int run_vmm(const VmmOptions& options) {
+  // The VM must not outlive vitrine: SIGTERM when our parent dies (handled below like "stop").
+  const pid_t parent = ::getppid();
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (::getppid() != parent) return 1;
+  ::signal(SIGPIPE, SIG_IGN);
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, s);
+  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+  ringbus::UniqueFd sfd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+
+  ringbus::UniqueFd control(options.control_fd);
+  // The bus from vitrine first (region fd, then wake_host and wake_guest), even when the config
+  // is bad: closing an AF_UNIX socket with unread data resets the connection, and the parent
+  // would lose our error line.
+  auto handoff = ringbus::receive_handoff(control.get(), std::chrono::seconds(30));
+  auto config = load_vm_config(options.config_path);
+  Vmm vmm(control.get(), config ? config->name : "?");
+  if (!handoff) {
+    vmm.emit("error handoff: " + ringbus::to_string(handoff.error()));
+    return 2;
+  }
+  if (!config) {
+    vmm.emit("error " + config.error().to_string());
+    return 2;
+  }
+  if (handoff->doorbells.size() != 2) {
+    vmm.emit("error handoff: expected 2 doorbell fds (wake_host, wake_guest), got " +
+             std::to_string(handoff->doorbells.size()));
+    return 2;
+  }
+  {
+    // Validate the region before any guest sees it (a private mapping, dropped right away).
+    auto dup = dup_fd(handoff->region.get());
+    if (!dup) {
+      vmm.emit("error handoff: " + ringbus::to_string(dup.error()));
+      return 2;
+    }
+    auto bus = ringbus::Bus::attach_fd(std::move(*dup), ringbus::Side::kHost);
+    if (!bus) {
+      vmm.emit("error bus: " + ringbus::to_string(bus.error()));
+      return 2;
+    }
+  }
+  BusFds fds;
+  fds.region = std::move(handoff->region);
+  fds.region_size = handoff->region_size;
+  fds.wake_host = std::move(handoff->doorbells[0]);
+  fds.wake_guest = std::move(handoff->doorbells[1]);
+
+  const std::filesystem::path log_dir =
+      !options.log_dir.empty() ? options.log_dir : !config->log_dir.empty() ? config->log_dir : default_log_dir(config->name);
+  bool crashed = false;
+  auto emit = [&vmm, &crashed](const std::string& line) {
+    if (line.starts_with("state crashed")) crashed = true;
+    vmm.emit(line);
+  };
+  std::unique_ptr<VmBackend> backend;
+  switch (config->backend) {
+    case BackendKind::kSandbox:
+      backend = std::make_unique<SandboxBackend>(*config, SandboxOptions{options.sandbox_init, log_dir}, emit);
+      break;
+    case BackendKind::kQemu:
+      backend = std::make_unique<QemuBackend>(*config, QemuOptions{log_dir}, emit);
+      break;
+    case BackendKind::kKvm:
+      vmm.emit("error backend: the kvm backend is not part of this vitrine-vmm build");
+      return 2;
+  }
+  if (auto r = backend->start(std::move(fds)); !r) {
+    vmm.emit("state crashed start failed: " + ringbus::to_string(r.error()));
+    backend->stop(std::chrono::milliseconds(500));
+    return 1;
+  }
+
+  auto finish = [&](const char* why) {
+    vmm.emit(std::string("info stopping: ") + why);
+    backend->stop(std::chrono::seconds(5));
+  };
+  for (;;) {
+    pollfd p[3] = {{control.get(), POLLIN, 0}, {backend->poll_fd(), POLLIN, 0}, {sfd.get(), POLLIN, 0}};
+    if (::poll(p, 3, 1000) < 0 && errno != EINTR) {
+      finish("poll failed");
+      return 1;
+    }
+    if (p[2].revents != 0) {
+      finish("signal");
+      return 0;
+    }
+    if (p[0].revents != 0) {
+      char buf[256];
+      const ssize_t n = ::recv(control.get(), buf, sizeof buf, MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        finish("control socket closed");
+        return 0;
+      }
+      if (n > 0) {
+        const std::string cmd(buf, static_cast<std::size_t>(n));
+        if (cmd == "stop") {
+          finish("asked to stop");
+          return 0;
+        }
+        vmm.emit("error command: unknown \"" + cmd + "\" (known: stop)");
+      }
+    }
+    if (p[1].revents != 0) {
+      if (auto r = backend->on_ready(); !r) vmm.emit("info backend: " + ringbus::to_string(r.error()));
+    }
+    if (backend->finished()) break;
+  }
+  // The VM ended by itself; the backend said how.
+  return crashed ? 1 : 0;
+}
+
+}  // namespace vitrine::hv

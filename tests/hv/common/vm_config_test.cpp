@@ -1,0 +1,158 @@
+// VmConfig: every malformed or missing field gets an error that names it.
+#include "vitrine/hv/vm_config.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace vitrine::hv {
+namespace {
+
+namespace fs = std::filesystem;
+
+class VmConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("hv-config-" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+    std::ofstream(dir_ / "vmlinuz") << "k";
+    std::ofstream(dir_ / "initrd.img") << "i";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  static std::string sandbox(const std::string& bus = "size = 16777216\nchannels = 4\nring_size = 1048576\n",
+                             const std::string& program = "name = \"relay\"\ncommand = [\"/bin/true\"]\n") {
+    return "backend = \"sandbox\"\n[bus]\n" + bus + "[[sandbox.program]]\n" + program;
+  }
+  static std::string qemu(const std::string& vm) {
+    return "backend = \"qemu\"\n[bus]\nsize = 16777216\n[vm]\n" + vm;
+  }
+  // Parses `text`, expects failure, returns the field the error names.
+  std::string field_of(const std::string& text) {
+    auto r = parse_vm_config(text, dir_);
+    EXPECT_FALSE(r.has_value()) << "accepted:\n" << text;
+    if (r.has_value()) return "<accepted>";
+    EXPECT_FALSE(r.error().message.empty());
+    return r.error().field;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(VmConfigTest, shouldAcceptAFullSandboxConfig) {
+  auto r = parse_vm_config(sandbox() + "restart = \"always\"\n[guest]\nrdp_target = \"unix:/run/rdp.sock\"\n", dir_);
+  ASSERT_TRUE(r.has_value()) << r.error().to_string();
+  EXPECT_EQ(r->backend, BackendKind::kSandbox);
+  EXPECT_EQ(r->bus_size, 16u << 20);
+  EXPECT_EQ(r->channels, 4u);
+  EXPECT_EQ(r->h2g_log2, 20u);
+  ASSERT_EQ(r->programs.size(), 1u);
+  EXPECT_EQ(r->programs[0].restart, RestartPolicy::kAlways);
+  EXPECT_EQ(r->rdp_target, "unix:/run/rdp.sock");
+}
+
+TEST_F(VmConfigTest, shouldAcceptAFullQemuConfigWithRelativePaths) {
+  auto r = parse_vm_config(qemu("kernel = \"vmlinuz\"\ninitramfs = \"initrd.img\"\nmemory_mib = 256\nvcpus = 2\n"
+                                "accel = \"tcg\"\ndoorbell = \"ivshmem-plain\"\nuser_net = true\n"),
+                           dir_);
+  ASSERT_TRUE(r.has_value()) << r.error().to_string();
+  EXPECT_EQ(r->kernel, dir_ / "vmlinuz");
+  EXPECT_EQ(r->accel, Accel::kTcg);
+  EXPECT_EQ(r->doorbell, DoorbellMode::kIvshmemPlain);
+  EXPECT_EQ(r->memory_mib, 256u);
+  EXPECT_TRUE(r->user_net);
+}
+
+TEST_F(VmConfigTest, shouldNameTheFieldOfEveryTopLevelMistake) {
+  EXPECT_EQ(field_of("backend = \"xen\"\n[bus]\nsize = 16777216\n"), "backend");
+  EXPECT_EQ(field_of("[bus]\nsize = 16777216\n"), "backend");
+  EXPECT_EQ(field_of("backend = 3\n[bus]\nsize = 16777216\n"), "backend");
+  EXPECT_EQ(field_of("name = \"a b\"\n" + sandbox()), "name");
+  EXPECT_EQ(field_of("colour = \"red\"\n" + sandbox()), "colour");
+  EXPECT_EQ(field_of("backend = \"sandbox\"\n"), "bus");
+  EXPECT_EQ(field_of("backend = \"sandbox\"\nbus = 5\n"), "bus");
+  EXPECT_EQ(field_of("log_dir = \"\"\n" + sandbox()), "log_dir");
+}
+
+TEST_F(VmConfigTest, shouldReportSyntaxErrorsWithALine) {
+  auto r = parse_vm_config("backend = \"sandbox\"\n[bus\nsize = 1\n", dir_);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("line 2"), std::string::npos) << r.error().message;
+}
+
+TEST_F(VmConfigTest, shouldRejectBadBusGeometry) {
+  EXPECT_EQ(field_of(sandbox("size = 16777215\n")), "bus.size");  // not a power of two
+  EXPECT_EQ(field_of(sandbox("channels = 4\n")), "bus.size");     // missing
+  EXPECT_EQ(field_of(sandbox("size = \"16M\"\n")), "bus.size");   // wrong type
+  EXPECT_EQ(field_of(sandbox("size = 65536\nchannels = 4\n")), "bus.size");  // too small for the rings
+  EXPECT_EQ(field_of(sandbox("size = 16777216\nchannels = 0\n")), "bus.channels");
+  EXPECT_EQ(field_of(sandbox("size = 16777216\nchannels = 257\n")), "bus.channels");
+  EXPECT_EQ(field_of(sandbox("size = 16777216\nring_size = 100000\n")), "bus.ring_size");
+  EXPECT_EQ(field_of(sandbox("size = 16777216\nring_size = 1024\n")), "bus.ring_size");
+  EXPECT_EQ(field_of(sandbox("size = 16777216\nh2g_ring_size = 3\n")), "bus.h2g_ring_size");
+  EXPECT_EQ(field_of(sandbox("size = 16777216\ng2h_ring_size = true\n")), "bus.g2h_ring_size");
+  EXPECT_EQ(field_of(sandbox("size = 16777216\nrings = 2\n")), "bus.rings");
+}
+
+TEST_F(VmConfigTest, shouldRejectBadGuestTarget) {
+  for (const char* t : {"tcp:0", "tcp:65536", "tcp:x", "unix:relative", "http:80", ""}) {
+    EXPECT_EQ(field_of(sandbox() + "[guest]\nrdp_target = \"" + t + "\"\n"), "guest.rdp_target") << t;
+  }
+  EXPECT_EQ(field_of(sandbox() + "[guest]\nport = 1\n"), "guest.port");
+}
+
+TEST_F(VmConfigTest, shouldRejectBadSandboxPrograms) {
+  EXPECT_EQ(field_of("backend = \"sandbox\"\n[bus]\nsize = 16777216\n"), "sandbox");
+  EXPECT_EQ(field_of("backend = \"sandbox\"\n[bus]\nsize = 16777216\n[sandbox]\nhostname = \"h\"\n"),
+            "sandbox.program");
+  EXPECT_EQ(field_of(sandbox("size = 16777216\n", "command = [\"/bin/true\"]\n")), "sandbox.program[0].name");
+  EXPECT_EQ(field_of(sandbox("size = 16777216\n", "name = \"a\"\n")), "sandbox.program[0].command");
+  EXPECT_EQ(field_of(sandbox("size = 16777216\n", "name = \"a\"\ncommand = []\n")), "sandbox.program[0].command");
+  EXPECT_EQ(field_of(sandbox("size = 16777216\n", "name = \"a\"\ncommand = \"/bin/true\"\n")),
+            "sandbox.program[0].command");
+  EXPECT_EQ(field_of(sandbox("size = 16777216\n", "name = \"a\"\ncommand = [\"x\", 1]\n")),
+            "sandbox.program[0].command[1]");
+  EXPECT_EQ(field_of(sandbox("size = 16777216\n", "name = \"a\"\ncommand = [\"x\"]\nrestart = \"sometimes\"\n")),
+            "sandbox.program[0].restart");
+  EXPECT_EQ(field_of(sandbox("size = 16777216\n", "name = \"a\"\ncommand = [\"x\"]\nuser = \"root\"\n")),
+            "sandbox.program[0].user");
+  EXPECT_EQ(field_of(sandbox() + "[[sandbox.program]]\nname = \"relay\"\ncommand = [\"y\"]\n"),
+            "sandbox.program[1].name");
+  EXPECT_EQ(field_of(sandbox() + "[vm]\nkernel = \"vmlinuz\"\n"), "vm");
+}
+
+TEST_F(VmConfigTest, shouldRejectBadVmFields) {
+  const std::string ok = "kernel = \"vmlinuz\"\ninitramfs = \"initrd.img\"\n";
+  EXPECT_EQ(field_of("backend = \"qemu\"\n[bus]\nsize = 16777216\n"), "vm");
+  EXPECT_EQ(field_of(qemu("initramfs = \"initrd.img\"\n")), "vm.kernel");
+  EXPECT_EQ(field_of(qemu("kernel = \"missing-kernel\"\ninitramfs = \"initrd.img\"\n")), "vm.kernel");
+  EXPECT_EQ(field_of(qemu("kernel = \"" + dir_.string() + "\"\ninitramfs = \"initrd.img\"\n")), "vm.kernel");
+  EXPECT_EQ(field_of(qemu("kernel = \"vmlinuz\"\n")), "vm.initramfs");
+  EXPECT_EQ(field_of(qemu("kernel = \"vmlinuz\"\ninitramfs = \"nope.img\"\n")), "vm.initramfs");
+  EXPECT_EQ(field_of(qemu(ok + "memory_mib = 32\n")), "vm.memory_mib");
+  EXPECT_EQ(field_of(qemu(ok + "memory_mib = 1.5\n")), "vm.memory_mib");
+  EXPECT_EQ(field_of(qemu(ok + "vcpus = 0\n")), "vm.vcpus");
+  EXPECT_EQ(field_of(qemu(ok + "accel = \"hvf\"\n")), "vm.accel");
+  EXPECT_EQ(field_of(qemu(ok + "doorbell = \"irq\"\n")), "vm.doorbell");
+  EXPECT_EQ(field_of(qemu(ok + "qemu = \"\"\n")), "vm.qemu");
+  EXPECT_EQ(field_of(qemu(ok + "user_net = \"yes\"\n")), "vm.user_net");
+  EXPECT_EQ(field_of(qemu(ok + "cmdline = 5\n")), "vm.cmdline");
+  EXPECT_EQ(field_of(qemu(ok + "bios = \"x\"\n")), "vm.bios");
+  EXPECT_EQ(field_of(qemu(ok) + "[sandbox]\nhostname = \"h\"\n"), "sandbox");
+}
+
+TEST_F(VmConfigTest, shouldLoadFromAFileAndResolvePathsAgainstItsFolder) {
+  std::ofstream(dir_ / "vm.toml") << qemu("kernel = \"vmlinuz\"\ninitramfs = \"initrd.img\"\n") << "\n";
+  auto r = load_vm_config(dir_ / "vm.toml");
+  ASSERT_TRUE(r.has_value()) << r.error().to_string();
+  EXPECT_EQ(r->initramfs, dir_ / "initrd.img");
+  auto missing = load_vm_config(dir_ / "absent.toml");
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_NE(missing.error().message.find("absent.toml"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vitrine::hv

@@ -1,0 +1,138 @@
+// vitrine-vmm as a process: config and handoff rejection, crash detection, control socket.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+
+#include "vitrine/hv/child_process.hpp"
+#include "vmm_harness.hpp"
+
+namespace vitrine::hv {
+namespace {
+
+using namespace std::chrono_literals;
+using test::VmmHarness;
+
+const std::string kGoodBus = "[bus]\nsize = 4194304\nchannels = 2\nring_size = 262144\n";
+const std::string kProgram = "[[sandbox.program]]\nname = \"echo\"\ncommand = [\"" HV_ECHO_PATH "\"]\n";
+
+class VmmTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/hv-vmm-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // Runs `vitrine-vmm --config FILE --check`; returns (exit code, output).
+  std::pair<int, std::string> check(const std::string& toml) {
+    std::ofstream(dir_ / "vm.toml") << toml;
+    const std::string out = (dir_ / "out.txt").string();
+    const std::string cmd = std::string(HV_VMM_PATH) + " --config " + (dir_ / "vm.toml").string() + " --check > " +
+                            out + " 2>&1";
+    const int rc = std::system(cmd.c_str());
+    std::string text = test::read_text(out);
+    return {WEXITSTATUS(rc), text};
+  }
+
+  // Starts a vmm on `toml` with the bus of a valid sandbox config; returns its first event.
+  std::pair<std::string, ExitStatus> first_event(const std::string& toml) {
+    VmConfig c;
+    c.bus_size = 4u << 20;
+    c.channels = 2;
+    c.h2g_log2 = c.g2h_log2 = 18;
+    auto bus = VmBus::create(c);
+    EXPECT_TRUE(bus.has_value());
+    auto fds = bus->dup_fds();
+    std::ofstream(dir_ / "vm.toml") << toml;
+    VmmLaunch l;
+    l.vmm_path = HV_VMM_PATH;
+    l.config = dir_ / "vm.toml";
+    l.extra_args = {"--log-dir", dir_.string()};
+    auto client = VmmClient::launch(l, *fds);
+    EXPECT_TRUE(client.has_value());
+    auto e = client->next_event(10s);
+    auto st = client->process().wait_for(10s);
+    std::string line = e && *e ? **e : "<none>";
+    return {line, st && *st ? **st : ExitStatus{true, 0}};
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(VmmTest, checkShouldAcceptAGoodConfig) {
+  auto [rc, out] = check("backend = \"sandbox\"\n" + kGoodBus + kProgram);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("ok (sandbox backend"), std::string::npos) << out;
+}
+
+TEST_F(VmmTest, checkShouldNameTheField) {
+  auto [rc, out] = check("backend = \"bochs\"\n" + kGoodBus + kProgram);
+  EXPECT_EQ(rc, 2);
+  EXPECT_NE(out.find("backend: unknown value \"bochs\""), std::string::npos) << out;
+  std::tie(rc, out) = check("backend = \"sandbox\"\n[bus]\nsize = 5000000\n" + kProgram);
+  EXPECT_EQ(rc, 2);
+  EXPECT_NE(out.find("bus.size: 5000000 is not a power of two"), std::string::npos) << out;
+  std::tie(rc, out) = check("backend = \"qemu\"\n" + kGoodBus + "[vm]\nkernel = \"/nonexistent/vmlinuz\"\n");
+  EXPECT_EQ(rc, 2);
+  EXPECT_NE(out.find("vm.kernel: \"/nonexistent/vmlinuz\" does not exist"), std::string::npos) << out;
+}
+
+TEST_F(VmmTest, shouldReportABadConfigOnTheControlSocketAndExit2) {
+  auto [event, status] = first_event("backend = \"sandbox\"\n[bus]\nsize = 4194304\nchannels = 300\n" + kProgram);
+  EXPECT_TRUE(event.starts_with("error bus.channels: 300 is outside")) << event;
+  EXPECT_EQ(status.to_string(), "exit 2");
+}
+
+TEST_F(VmmTest, shouldRefuseTheKvmBackendItDoesNotHave) {
+  std::ofstream(dir_ / "k") << "k";
+  auto [event, status] = first_event("backend = \"kvm\"\n" + kGoodBus + "[vm]\nkernel = \"k\"\ninitramfs = \"k\"\n");
+  EXPECT_TRUE(event.starts_with("error backend:")) << event;
+  EXPECT_EQ(status.to_string(), "exit 2");
+}
+
+TEST_F(VmmTest, shouldReportACrashWhenTheSandboxInitDies) {
+  auto h = VmmHarness::start("backend = \"sandbox\"\n" + kGoodBus + kProgram, HV_VMM_PATH);
+  ASSERT_TRUE(h.has_value()) << ringbus::to_string(h.error());
+  auto info = (*h)->wait_for("info sandbox init pid ", 10s);
+  ASSERT_TRUE(info.has_value()) << (*h)->logs();
+  const pid_t init = std::stoi(info->substr(std::string("info sandbox init pid ").size()));
+  ASSERT_TRUE((*h)->wait_for("program echo started", 10s).has_value());
+  ASSERT_EQ(::kill(init, SIGKILL), 0);
+  auto state = (*h)->wait_for("state ", 10s);
+  ASSERT_TRUE(state.has_value()) << (*h)->logs();
+  EXPECT_EQ(*state, "state crashed sandbox init signal 9 (Killed)");
+  auto st = (*h)->vmm().process().wait_for(10s);
+  ASSERT_TRUE(st.has_value() && st->has_value());
+  EXPECT_EQ((*st)->to_string(), "exit 1");
+}
+
+TEST_F(VmmTest, shouldStopTheVmWhenTheControlSocketCloses) {
+  auto h = VmmHarness::start("backend = \"sandbox\"\n" + kGoodBus + kProgram, HV_VMM_PATH);
+  ASSERT_TRUE(h.has_value());
+  ASSERT_TRUE((*h)->wait_for("program echo started", 10s).has_value()) << (*h)->logs();
+  ::shutdown((*h)->vmm().control_fd(), SHUT_WR);
+  auto state = (*h)->wait_for("state ", 10s);
+  ASSERT_TRUE(state.has_value()) << (*h)->logs();
+  EXPECT_EQ(*state, "state stopped requested");
+  auto st = (*h)->vmm().process().wait_for(10s);
+  ASSERT_TRUE(st.has_value() && st->has_value());
+  EXPECT_TRUE((*st)->clean()) << (*st)->to_string();
+}
+
+TEST_F(VmmTest, shouldAnswerAnUnknownCommandWithAnError) {
+  auto h = VmmHarness::start("backend = \"sandbox\"\n" + kGoodBus + kProgram, HV_VMM_PATH);
+  ASSERT_TRUE(h.has_value());
+  ASSERT_TRUE((*h)->wait_for("state running", 10s).has_value());
+  ASSERT_EQ(::send((*h)->vmm().control_fd(), "reboot", 6, MSG_NOSIGNAL), 6);
+  auto e = (*h)->wait_for("error ", 10s);
+  ASSERT_TRUE(e.has_value()) << (*h)->logs();
+  EXPECT_EQ(*e, "error command: unknown \"reboot\" (known: stop)");
+}
+
+}  // namespace
+}  // namespace vitrine::hv
