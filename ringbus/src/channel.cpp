@@ -25,6 +25,9 @@ Result<bool> Channel::wait_writable(std::uint32_t max_payload, WaitPolicy policy
 
 Result<bool> Channel::try_send(std::uint16_t type, std::span<const std::byte> payload,
                                std::uint16_t flags) {
+  if (payload.size() > tx().max_payload())
+    return std::unexpected(Error{Errc::kClaimTooLarge, 0,
+                                 tx().name() + ": " + std::to_string(payload.size()) + " bytes never fit"});
   auto claim = tx().try_claim(static_cast<std::uint32_t>(payload.size()));
   if (!claim) return std::unexpected(claim.error());
   if (!*claim) return false;
