@@ -1,0 +1,109 @@
+// RdpClient: one FreeRDP 2.11 client session on a socket the caller connected (one end of a
+// socketpair whose other end a BusSocketBridge pumps, or a TCP socket for the baseline).
+//
+//   auto client = RdpClient::start(config, std::move(socket), display, windows);
+//   client->wait_connected(5s);   // Result<void>: a clear error if the handshake failed
+//   client->key({0x1E, false}, true);   // input from any thread, sent on the session thread
+//   ...
+//   client->stop();
+//
+// FreeRDP gets the socket through settings ServerHostname = "|" and ServerPort = fd (its only
+// way to use an external socket in 2.11); it owns and closes it. Exactly one security protocol
+// is enabled (TLS with the certificate pinned per VM, or standard RDP security) and
+// auto-reconnect is off: FreeRDP's fallbacks reconnect, which an external fd cannot do.
+// Reconnecting after the guest's server restarted is the caller's job: open a new connection
+// through the bus and start a new RdpClient.
+//
+// Threads: FreeRDP runs on the session thread this class starts; DisplaySink and WindowEvents
+// are called there. Input methods may be called from any thread: they queue and wake the
+// session thread. A server that breaks the protocol or the window-model limits gets its
+// connection closed; error() then says why. The process never aborts on server input.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "vitrine/rdpmux/host/display_sink.hpp"
+#include "vitrine/rdpmux/host/error.hpp"
+#include "vitrine/rdpmux/host/input.hpp"
+#include "vitrine/rdpmux/host/window_events.hpp"
+#include "vitrine/rdpmux/host/window_model.hpp"
+#include "vitrine/ringbus/unique_fd.hpp"
+
+namespace vitrine::rdpmux::host {
+
+enum class Security : std::uint8_t {
+  kTls,  // TLS; the server certificate is pinned on first use per VM (CertPinStore)
+  kRdp,  // standard RDP security; against a local peer this negotiates no encryption, so only
+         // for servers reached over the private bus
+};
+
+struct ClientConfig {
+  Security security = Security::kTls;
+  std::string vm_name = "default";   // names the certificate pin
+  std::filesystem::path pin_dir;     // where pins live (required for kTls)
+  bool remote_app = true;            // RAIL; false: full desktop
+  std::string program = "||vitrine"; // RemoteApp program ("||alias" or a path)
+  std::string arguments;
+  std::string working_dir;
+  std::string username = "vitrine";
+  std::string password;
+  std::uint32_t width = 1024;   // desktop size requested
+  std::uint32_t height = 768;
+  WindowModelLimits limits;
+  // Called once on the session thread when the session ends (error: why, or empty if stopped).
+  std::function<void(const std::optional<Error>&)> on_end;
+};
+
+struct ClientStats {
+  std::uint64_t paints = 0;        // EndPaint calls with damage
+  std::uint64_t damage_rects = 0;
+};
+
+class RdpClient {
+ public:
+  static Result<std::unique_ptr<RdpClient>> start(ClientConfig config, ringbus::UniqueFd socket,
+                                                  DisplaySink& display, WindowEvents& windows);
+  ~RdpClient();
+  RdpClient(const RdpClient&) = delete;
+  RdpClient& operator=(const RdpClient&) = delete;
+
+  // Blocks until the RDP connection is up (and, in RemoteApp mode, the RAIL handshake done) or
+  // failed. Errc::kConnect / kCertificateChanged / kClosed with FreeRDP's reason on failure.
+  Result<void> wait_connected(std::chrono::milliseconds timeout);
+  // Blocks until the session ended; value: true if it did within `timeout`.
+  bool wait_ended(std::chrono::milliseconds timeout);
+  bool running() const;
+  // Why the session ended or failed; empty while running or after a clean stop().
+  std::optional<Error> error() const;
+  // Disconnects and joins the session thread. Idempotent.
+  void stop();
+  ClientStats stats() const;
+
+  // ---- input (any thread; queued, sent in order on the session thread) ----------------------
+  void key(Scancode code, bool down);
+  void unicode(char32_t code_point, bool down);  // non-BMP code points go as surrogate pairs
+  void sync_locks(LockState locks);
+  void mouse_move(DesktopPoint at);
+  void mouse_button(MouseButton button, bool down, DesktopPoint at);
+  // `delta`: 120 per notch; positive = away from the user (vertical) or right (horizontal).
+  void wheel(WheelAxis axis, int delta, DesktopPoint at);
+  // RAIL (RemoteApp mode only; ignored in full-desktop mode).
+  void activate(WindowId window, bool active);
+  void system_command(WindowId window, SystemCommand command);
+  // The window's new frame after a host-side move/size (MS-RDPERP 2.2.2.7.4).
+  void window_move(WindowId window, DesktopRect frame);
+
+  class Session;  // rdp_session.cpp
+
+ private:
+  explicit RdpClient(std::unique_ptr<Session> session);
+  std::unique_ptr<Session> session_;
+};
+
+}  // namespace vitrine::rdpmux::host

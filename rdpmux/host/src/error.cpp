@@ -1,0 +1,23 @@
+#include "vitrine/rdpmux/host/error.hpp"
+
+namespace vitrine::rdpmux::host {
+
+std::string_view errc_name(Errc code) {
+  switch (code) {
+    case Errc::kProtocol: return "protocol";
+    case Errc::kLimit: return "limit";
+    case Errc::kCertificateChanged: return "certificate-changed";
+    case Errc::kConnect: return "connect";
+    case Errc::kClosed: return "closed";
+    case Errc::kBus: return "bus";
+    case Errc::kSystem: return "system";
+    case Errc::kConfig: return "config";
+  }
+  return "unknown";
+}
+
+std::string to_string(const Error& error) {
+  return std::string(errc_name(error.code)) + ": " + error.message;
+}
+
+}  // namespace vitrine::rdpmux::host

@@ -1,0 +1,105 @@
+// RdpClient::Session: the FreeRDP objects of one client session and its session thread.
+// Private to rdpmux/host. Every FreeRDP callback lands here through SessionContext.
+#pragma once
+
+#include <freerdp/client.h>
+#include <freerdp/client/rail.h>
+#include <freerdp/freerdp.h>
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "vitrine/rdpmux/host/rdp_client.hpp"
+
+namespace vitrine::rdpmux::host {
+
+// Page-aligned desktop memory when the sink provides none.
+class OwnedFramebuffer {
+ public:
+  OwnedFramebuffer() = default;
+  ~OwnedFramebuffer() { reset(); }
+  OwnedFramebuffer(const OwnedFramebuffer&) = delete;
+  OwnedFramebuffer& operator=(const OwnedFramebuffer&) = delete;
+  bool allocate(std::size_t bytes);
+  void reset();
+  std::byte* data() const { return data_; }
+  void swap(OwnedFramebuffer& other) noexcept {
+    std::swap(data_, other.data_);
+    std::swap(size_, other.size_);
+  }
+
+ private:
+  std::byte* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+class RdpClient::Session {
+ public:
+  Session(ClientConfig config, ringbus::UniqueFd socket, DisplaySink& display, WindowEvents& windows);
+  ~Session();
+
+  void start_thread();
+  Result<void> wait_connected(std::chrono::milliseconds timeout);
+  bool wait_ended(std::chrono::milliseconds timeout);
+  bool running() const;
+  std::optional<Error> error() const;
+  void stop();
+  ClientStats stats() const;
+  // Queues `command` for the session thread (dropped once the session ended).
+  void post(std::function<void(Session&)> command);
+
+  freerdp* instance() const { return context_ ? context_->instance : nullptr; }
+  RailClientContext* rail() const { return rail_; }
+  const ClientConfig& config() const { return config_; }
+  WindowModel& model() { return model_; }
+
+  // ---- FreeRDP callbacks (session thread) ---------------------------------------------------
+  BOOL pre_connect();
+  BOOL post_connect();
+  void post_disconnect();
+  int verify_x509(const BYTE* pem, size_t length);
+  BOOL begin_paint();
+  BOOL end_paint();
+  BOOL desktop_resize();
+  void channel_connected(const char* name, void* interface);
+  void channel_disconnected(const char* name);
+  UINT rail_server_handshake();
+  UINT rail_exec_result(const RAIL_EXEC_RESULT_ORDER& result);
+  UINT rail_local_move_size(const RAIL_LOCALMOVESIZE_ORDER& order);
+  // A model or protocol failure inside a callback: remember why and make FreeRDP stop.
+  BOOL failed(Error error);
+
+ private:
+  void run();
+  Result<void> configure();
+  bool setup_framebuffer(std::uint32_t width, std::uint32_t height, bool resize);
+  void mark_connected();
+  void finish(std::optional<Error> error);
+  void drain_commands();
+
+  ClientConfig config_;
+  ringbus::UniqueFd socket_;
+  DisplaySink& display_;
+  WindowEvents& windows_;
+  WindowModel model_;
+  rdpContext* context_ = nullptr;
+  RailClientContext* rail_ = nullptr;
+  HANDLE wake_ = nullptr;  // winpr event: commands queued or stop requested
+  OwnedFramebuffer owned_fb_;
+  FramebufferView fb_;
+  std::vector<DesktopRect> damage_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  enum class Phase { kStarting, kConnected, kEnded } phase_ = Phase::kStarting;
+  bool stop_requested_ = false;
+  std::optional<Error> error_;
+  std::deque<std::function<void(Session&)>> commands_;
+  ClientStats stats_;
+  std::thread thread_;
+};
+
+}  // namespace vitrine::rdpmux::host
