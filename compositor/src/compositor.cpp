@@ -187,6 +187,7 @@ Result<PresentResult> Compositor::present(const PixelSource& framebuffer) {
   stats_.cpu_waits += static_cast<std::uint64_t>(up->cpu_waits);
   if (up->merged) ++stats_.damage_merged;
 
+  std::vector<const Window*> draw;
   for (WindowId id : scene_.stacking()) {
     const Window* w = scene_.find(id);
     if (w == nullptr || !w->shown()) continue;
@@ -195,6 +196,9 @@ Result<PresentResult> Compositor::present(const PixelSource& framebuffer) {
       ++result.windows_skipped;
       continue;
     }
+    draw.push_back(w);
+  }
+  for (const Window* w : draw) {
     if (auto ok = backend_->begin_frame(*w); !ok) {
       ++stats_.backend_errors;
       continue;
@@ -202,7 +206,7 @@ Result<PresentResult> Compositor::present(const PixelSource& framebuffer) {
     WindowRegion tint;
     if (debug_damage_) tint = to_window(damage, w->desc.rect);
     renderer_->draw(*w, uploader_->texture(), framebuffer.width, framebuffer.height, debug_damage_ ? &tint : nullptr);
-    if (auto ok = backend_->end_frame(*w); !ok) {
+    if (auto ok = backend_->end_frame(*w, w == draw.back()); !ok) {
       ++stats_.backend_errors;
       continue;
     }

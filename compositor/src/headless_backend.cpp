@@ -108,7 +108,8 @@ Result<void> HeadlessBackend::begin_frame(const Window& window) {
   return {};
 }
 
-Result<void> HeadlessBackend::end_frame(const Window& window) {
+Result<void> HeadlessBackend::end_frame(const Window& window, bool last_in_frame) {
+  (void)last_in_frame;  // nothing to pace off-screen
   glBindFramebuffer(GL_DRAW_FRAMEBUFFER, 0);
   auto it = targets_.find(window.id);
   if (it != targets_.end()) ++it->second.frames;

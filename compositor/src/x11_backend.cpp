@@ -49,6 +49,7 @@ bool wheel_of(unsigned button, std::int32_t& dx, std::int32_t& dy) {
 Result<std::unique_ptr<X11Backend>> X11Backend::create(const X11Config& config) {
   std::unique_ptr<X11Backend> b(new X11Backend());
   b->sink_ = config.sink;
+  b->vsync_ = config.vsync;
   b->x_ = std::make_unique<X11Shared>();
   X11Shared& x = *b->x_;
   x.previous_handler = XSetErrorHandler(&on_x_error);
@@ -172,10 +173,10 @@ Result<void> X11Backend::begin_frame(const Window& window) {
   return {};
 }
 
-Result<void> X11Backend::end_frame(const Window& window) {
+Result<void> X11Backend::end_frame(const Window& window, bool last_in_frame) {
   X11Window* w = find(window.id);
   if (w == nullptr) return fail(Errc::kNotFound, "no X window for " + std::to_string(window.id));
-  auto ok = w->swap();
+  auto ok = w->swap(vsync_ && last_in_frame);
   (void)make_current();
   return ok;
 }

@@ -311,16 +311,17 @@ WindowState X11Window::read_state() const {
 }
 
 Result<void> X11Window::make_current() {
-  if (auto ok = x_.egl->make_current(surface_); !ok) return ok;
-  if (!swap_interval_set_) {
-    // Per-surface; see the presentation note in x11_backend.hpp.
-    eglSwapInterval(x_.egl->display(), 0);
-    swap_interval_set_ = true;
-  }
-  return {};
+  return x_.egl->make_current(surface_);
 }
 
-Result<void> X11Window::swap() {
+Result<void> X11Window::swap(bool vsync) {
+  // eglSwapInterval applies to the current draw surface (this one, since make_current());
+  // see the presentation note in x11_backend.hpp.
+  const EGLint interval = vsync ? 1 : 0;
+  if (interval != swap_interval_) {
+    eglSwapInterval(x_.egl->display(), interval);
+    swap_interval_ = interval;
+  }
   if (!eglSwapBuffers(x_.egl->display(), surface_)) return egl_fail("eglSwapBuffers");
   return {};
 }

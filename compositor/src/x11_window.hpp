@@ -35,7 +35,7 @@ class X11Window {
 
   void apply(const Window& window, ChangeMask changes, const X11Window* owner);
   Result<void> make_current();
-  Result<void> swap();
+  Result<void> swap(bool vsync);
 
   [[nodiscard]] ::Window xid() const { return xid_; }
   [[nodiscard]] bool mapped() const { return mapped_; }
@@ -62,7 +62,7 @@ class X11Window {
   ::Window xid_ = 0;
   EGLSurface surface_ = EGL_NO_SURFACE;
   bool mapped_ = false;
-  bool swap_interval_set_ = false;
+  EGLint swap_interval_ = -1;  // what eglSwapInterval last set on this surface
   WindowState applied_state_ = WindowState::kNormal;
   DesktopRect rect_;
   std::deque<DesktopRect> requested_;

@@ -48,7 +48,10 @@ class X11Compositor : public ::testing::Test {
   void SetUp() override {
     testing::use_software_gl();
     if (xvfb_.display().empty()) GTEST_SKIP() << xvfb_.why();
-    auto backend = X11Backend::create({xvfb_.display(), &sink_});
+    X11Config xc;
+    xc.display = xvfb_.display();
+    xc.sink = &sink_;
+    auto backend = X11Backend::create(xc);
     if (!backend) GTEST_SKIP() << "X11 EGL unavailable: " << to_string(backend.error());
     backend_ = backend->get();
     CompositorConfig config;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "vitrine/compositor/error.hpp"
 #include "vitrine/compositor/window.hpp"
@@ -33,8 +34,9 @@ class Backend {
 
   // Binds the window's drawable as GL_DRAW_FRAMEBUFFER (size = the window's size) ...
   virtual Result<void> begin_frame(const Window& window) = 0;
-  // ... and shows what was drawn (eglSwapBuffers, or nothing off-screen).
-  virtual Result<void> end_frame(const Window& window) = 0;
+  // ... and shows what was drawn (eglSwapBuffers, or nothing off-screen). `last_in_frame`:
+  // no other window follows in this present(); a backend that paces to the display waits here.
+  virtual Result<void> end_frame(const Window& window, bool last_in_frame) = 0;
 
   // Windows whose pixels the window system lost since the last call (X11 Expose).
   virtual void take_exposed(std::vector<WindowId>& out) { (void)out; }

@@ -25,7 +25,7 @@ class HeadlessBackend final : public Backend {
   Result<void> update_window(const Window& window, ChangeMask changes) override;
   void restack(std::span<const WindowId> bottom_to_top) override { (void)bottom_to_top; }
   Result<void> begin_frame(const Window& window) override;
-  Result<void> end_frame(const Window& window) override;
+  Result<void> end_frame(const Window& window, bool last_in_frame) override;
 
   // What the window shows after its last present (window coordinates, BGRA, alpha 0xff
   // inside its visible region). Errc::kNotFound for an unknown id.

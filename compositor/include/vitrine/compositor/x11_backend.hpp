@@ -14,9 +14,10 @@
 // Both ways: window-manager moves/resizes, state changes and WM_DELETE_WINDOW go to the
 // InputSink as requests; the scene changes only when the caller applies them.
 //
-// Presentation: swap interval 0 on every surface. With N windows, vsync-blocking swaps would
-// serialise N vblanks per frame; the caller paces present() to the display instead (one per
-// refresh at most, only when damage arrived), which adds no frame of latency.
+// Presentation: every surface swaps with interval 0 (with N windows, vsync-blocking swaps would
+// serialise N vblanks per frame), except that with `vsync` the last window drawn in a present()
+// swaps with interval 1: the loop is paced to the display once per frame, after every window
+// was submitted, so no window waits a frame for another. Drivers without vsync (Xvfb) ignore it.
 //
 // Threading: one thread; dispatch_events() delivers to the sink from inside the call.
 #pragma once
@@ -37,6 +38,7 @@ struct X11Shared;
 struct X11Config {
   std::string display;         // X display name; empty = $DISPLAY
   InputSink* sink = nullptr;   // caller-owned, outlives the backend; nullptr drops input
+  bool vsync = true;           // pace present() to the display (see above)
 };
 
 class X11Backend final : public Backend {
@@ -51,7 +53,7 @@ class X11Backend final : public Backend {
   Result<void> update_window(const Window& window, ChangeMask changes) override;
   void restack(std::span<const WindowId> bottom_to_top) override;
   Result<void> begin_frame(const Window& window) override;
-  Result<void> end_frame(const Window& window) override;
+  Result<void> end_frame(const Window& window, bool last_in_frame) override;
   void take_exposed(std::vector<WindowId>& out) override;
 
   // The X connection's fd: poll it for POLLIN, then call dispatch_events().
@@ -75,6 +77,7 @@ class X11Backend final : public Backend {
 
   std::unique_ptr<X11Shared> x_;
   InputSink* sink_ = nullptr;
+  bool vsync_ = true;
   std::unordered_map<WindowId, std::unique_ptr<X11Window>> windows_;
   std::unordered_map<unsigned long, WindowId> by_xid_;
   std::vector<WindowId> exposed_;
