@@ -142,6 +142,17 @@ void Compositor::damage(const DesktopRect& rect) {
   if (pending_.cap_rects(kMaxPendingRects)) ++stats_.damage_merged;
 }
 
+void Compositor::damage(std::span<const DesktopRect> rects) {
+  for (const DesktopRect& r : rects) pending_.add(r);
+  if (pending_.cap_rects(kMaxPendingRects)) ++stats_.damage_merged;
+}
+
+Result<void> Compositor::activate(WindowId id) {
+  if (auto ok = scene_.raise(id); !ok) return ok;
+  backend_->restack(scene_.stacking());
+  return backend_->activate(*scene_.find(id));
+}
+
 void Compositor::damage(const DamageRegion& region) {
   pending_.add(region);
   if (pending_.cap_rects(kMaxPendingRects)) ++stats_.damage_merged;
@@ -222,9 +233,10 @@ Result<PresentResult> Compositor::present(const PixelSource& framebuffer) {
   return result;
 }
 
-Result<MappedFramebuffer> Compositor::map_framebuffer(std::int32_t width, std::int32_t height) {
+Result<MappedFramebuffer> Compositor::map_framebuffer(std::int32_t width, std::int32_t height,
+                                                      std::size_t stride) {
   if (auto ok = backend_->make_current(); !ok) return std::unexpected(ok.error());
-  return uploader_->map_framebuffer(width, height);
+  return uploader_->map_framebuffer(width, height, stride);
 }
 
 void Compositor::wait_uploads_idle() {

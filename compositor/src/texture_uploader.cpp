@@ -195,7 +195,8 @@ Result<UploadStats> TextureUploader::upload(const PixelSource& source, const Dam
   stats.merged = d.cap_rects(max_rects_);
 
   const bool from_framebuffer =
-      fb_ != nullptr && source.data == fb_ && source.width == fb_width_ && source.height == fb_height_;
+      fb_ != nullptr && source.data == fb_ && source.width == fb_width_ && source.height == fb_height_ &&
+      source.stride == fb_stride_;
   Result<void> ok;
   if (d.rect_count() == 1 && d.extents() == source.bounds()) {
     // The whole frame changed: re-specify the texture instead of sub-updating it. The driver
@@ -279,8 +280,8 @@ Result<void> TextureUploader::upload_via_orphan(const PixelSource& source, const
 void TextureUploader::upload_from_framebuffer(const DamageRegion& damage, UploadStats& stats) {
   glBindBuffer(GL_PIXEL_UNPACK_BUFFER, fb_pbo_);
   // The framebuffer is the unpack buffer: ROW_LENGTH + an offset per rectangle, no CPU copy.
-  glPixelStorei(GL_UNPACK_ROW_LENGTH, fb_width_);
-  const auto stride = static_cast<std::size_t>(fb_width_) * kBytesPerPixel;
+  glPixelStorei(GL_UNPACK_ROW_LENGTH, static_cast<GLint>(fb_stride_ / kBytesPerPixel));
+  const std::size_t stride = fb_stride_;
   for (const auto& b : damage.boxes()) {
     const std::size_t off = static_cast<std::size_t>(b.y1) * stride + static_cast<std::size_t>(b.x1) * kBytesPerPixel;
     tex_sub_image(b, reinterpret_cast<const void*>(off));
@@ -291,11 +292,13 @@ void TextureUploader::upload_from_framebuffer(const DamageRegion& damage, Upload
   fb_fence_ = glFenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
 }
 
-Result<MappedFramebuffer> TextureUploader::map_framebuffer(std::int32_t width, std::int32_t height) {
-  PixelSource probe{reinterpret_cast<const std::byte*>(this), width, height,
-                    static_cast<std::size_t>(width > 0 ? width : 0) * kBytesPerPixel};
+Result<MappedFramebuffer> TextureUploader::map_framebuffer(std::int32_t width, std::int32_t height,
+                                                           std::size_t stride) {
+  if (stride == 0) stride = static_cast<std::size_t>(width > 0 ? width : 0) * kBytesPerPixel;
+  PixelSource probe{reinterpret_cast<const std::byte*>(this), width, height, stride};
   if (!probe.valid()) {
-    return fail(Errc::kInvalidArgument, "framebuffer " + std::to_string(width) + "x" + std::to_string(height));
+    return fail(Errc::kInvalidArgument, "framebuffer " + std::to_string(width) + "x" + std::to_string(height) +
+                                            " stride " + std::to_string(stride));
   }
   if (!has_buffer_storage()) return fail(Errc::kGl, "a mapped framebuffer needs GL 4.4 or GL_ARB_buffer_storage");
   wait_idle();
@@ -317,6 +320,7 @@ Result<MappedFramebuffer> TextureUploader::map_framebuffer(std::int32_t width, s
   std::memset(fb_, 0, static_cast<std::size_t>(bytes));
   fb_width_ = width;
   fb_height_ = height;
+  fb_stride_ = probe.stride;
   return MappedFramebuffer{fb_, PixelSource{fb_, width, height, probe.stride}};
 }
 

@@ -181,6 +181,28 @@ Result<void> X11Backend::end_frame(const Window& window, bool last_in_frame) {
   return ok;
 }
 
+Result<void> X11Backend::activate(const Window& window) {
+  X11Window* w = find(window.id);
+  if (w == nullptr) return fail(Errc::kNotFound, "no X window for " + std::to_string(window.id));
+  if (!w->mapped() || window.desc.kind == WindowKind::kTooltip) return {};  // focus needs a viewable window
+  if (x_->has_wm) {
+    // EWMH _NET_ACTIVE_WINDOW: source 1 = application, timestamp CurrentTime.
+    XEvent e{};
+    e.xclient.type = ClientMessage;
+    e.xclient.window = w->xid();
+    e.xclient.message_type = x_->atoms->net_active_window;
+    e.xclient.format = 32;
+    e.xclient.data.l[0] = 1;
+    e.xclient.data.l[1] = CurrentTime;
+    XSendEvent(x_->display, DefaultRootWindow(x_->display), False, SubstructureRedirectMask | SubstructureNotifyMask,
+               &e);
+  } else {
+    XSetInputFocus(x_->display, w->xid(), RevertToParent, CurrentTime);
+  }
+  XFlush(x_->display);
+  return {};
+}
+
 void X11Backend::take_exposed(std::vector<WindowId>& out) {
   out.insert(out.end(), exposed_.begin(), exposed_.end());
   exposed_.clear();

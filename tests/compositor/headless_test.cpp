@@ -270,6 +270,34 @@ TEST_F(HeadlessCompositor, BadInputIsRefusedOrClippedWithCounters) {
   EXPECT_FALSE(h_.backend->read_back(424242));
 }
 
+TEST_F(HeadlessCompositor, MappedFramebufferWithPaddedRowsAndSpanDamage) {
+  Compositor& c = *h_.compositor;
+  constexpr std::int32_t kW = 100, kH = 50;
+  constexpr std::size_t kStride = kW * 4 + 64;  // padded rows, as FreeRDP may ask for
+  EXPECT_FALSE(c.map_framebuffer(kW, kH, kW * 4 - 4));  // stride too small
+  EXPECT_FALSE(c.map_framebuffer(kW, kH, kW * 4 + 2));  // not whole pixels
+  EXPECT_FALSE(c.map_framebuffer(0, kH));
+  auto m = c.map_framebuffer(kW, kH, kStride);
+  if (!m) GTEST_SKIP() << to_string(m.error());
+  ASSERT_EQ(m->source.stride, kStride);
+  for (std::size_t i = 0; i < kStride * kH; ++i) m->pixels[i] = std::byte{static_cast<std::uint8_t>(rng_())};
+  ASSERT_TRUE(c.create_window(1, window_at({0, 0, kW, kH})));
+  ASSERT_TRUE(c.present(m->source));
+  expect_window_shows(*h_.backend, *c.scene().find(1), m->source, "mapped, first frame");
+  c.wait_uploads_idle();
+  const std::vector<DesktopRect> rects{{3, 4, 10, 10}, {50, 20, 30, 5}};
+  for (const auto& r : rects) {
+    for (std::int32_t y = r.y; y < r.y + r.height; ++y)
+      for (std::int32_t x = r.x; x < r.x + r.width; ++x)
+        m->pixels[static_cast<std::size_t>(y) * kStride + static_cast<std::size_t>(x) * 4] ^= std::byte{0xff};
+  }
+  c.damage(std::span<const DesktopRect>(rects));
+  auto r = c.present(m->source);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->upload.bytes_uploaded, (10 * 10 + 30 * 5) * 4);
+  expect_window_shows(*h_.backend, *c.scene().find(1), m->source, "mapped, damage");
+}
+
 TEST_F(HeadlessCompositor, FramebufferResizeReuploadsEverything) {
   Compositor& c = *h_.compositor;
   ASSERT_TRUE(c.create_window(1, window_at({0, 0, 100, 100})));

@@ -241,6 +241,19 @@ TEST_F(X11Compositor, WindowsCarryGeometryPropertiesAndExactContent) {
   auto pos = [&](WindowId id) { return std::find(stack.begin(), stack.end(), xid(id)) - stack.begin(); };
   EXPECT_LT(pos(1), pos(3));
 
+  // Activation raises and focuses (no window manager: XSetInputFocus).
+  ASSERT_TRUE(comp_->activate(1));
+  backend_->sync();
+  ::Window focus = 0;
+  int revert = 0;
+  XGetInputFocus(peer_, &focus, &revert);
+  EXPECT_EQ(focus, xid(1));
+  ASSERT_TRUE(XQueryTree(peer_, DefaultRootWindow(peer_), &root, &parent, &children, &n));
+  stack.assign(children, children + n);
+  XFree(children);
+  EXPECT_GT(pos(1), pos(3));
+  EXPECT_FALSE(comp_->activate(99));
+
   // Minimize and restore (no window manager here: unmap + _NET_WM_STATE_HIDDEN).
   ASSERT_TRUE(comp_->set_state(1, WindowState::kMinimized));
   backend_->sync();

@@ -38,6 +38,12 @@ class Backend {
   // no other window follows in this present(); a backend that paces to the display waits here.
   virtual Result<void> end_frame(const Window& window, bool last_in_frame) = 0;
 
+  // Gives the window keyboard focus (the scene already raised it). Off-screen: nothing.
+  virtual Result<void> activate(const Window& window) {
+    (void)window;
+    return {};
+  }
+
   // Windows whose pixels the window system lost since the last call (X11 Expose).
   virtual void take_exposed(std::vector<WindowId>& out) { (void)out; }
 };

@@ -82,6 +82,10 @@ class Compositor {
   // Marks desktop pixels as changed in the framebuffer the next present() reads.
   void damage(const DesktopRect& rect);
   void damage(const DamageRegion& region);
+  void damage(std::span<const DesktopRect> rects);  // one paint's rectangles (rdpmux damaged())
+
+  // The guest activated a window (RAIL activation): raise it and give it keyboard focus.
+  Result<void> activate(WindowId id);
 
   // Uploads the pending damage from `framebuffer` (caller-owned, read during this call only),
   // then draws and swaps every shown window that the damage touches or that changed (new,
@@ -93,7 +97,7 @@ class Compositor {
 
   // A framebuffer in persistently mapped upload memory (see TextureUploader::map_framebuffer):
   // a producer that decodes into it makes present() copy nothing on the CPU.
-  Result<MappedFramebuffer> map_framebuffer(std::int32_t width, std::int32_t height);
+  Result<MappedFramebuffer> map_framebuffer(std::int32_t width, std::int32_t height, std::size_t stride = 0);
   // Blocks until the GPU has read every upload so far; call before rewriting pixels of a
   // mapped framebuffer when a torn intermediate frame is not acceptable.
   void wait_uploads_idle();

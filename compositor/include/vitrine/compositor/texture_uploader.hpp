@@ -65,11 +65,12 @@ class TextureUploader {
   // Makes the texture equal to `source` inside `damage` (desktop coordinates).
   Result<UploadStats> upload(const PixelSource& source, const DamageRegion& damage);
 
-  // A width x height framebuffer (stride = width * 4) in persistently mapped upload memory,
+  // A width x height framebuffer (`stride` bytes per row, 0 = width * 4; a multiple of 4, at
+  // least width * 4: FreeRDP may ask for padded rows) in persistently mapped upload memory,
   // owned by this uploader and valid until the next map_framebuffer() or destruction.
   // Needs GL 4.4 / ARB_buffer_storage (Errc::kGl otherwise). Writers may race an upload in
   // flight: the next upload of that damage repairs it, as with any framebuffer.
-  Result<MappedFramebuffer> map_framebuffer(std::int32_t width, std::int32_t height);
+  Result<MappedFramebuffer> map_framebuffer(std::int32_t width, std::int32_t height, std::size_t stride = 0);
   // Blocks until the GPU has read every upload issued so far (strict producers, tests).
   void wait_idle();
 
@@ -104,6 +105,7 @@ class TextureUploader {
   std::byte* fb_ = nullptr;
   std::int32_t fb_width_ = 0;
   std::int32_t fb_height_ = 0;
+  std::size_t fb_stride_ = 0;
   void* fb_fence_ = nullptr;
 };
 

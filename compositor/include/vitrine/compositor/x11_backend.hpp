@@ -55,6 +55,7 @@ class X11Backend final : public Backend {
   Result<void> begin_frame(const Window& window) override;
   Result<void> end_frame(const Window& window, bool last_in_frame) override;
   void take_exposed(std::vector<WindowId>& out) override;
+  Result<void> activate(const Window& window) override;
 
   // The X connection's fd: poll it for POLLIN, then call dispatch_events().
   [[nodiscard]] int connection_fd() const;
