@@ -7,6 +7,7 @@
 #pragma once
 
 #include <expected>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -24,6 +25,9 @@ namespace vitrine::appserver::x11 {
 struct CaptureOptions {
   std::string display;  // empty: $DISPLAY
   bool use_shm = true;
+  // Also keep damage per window, in window coordinates (window_damage()): the source for
+  // per-window shared surfaces. The RDP path needs only the desktop damage.
+  bool per_window_damage = false;
 };
 
 class X11Capture {
@@ -41,9 +45,12 @@ class X11Capture {
 
   [[nodiscard]] Rect desktop() const { return {0, 0, display_->screen_width(), display_->screen_height()}; }
   [[nodiscard]] const WindowTracker& windows() const { return tracker_; }
-  // Desktop-coordinate damage since the last take: per-window damage mapped through each
-  // window's frame, plus areas exposed by windows appearing, moving or vanishing.
+  // Desktop-coordinate damage since the last take: what changed on the composited screen (root
+  // window damage, which includes the server's own compositing of redirected windows), plus
+  // areas exposed by windows appearing, moving or vanishing.
   [[nodiscard]] DamageRegion& damage() { return damage_; }
+  // Per-window damage in window coordinates (CaptureOptions::per_window_damage), or nullptr.
+  [[nodiscard]] DamageRegion* window_damage(Window w);
   // Marks the whole desktop damaged (a new client needs every pixel).
   void damage_all() { damage_.add(desktop()); }
   [[nodiscard]] const CursorWatcher& cursor() const { return cursor_; }
@@ -54,7 +61,7 @@ class X11Capture {
   [[nodiscard]] uint64_t events_handled() const { return events_; }
 
  private:
-  explicit X11Capture(std::unique_ptr<XDisplay> display);
+  X11Capture(std::unique_ptr<XDisplay> display, bool per_window_damage);
   void on_shown_changed(const WindowInfo& info, bool shown);
 
   std::unique_ptr<XDisplay> display_;
@@ -65,6 +72,8 @@ class X11Capture {
   WindowActions actions_;
   std::unique_ptr<PixelGrabber> grabber_;
   DamageRegion damage_;
+  bool per_window_damage_;
+  std::map<Window, std::unique_ptr<DamageRegion>> window_damage_;
   uint64_t events_ = 0;
 };
 
