@@ -346,7 +346,13 @@ bool Relay::pump_tx(RelayConnection& c) {
       }
     }
     if (c.iov.empty()) {
-      if (!c.tx_end_seen) return false;
+      if (!c.tx_end_seen) {
+        // Nothing is peeked but a padding record peek() may have stepped over: free it, or
+        // the host, waiting for that space, would wait forever.
+        rx.release();
+        c.channel.notify_released();
+        return false;
+      }
       // Every byte before the host's End is in the socket: half-close toward the target.
       ::shutdown(c.socket.fd.get(), SHUT_WR);
       rx.release_until(c.tx_end_position);
@@ -450,6 +456,11 @@ void Relay::on_send(RelayConnection& c, int result) {
     released = true;
     ++c.iov_first;
   }
+  if (c.iov_first == c.iov.size() && left == 0) {
+    // The whole batch is sent: also free padding peeked after its last record.
+    rx.release();
+    released = true;
+  }
   if (left > 0) {
     iovec& part = c.iov[c.iov_first];
     part.iov_base = static_cast<std::byte*>(part.iov_base) + left;
@@ -460,7 +471,7 @@ void Relay::on_send(RelayConnection& c, int result) {
 
 void Relay::fail(RelayConnection& c, int error, std::string text, bool send_end) {
   if (c.state == ConnState::kIdle || c.state == ConnState::kClosing) return;
-  if (error != 0) log_warn("channel " + std::to_string(c.channel.id()) + ": " + text);
+  if (error != 0 && error != ESHUTDOWN) log_warn("channel " + std::to_string(c.channel.id()) + ": " + text);
   if (c.state == ConnState::kConnecting) {
     // The host closed before connect finished: it still waits for an answer to its Open.
     counters_.open_failures.add();

@@ -58,7 +58,12 @@ Result<std::span<const std::byte>> Connection::peek_read() {
   while (!eof_) {
     auto next = channel_.rx().peek();
     if (!next) return std::unexpected(Error::from_bus(next.error()));
-    if (!*next) return std::span<const std::byte>{};
+    if (!*next) {
+      // peek() may have stepped over a padding record at the wrap: nothing else is peeked
+      // here, so release up to it, or a producer waiting for that space would wait forever.
+      release_peeked();
+      return std::span<const std::byte>{};
+    }
     const ringbus::RecordView& r = *next;
     if (r.type == kRecordData) {
       stats_.records_read += 1;
@@ -79,6 +84,12 @@ Result<std::span<const std::byte>> Connection::peek_read() {
     channel_.notify_released();
   }
   return std::span<const std::byte>{};
+}
+
+void Connection::release_peeked() {
+  ringbus::Ring& rx = channel_.rx();
+  rx.release();
+  channel_.notify_released();
 }
 
 void Connection::consume(std::size_t n) {

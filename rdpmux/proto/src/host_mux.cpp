@@ -124,6 +124,8 @@ void HostMux::handle(const ControlMessage& message) {
   } else if (const auto* op = std::get_if<OpenedMsg>(&message)) {
     Slot* s = slot_for(op->channel);
     if (s && s->state == SlotState::kOpening && s->request_id == op->request_id) {
+      // Open now: a Closed in the same batch (a connection that ended at once) must find it so.
+      s->state = SlotState::kOpen;
       if (open_request_ == op->request_id) open_reply_ = message;
     } else if (s && s->state == SlotState::kAbandoned && s->request_id == op->request_id) {
       // Our open() timed out before this arrived: end the connection right away.
@@ -229,7 +231,7 @@ void HostMux::connection_closed(std::uint32_t channel) {
 }
 
 std::uint32_t HostMux::free_channels() const {
-  std::lock_guard lock(const_cast<std::mutex&>(mutex_));
+  std::lock_guard lock(mutex_);
   std::uint32_t n = 0;
   for (const auto& s : slots_) n += s.state == SlotState::kFree ? 1 : 0;
   return n;

@@ -87,6 +87,7 @@ class Connection {
   Connection(HostMux& mux, ringbus::Channel& channel, ringbus::RingControl* rx_control,
              ringbus::RingControl* tx_control, bool framed);
   Result<void> ensure_open_for_write() const;
+  void release_peeked();
 
   HostMux& mux_;
   ringbus::Channel& channel_;

@@ -103,7 +103,7 @@ class HostMux {
   ringbus::Bus& bus_;
   BusDoorbells doorbells_;
   HostMuxOptions options_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::vector<Slot> slots_;  // index = channel id; slot 0 is the control channel
   std::atomic<bool> ready_{false};
   HelloReplyMsg hello_reply_{};
