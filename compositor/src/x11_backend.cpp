@@ -60,15 +60,28 @@ Result<std::unique_ptr<X11Backend>> X11Backend::create(const X11Config& config) 
   Display* d = x.display;
   x.atoms = std::make_unique<X11Atoms>(d);
   {
-    Atom type = 0;
-    int format = 0;
-    unsigned long n = 0, after = 0;
-    unsigned char* data = nullptr;
-    if (XGetWindowProperty(d, DefaultRootWindow(d), x.atoms->net_supporting_wm_check, 0, 1, False, XA_WINDOW, &type,
-                           &format, &n, &after, &data) == Success && data != nullptr) {
-      x.has_wm = n == 1;
-      XFree(data);
-    }
+    // EWMH "_NET_SUPPORTING_WM_CHECK": the root property names a window whose own property
+    // names itself. Checking both ignores a stale root property left by a window manager that
+    // has exited.
+    auto check_window = [&](::Window w) -> ::Window {
+      Atom type = 0;
+      int format = 0;
+      unsigned long n = 0, after = 0;
+      unsigned char* data = nullptr;
+      ::Window out = 0;
+      if (XGetWindowProperty(d, w, x.atoms->net_supporting_wm_check, 0, 1, False, XA_WINDOW, &type, &format, &n,
+                             &after, &data) == Success && data != nullptr) {
+        if (format == 32 && n == 1) out = static_cast<::Window>(*reinterpret_cast<unsigned long*>(data));
+        XFree(data);
+      }
+      return out;
+    };
+    const std::uint64_t errors_before = g_x_errors.load(std::memory_order_relaxed);
+    const ::Window w = check_window(DefaultRootWindow(d));
+    x.has_wm = w != 0 && check_window(w) == w;
+    XSync(d, False);
+    // A dead check window answers BadWindow: expected here, not a fault of ours.
+    g_x_errors.store(errors_before, std::memory_order_relaxed);
   }
   int shape_event = 0, shape_error = 0;
   x.has_shape = XShapeQueryExtension(d, &shape_event, &shape_error) != 0;
@@ -285,7 +298,7 @@ void X11Backend::handle_event(void* raw) {
     case PropertyNotify:
       if (e.xproperty.atom == a.net_wm_state || e.xproperty.atom == a.wm_state) {
         const WindowState s = w->read_state();
-        if (s != w->applied_state() && sink_) sink_->on_state_request(id, s);
+        if (w->is_foreign_state(s) && sink_) sink_->on_state_request(id, s);
       }
       break;
     case ClientMessage:

@@ -5,6 +5,7 @@
 #include <X11/extensions/shape.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -225,7 +226,21 @@ void X11Window::set_net_wm_state(const Window& window) {
   request(skip, a.net_wm_state_skip_taskbar, a.net_wm_state_skip_pager);
 }
 
+bool X11Window::is_foreign_state(WindowState seen) {
+  if (seen == applied_state_) {
+    requested_states_.clear();
+    return false;
+  }
+  return std::find(requested_states_.begin(), requested_states_.end(), seen) == requested_states_.end();
+}
+
 void X11Window::set_state(const Window& window) {
+  // Until the properties show the new state, readings of the old one are ours too.
+  if (requested_states_.empty()) requested_states_.push_back(applied_state_);
+  if (requested_states_.back() != window.desc.state) {
+    requested_states_.push_back(window.desc.state);
+    if (requested_states_.size() > kMaxRequested) requested_states_.pop_front();
+  }
   Display* d = x_.display;
   const int screen = DefaultScreen(d);
   const WindowState s = window.desc.state;

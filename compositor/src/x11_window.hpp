@@ -45,6 +45,10 @@ class X11Window {
   // The state the _NET_WM_STATE / WM_STATE properties on the window describe now.
   [[nodiscard]] WindowState read_state() const;
   [[nodiscard]] WindowState applied_state() const { return applied_state_; }
+  // Classifies a state read from the window's properties: true when it is the window
+  // manager's own change (report it), false when it is the applied state (converged) or a
+  // stale echo of a transition we requested ourselves (the WM is still catching up).
+  bool is_foreign_state(WindowState seen);
   // The rectangle last asked of the X server (desktop coordinates, host == desktop today).
   [[nodiscard]] const DesktopRect& rect() const { return rect_; }
 
@@ -66,6 +70,7 @@ class X11Window {
   WindowState applied_state_ = WindowState::kNormal;
   DesktopRect rect_;
   std::deque<DesktopRect> requested_;
+  std::deque<WindowState> requested_states_;  // since the properties last matched
 };
 
 }  // namespace vitrine::compositor
