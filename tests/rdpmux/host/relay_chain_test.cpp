@@ -1,0 +1,270 @@
+// The full chain with the real relay: RdpClient -> socketpair -> ConnectionBridge -> HostMux /
+// bus -> vitrine-guest's Relay (io_uring) -> TCP loopback -> RailTestServer. And the Gateway:
+// a client on a Unix socket -> Gateway -> bus -> relay -> server.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "rail_test_server.hpp"
+#include "vitrine/rdpmux/host/connection_bridge.hpp"
+#include "vitrine/rdpmux/host/gateway.hpp"
+#include "vitrine/rdpmux/host/rdp_client.hpp"
+#include "vitrine/rdpmux/host_mux.hpp"
+#include "vitrine/relay/relay.hpp"
+#include "vitrine/relay/uring_engine.hpp"
+
+namespace vitrine::rdpmux::host {
+namespace {
+
+using namespace std::chrono_literals;
+using vitrine::testing::RailTestServer;
+using vitrine::testing::ReceivedInput;
+
+class Observer final : public WindowEvents, public DisplaySink {
+ public:
+  void window_created(const WindowState& s) override { set([&] { titles[s.id] = s.title; }); }
+  void window_changed(const WindowState& s, std::uint32_t) override { set([&] { titles[s.id] = s.title; }); }
+  void window_deleted(WindowId id) override { set([&] { titles.erase(id); }); }
+  void z_order_changed(std::span<const WindowId>) override {}
+  void active_window_changed(WindowId) override {}
+  void notify_icon_changed(const NotifyIconState&) override {}
+  void notify_icon_deleted(WindowId, std::uint32_t) override {}
+  void local_move_size(const LocalMoveSize&) override {}
+  void framebuffer_changed(const FramebufferView& fb) override { set([&] { framebuffer = fb; }); }
+  void damaged(const FramebufferView&, std::span<const DesktopRect> rects) override {
+    set([&] {
+      for (const auto& r : rects) area += std::uint64_t{r.width} * r.height;
+    });
+  }
+  template <typename P>
+  bool wait(P p) {
+    std::unique_lock lock(mutex);
+    return cv.wait_for(lock, 20s, p);
+  }
+  std::uint32_t pixel(int x, int y) {
+    std::lock_guard lock(mutex);
+    std::uint32_t v;
+    std::memcpy(&v, framebuffer.pixels + std::size_t(y) * framebuffer.stride + std::size_t(x) * 4, 4);
+    return v;
+  }
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::map<WindowId, std::string> titles;
+  FramebufferView framebuffer;
+  std::uint64_t area = 0;
+
+ private:
+  template <typename F>
+  void set(F f) {
+    {
+      std::lock_guard lock(mutex);
+      f();
+    }
+    cv.notify_all();
+  }
+};
+
+// A TCP listener on 127.0.0.1 whose accepted connections are served by RailTestServers.
+class ServerPool {
+ public:
+  ServerPool() {
+    fd_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(fd_.get(), 8) == 0 &&
+        ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&a), &len) == 0)
+      port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] {
+      for (;;) {
+        const int c = ::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+        if (c < 0) return;
+        std::lock_guard lock(mutex_);
+        servers_.push_back(RailTestServer::start(c));
+        cv_.notify_all();
+      }
+    });
+  }
+  ~ServerPool() {
+    ::shutdown(fd_.get(), SHUT_RDWR);
+    thread_.join();
+  }
+  std::uint16_t port() const { return port_; }
+  RailTestServer* wait_server(std::size_t index) {
+    std::unique_lock lock(mutex_);
+    if (!cv_.wait_for(lock, 20s, [&] { return servers_.size() > index; })) return nullptr;
+    return servers_[index].get();
+  }
+
+ private:
+  ringbus::UniqueFd fd_;
+  std::uint16_t port_ = 0;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<RailTestServer>> servers_;
+  std::thread thread_;
+};
+
+class RelayChain : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto host = ringbus::Bus::create(ringbus::BusConfig::uniform(4, 20, 20));
+    ASSERT_TRUE(host);
+    host_bus_ = std::make_unique<ringbus::Bus>(std::move(*host));
+    auto guest = ringbus::Bus::attach_fd(ringbus::UniqueFd(::dup(host_bus_->fd())), ringbus::Side::kGuest);
+    ASSERT_TRUE(guest);
+    guest_bus_ = std::make_unique<ringbus::Bus>(std::move(*guest));
+    auto bells = rdpmux::BusDoorbells::create_eventfds(4);
+    ASSERT_TRUE(bells);
+    auto guest_fds = bells->dup_fds();
+    ASSERT_TRUE(guest_fds);
+    auto guest_bells = rdpmux::BusDoorbells::from_fds(std::move(*guest_fds));
+    ASSERT_TRUE(guest_bells);
+    guest_bells_ = std::make_unique<rdpmux::BusDoorbells>(std::move(*guest_bells));
+    auto engine = relay::UringEngine::create();
+    if (!engine) GTEST_SKIP() << "io_uring unavailable: " << rdpmux::to_string(engine.error());
+    engine_ = std::move(*engine);
+    auto r = relay::Relay::create(*guest_bus_, *guest_bells_, *engine_);
+    ASSERT_TRUE(r) << rdpmux::to_string(r.error());
+    relay_ = std::move(*r);
+    relay_thread_ = std::thread([this] { (void)relay_->run(stop_); });
+    auto mux = rdpmux::HostMux::create(*host_bus_, std::move(*bells));
+    ASSERT_TRUE(mux) << rdpmux::to_string(mux.error());
+    mux_ = std::move(*mux);
+    ASSERT_TRUE(mux_->wait_ready(5s));
+  }
+  void TearDown() override {
+    stop_ = true;
+    if (auto* bell = guest_bells_ ? guest_bells_->guest() : nullptr) bell->ring();
+    if (relay_thread_.joinable()) relay_thread_.join();
+    relay_.reset();
+    mux_.reset();
+  }
+
+  std::unique_ptr<RdpClient> connect(int fd, Observer& observer) {
+    ClientConfig config;
+    config.security = Security::kRdp;
+    config.program = "||chain";
+    config.width = 640;
+    config.height = 480;
+    auto client = RdpClient::start(config, ringbus::UniqueFd(fd), observer, observer);
+    EXPECT_TRUE(client);
+    if (!client) return nullptr;
+    auto up = (*client)->wait_connected(20s);
+    EXPECT_TRUE(up) << (up ? "" : to_string(up.error()));
+    return std::move(*client);
+  }
+
+  ServerPool pool_;
+  std::unique_ptr<ringbus::Bus> host_bus_, guest_bus_;
+  std::unique_ptr<rdpmux::BusDoorbells> guest_bells_;
+  std::unique_ptr<relay::UringEngine> engine_;
+  std::unique_ptr<relay::Relay> relay_;
+  std::unique_ptr<rdpmux::HostMux> mux_;
+  std::atomic<bool> stop_{false};
+  std::thread relay_thread_;
+};
+
+TEST_F(RelayChain, WindowsPixelsAndInputThroughTheRelay) {
+  auto conn = mux_->open(rdpmux::Target::tcp(pool_.port()), {.framed = true, .timeout = 5000ms});
+  ASSERT_TRUE(conn) << rdpmux::to_string(conn.error());
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+  auto bridge = ConnectionBridge::start(std::move(*conn), ringbus::UniqueFd(fds[1]));
+  ASSERT_TRUE(bridge);
+  Observer observer;
+  auto client = connect(fds[0], observer);
+  ASSERT_TRUE(client);
+  RailTestServer* server = pool_.wait_server(0);
+  ASSERT_NE(server, nullptr);
+  ASSERT_TRUE(server->wait_ready(20s));
+  ASSERT_TRUE(server->create_window({.id = 42, .title = "Through the relay", .x = 5, .y = 5, .width = 200, .height = 100}));
+  ASSERT_TRUE(observer.wait([&] { return observer.titles.contains(42); }));
+  EXPECT_EQ(observer.titles[42], "Through the relay");
+  const auto pattern = [](std::int32_t x, std::int32_t y) { return vitrine::testing::test_pattern(x, y, 9); };
+  ASSERT_TRUE(server->paint(0, 0, 256, 256, pattern));
+  ASSERT_TRUE(observer.wait([&] { return observer.area >= 256u * 256u; }));
+  int bad = 0;
+  for (int y = 0; y < 256; ++y)
+    for (int x = 0; x < 256; ++x) bad += (observer.pixel(x, y) & 0xFFFFFF) != (pattern(x, y) & 0xFFFFFF);
+  EXPECT_EQ(bad, 0);
+  client->key({0x2C, false}, true);
+  client->mouse_move({300, 200});
+  ASSERT_TRUE(server->wait_input(
+      [](const std::vector<ReceivedInput>& in) {
+        for (const auto& e : in)
+          if (e.kind == ReceivedInput::Kind::kMouse && e.x == 300 && e.y == 200) return true;
+        return false;
+      },
+      10s));
+  // The server leaves: the client's session ends with an error, the host stays up.
+  server->disconnect();
+  EXPECT_TRUE(client->wait_ended(20s));
+  EXPECT_TRUE(client->error());
+  EXPECT_TRUE((*bridge)->wait_closed(20s));
+}
+
+TEST_F(RelayChain, GatewayServesAClientOnAUnixSocket) {
+  const auto dir = std::filesystem::temp_directory_path() / ("vitrine-gw-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto path = dir / "rdp.sock";
+  const std::uint16_t port = pool_.port();
+  auto gw = Gateway::listen(path, [&] { return mux_->open(rdpmux::Target::tcp(port), {.framed = true, .timeout = 5000ms}); });
+  ASSERT_TRUE(gw) << to_string(gw.error());
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  Observer observer;
+  auto client = connect(fd, observer);
+  ASSERT_TRUE(client);
+  RailTestServer* server = pool_.wait_server(0);
+  ASSERT_NE(server, nullptr);
+  ASSERT_TRUE(server->wait_ready(20s));
+  ASSERT_TRUE(server->create_window({.id = 7, .title = "Gateway", .x = 0, .y = 0, .width = 50, .height = 50}));
+  ASSERT_TRUE(observer.wait([&] { return observer.titles.contains(7); }));
+  EXPECT_EQ((*gw)->accepted(), 1u);
+  EXPECT_EQ((*gw)->active(), 1u);
+  client->stop();
+  (*gw)->stop();
+  EXPECT_FALSE(std::filesystem::exists(path));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(RelayChain, GatewayRefusesClientsWhenTheGuestTargetIsDown) {
+  const auto dir = std::filesystem::temp_directory_path() / ("vitrine-gw2-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto path = dir / "rdp.sock";
+  // Port 1 on the guest's loopback: nothing listens there.
+  auto gw = Gateway::listen(path, [&] { return mux_->open(rdpmux::Target::tcp(1), {.framed = true, .timeout = 5000ms}); });
+  ASSERT_TRUE(gw);
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  char byte;
+  EXPECT_EQ(::read(fd, &byte, 1), 0);  // closed by the gateway
+  ::close(fd);
+  for (int i = 0; i < 100 && !(*gw)->last_error(); ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE((*gw)->last_error());
+  EXPECT_EQ((*gw)->last_error()->code, Errc::kConnect);
+  (*gw)->stop();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace vitrine::rdpmux::host
