@@ -34,7 +34,7 @@ step=0
 progress() { step=$((step + 1)); echo "[image $step/7] $*"; }
 
 # The virtio-net stack as modules of Debian's kernel, in load order.
-modules=(virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover net_failover virtio_net)
+modules=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover net_failover virtio_net)
 
 progress "resolving package versions (linux-image-amd64, busybox-static)"
 pkg_version() { apt-cache policy "$1" 2>/dev/null | awk '/Candidate:/ {print $2}'; }
@@ -117,9 +117,15 @@ cat > "$root/init" <<INIT
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
-for m in ${modules[*]}; do [ -f /lib/modules/\$m.ko ] && insmod /lib/modules/\$m.ko 2>/dev/null; done
+for m in ${modules[*]}; do [ -f /lib/modules/\$m.ko ] && insmod /lib/modules/\$m.ko; done
+# virtio-net registers eth0 shortly after the module loads: wait for it (5 s at most).
+if [ -n "\$(ls /sys/bus/virtio/devices 2>/dev/null)" ]; then
+  i=0
+  while [ ! -e /sys/class/net/eth0 ] && [ \$i -lt 50 ]; do sleep 0.1; i=\$((i + 1)); done
+fi
 if [ -e /sys/class/net/eth0 ]; then
   ip link set lo up; ip link set eth0 up; ip addr add 10.0.2.15/24 dev eth0; ip route add default via 10.0.2.2
+  echo "vitrine-init: eth0 10.0.2.15/24 via 10.0.2.2 (QEMU user networking)"
 fi
 echo "vitrine-init: starting: $init_cmd"
 $init_cmd

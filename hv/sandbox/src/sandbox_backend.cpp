@@ -127,8 +127,8 @@ Result<void> SandboxBackend::start(BusFds fds) {
   }
   o.fds = {{report_write.get(), sandbox::kInitReportFd},
            {fds.region.get(), sandbox::kInitBusFd},
-           {fds.wake_host.get(), sandbox::kInitWakeHostFd},
-           {fds.wake_guest.get(), sandbox::kInitWakeGuestFd}};
+           {fds.wake_guest.get(), sandbox::kInitWakeGuestFd},
+           {fds.wake_host.get(), sandbox::kInitWakeHostFd}};
   o.stdout_fd = log.get();
   o.stderr_fd = log.get();
   o.parent_death_signal = SIGKILL;

@@ -123,16 +123,19 @@ void start(Program& p) {
   if (pid == 0) {
     // Guest program: bus fds at 3, 4, 5; the report pipe (3) is overwritten first, which is
     // fine: 4 -> 3, then 5 -> 4, then 6 -> 5, each source still intact when it is moved.
+    static_assert(kInitBusFd == kGuestBusFd + 1 && kInitWakeGuestFd == kGuestWakeGuestFd + 1 &&
+                  kInitWakeHostFd == kGuestWakeHostFd + 1);
     ::dup2(kInitBusFd, kGuestBusFd);
-    ::dup2(kInitWakeHostFd, kGuestWakeHostFd);
     ::dup2(kInitWakeGuestFd, kGuestWakeGuestFd);
-    ::close(kInitWakeGuestFd);
+    ::dup2(kInitWakeHostFd, kGuestWakeHostFd);
+    ::close(kInitWakeHostFd);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::setenv(kEnvBusFd, std::to_string(kGuestBusFd).c_str(), 1);
     ::setenv(kEnvWakeHostFd, std::to_string(kGuestWakeHostFd).c_str(), 1);
     ::setenv(kEnvWakeGuestFd, std::to_string(kGuestWakeGuestFd).c_str(), 1);
+    ::setenv(kEnvDoorbellFds, (std::to_string(kGuestWakeGuestFd) + "," + std::to_string(kGuestWakeHostFd)).c_str(), 1);
     ::execvp(argv[0], argv.data());
     std::fprintf(stderr, "sandbox-init: exec %s: %s\n", argv[0], std::strerror(errno));
     ::_exit(127);

@@ -78,7 +78,7 @@ int run_vmm(const VmmOptions& options) {
   ringbus::UniqueFd sfd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
 
   ringbus::UniqueFd control(options.control_fd);
-  // The bus from vitrine first (region fd, then wake_host and wake_guest), even when the config
+  // The bus from vitrine first (region fd, then wake_guest and wake_host), even when the config
   // is bad: closing an AF_UNIX socket with unread data resets the connection, and the parent
   // would lose our error line.
   auto handoff = ringbus::receive_handoff(control.get(), std::chrono::seconds(30));
@@ -93,7 +93,7 @@ int run_vmm(const VmmOptions& options) {
     return 2;
   }
   if (handoff->doorbells.size() != 2) {
-    vmm.emit("error handoff: expected 2 doorbell fds (wake_host, wake_guest), got " +
+    vmm.emit("error handoff: expected 2 doorbell fds (wake_guest, wake_host), got " +
              std::to_string(handoff->doorbells.size()));
     return 2;
   }
@@ -113,8 +113,9 @@ int run_vmm(const VmmOptions& options) {
   BusFds fds;
   fds.region = std::move(handoff->region);
   fds.region_size = handoff->region_size;
-  fds.wake_host = std::move(handoff->doorbells[0]);
-  fds.wake_guest = std::move(handoff->doorbells[1]);
+  // rdpmux::BusDoorbells wire order: guest first, then the (one, shared) host doorbell.
+  fds.wake_guest = std::move(handoff->doorbells[0]);
+  fds.wake_host = std::move(handoff->doorbells[1]);
 
   const std::filesystem::path log_dir =
       !options.log_dir.empty() ? options.log_dir : !config->log_dir.empty() ? config->log_dir : default_log_dir(config->name);

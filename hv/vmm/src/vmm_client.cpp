@@ -31,7 +31,8 @@ Result<VmmClient> VmmClient::launch(const VmmLaunch& l, const BusFds& fds) {
   auto child = ChildProcess::spawn(o);
   if (!child) return std::unexpected(child.error());
   theirs.reset();
-  const std::array<int, 2> bells{fds.wake_host.get(), fds.wake_guest.get()};
+  // rdpmux::BusDoorbells wire order: guest, then host.
+  const std::array<int, 2> bells{fds.wake_guest.get(), fds.wake_host.get()};
   if (auto r = ringbus::send_handoff(mine.get(), fds.region.get(), fds.region_size, bells); !r)
     return std::unexpected(r.error());
   return VmmClient(std::move(*child), std::move(mine));

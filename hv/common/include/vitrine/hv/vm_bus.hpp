@@ -1,9 +1,10 @@
 // VmBus: the host's end of one VM's bus: the region (a memfd whose size is the config's
 // power-of-two bus.size, so that it can be an ivshmem BAR) and the two doorbell eventfds.
 //
-// Doorbell convention (handoff order, sandbox env vars, ivshmem peers):
-//   wake_host   the host sleeps on it; the guest rings it   (ivshmem: peer 0, vector 0)
+// Doorbell convention (ivshmem peers, sandbox env vars); handoffs carry them in
+// rdpmux::BusDoorbells wire order: wake_guest first, then wake_host (one, shared by channels).
 //   wake_guest  the guest sleeps on it; the host rings it   (ivshmem: the VM's vector 0)
+//   wake_host   the host sleeps on it; the guest rings it   (ivshmem: peer 0, vector 0)
 #pragma once
 
 #include <cstdint>

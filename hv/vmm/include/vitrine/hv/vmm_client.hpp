@@ -1,8 +1,9 @@
 // VmmClient: the parent's (vitrine's) handle on one vitrine-vmm process.
 //
 // Control socket (AF_UNIX SOCK_SEQPACKET, one message each):
-//   parent -> vmm   first: the ringbus handoff (region fd, then doorbells wake_host,
-//                   wake_guest; see vm_bus.hpp); then text commands: "stop"
+//   parent -> vmm   first: the ringbus handoff (region fd, then doorbells wake_guest,
+//                   wake_host: rdpmux::BusDoorbells wire order; see vm_bus.hpp); then text
+//                   commands: "stop"
 //   vmm -> parent   text event lines (vm_backend.hpp), plus "error <field>: <message>" when the
 //                   config or the handoff is rejected (the vmm then exits with status 2)
 // Closing the socket stops the VM; so does the parent's death (vitrine-vmm sets

@@ -1,0 +1,209 @@
+// bench_vm: what a VM costs Vitrine.
+//   BM_StartToHello/direct    baseline: hv_bus_echo spawned as a plain child with the bus fds
+//   BM_StartToHello/sandbox   vitrine-vmm start -> sandbox -> the guest's hello on the bus
+//   BM_StartToHello/qemu_tcg  vitrine-vmm start -> QEMU TCG boot -> hello (ivshmem-doorbell)
+//   each reports vmm_rss_kib (VmRSS of vitrine-vmm once the guest said hello) and the ratio
+//   to the direct baseline.
+//   BM_QemuTcgGuestToHost     one TCG VM with virtio-net user networking: guest -> host bytes/s
+//   through the bus (records, host verifies each checksum) vs through virtio-net to a host TCP
+//   socket, same run; reports both and bus_over_net.
+#include <arpa/inet.h>
+#include <benchmark/benchmark.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "guest_image.hpp"
+#include "vitrine/hv/child_process.hpp"
+#include "vmm_harness.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using namespace vitrine;
+using namespace vitrine::hv;
+using Clock = std::chrono::steady_clock;
+
+double g_direct_seconds = 0;  // baseline of this run, for the ratios
+
+long rss_kib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.starts_with("VmRSS:")) return std::stol(line.substr(6));
+  return -1;
+}
+
+test::GuestImage& image() {
+  static test::GuestImage img =
+      test::build_guest_image(HV_IMAGE_CACHE, "/bin/hv_bus_echo --ivshmem", HV_IMAGE_CACHE "/build-" + std::to_string(::getpid()) + ".log");
+  return img;
+}
+
+std::string qemu_config(bool user_net) {
+  return "name = \"bench\"\nbackend = \"qemu\"\n"
+         "[bus]\nsize = 33554432\nchannels = 2\nring_size = 4194304\n"
+         "[vm]\nkernel = \"" + image().kernel.string() + "\"\ninitramfs = \"" + image().initramfs.string() +
+         "\"\nmemory_mib = 256\ncmdline = \"console=ttyS0 quiet panic=-1\"\n" +
+         (user_net ? "user_net = true\n" : "");
+}
+
+const std::string kSandboxConfig =
+    "name = \"bench\"\nbackend = \"sandbox\"\n[bus]\nsize = 4194304\nchannels = 2\nring_size = 262144\n"
+    "[[sandbox.program]]\nname = \"echo\"\ncommand = [\"" HV_ECHO_PATH "\"]\n";
+
+void BM_StartToHello_direct(benchmark::State& state) {
+  VmConfig c;
+  c.bus_size = 4u << 20;
+  c.channels = 2;
+  c.h2g_log2 = c.g2h_log2 = 18;
+  double total = 0;
+  for (auto _ : state) {
+    auto bus = VmBus::create(c);
+    auto fds = bus->dup_fds();
+    const auto t0 = Clock::now();
+    SpawnOptions o;
+    o.argv = {HV_ECHO_PATH};
+    o.fds = {{fds->region.get(), 3}, {fds->wake_guest.get(), 4}, {fds->wake_host.get(), 5}};
+    o.env_add = {"VITRINE_BUS_FD=3", "VITRINE_WAKE_GUEST_FD=4", "VITRINE_WAKE_HOST_FD=5"};
+    auto child = ChildProcess::spawn(o);
+    echo::EchoHost host(bus->bus().channel(0));
+    auto hello = host.wait_hello(10s);
+    const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (!child || !hello) {
+      state.SkipWithError("direct spawn failed");
+      return;
+    }
+    state.SetIterationTime(s);
+    total += s;
+  }
+  g_direct_seconds = total / static_cast<double>(state.iterations());
+}
+
+void start_to_hello(benchmark::State& state, const std::string& toml, std::chrono::seconds timeout) {
+  double total = 0;
+  long rss = 0;
+  for (auto _ : state) {
+    const auto t0 = Clock::now();
+    auto h = test::VmmHarness::start(toml, HV_VMM_PATH);
+    if (!h) {
+      state.SkipWithError(ringbus::to_string(h.error()).c_str());
+      return;
+    }
+    auto hello = (*h)->host().wait_hello(timeout);
+    const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (!hello) {
+      state.SkipWithError(("no hello: " + (*h)->logs()).c_str());
+      return;
+    }
+    state.SetIterationTime(s);
+    total += s;
+    rss = rss_kib((*h)->vmm().pid());
+    (void)(*h)->host().quit();
+  }
+  const double mean = total / static_cast<double>(state.iterations());
+  state.counters["vmm_rss_kib"] = static_cast<double>(rss);
+  if (g_direct_seconds > 0) state.counters["x_direct"] = mean / g_direct_seconds;
+}
+
+void BM_StartToHello_sandbox(benchmark::State& state) { start_to_hello(state, kSandboxConfig, 10s); }
+
+void BM_StartToHello_qemu_tcg(benchmark::State& state) {
+  if (!image()) {
+    state.SkipWithError(("no guest image: " + image().error).c_str());
+    return;
+  }
+  start_to_hello(state, qemu_config(false), 90s);
+}
+
+// Accepts one connection and counts what arrives.
+struct Sink {
+  int listener = -1;
+  std::uint16_t port = 0;
+  std::atomic<std::uint64_t> bytes{0};
+  std::thread thread;
+  Sink() {
+    listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(listener, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    ::listen(listener, 1);
+    socklen_t len = sizeof sa;
+    ::getsockname(listener, reinterpret_cast<sockaddr*>(&sa), &len);
+    port = ntohs(sa.sin_port);
+    thread = std::thread([this] {
+      const int c = ::accept(listener, nullptr, nullptr);
+      if (c < 0) return;
+      std::vector<char> buf(1 << 16);
+      ssize_t n;
+      while ((n = ::recv(c, buf.data(), buf.size(), 0)) > 0) bytes += static_cast<std::uint64_t>(n);
+      ::close(c);
+    });
+  }
+  ~Sink() {
+    ::shutdown(listener, SHUT_RDWR);
+    thread.join();
+    ::close(listener);
+  }
+};
+
+void BM_QemuTcgGuestToHost(benchmark::State& state) {
+  if (!image()) {
+    state.SkipWithError(("no guest image: " + image().error).c_str());
+    return;
+  }
+  const std::uint64_t bytes = static_cast<std::uint64_t>(state.range(0)) << 20;
+  const std::uint32_t record = 64 * 1024;
+  auto h = test::VmmHarness::start(qemu_config(true), HV_VMM_PATH);
+  if (!h || !(*h)->host().wait_hello(90s)) {
+    state.SkipWithError("VM did not say hello");
+    return;
+  }
+  auto& host = (*h)->host();
+  double bus_s = 0, net_s = 0;
+  for (auto _ : state) {
+    auto t0 = Clock::now();
+    auto gen = host.generate(bytes / record, record, 120s);
+    const double this_bus = std::chrono::duration<double>(Clock::now() - t0).count();
+    bus_s += this_bus;
+    if (!gen) {
+      state.SkipWithError(ringbus::to_string(gen.error()).c_str());
+      return;
+    }
+    Sink sink;
+    t0 = Clock::now();
+    // QEMU's user network: the guest's 10.0.2.2 is the host's loopback.
+    auto net = host.net_send(0x0a000202, sink.port, bytes, 120s);
+    net_s += std::chrono::duration<double>(Clock::now() - t0).count();
+    if (!net || net->error != 0 || net->bytes != bytes) {
+      state.SkipWithError(net ? ("guest send failed, errno " + std::to_string(net->error)).c_str()
+                              : ringbus::to_string(net.error()).c_str());
+      return;
+    }
+    state.SetIterationTime(this_bus);
+  }
+  const double n = static_cast<double>(state.iterations());
+  const double bus_bps = static_cast<double>(bytes) * n / bus_s;
+  const double net_bps = static_cast<double>(bytes) * n / net_s;
+  state.counters["bus_MBps"] = bus_bps / 1e6;
+  state.counters["virtio_net_MBps"] = net_bps / 1e6;
+  state.counters["bus_over_net"] = bus_bps / net_bps;
+  (void)host.quit();
+}
+
+BENCHMARK(BM_StartToHello_direct)->UseManualTime()->Iterations(10)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_StartToHello_sandbox)->UseManualTime()->Iterations(10)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_StartToHello_qemu_tcg)->UseManualTime()->Iterations(2)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_QemuTcgGuestToHost)->Arg(32)->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
