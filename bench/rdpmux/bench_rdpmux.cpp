@@ -1,6 +1,9 @@
-// bench_rdpmux: the same RAIL test server reached two ways, in one binary:
-//   BM_RdpOverTcp  FreeRDP client on a TCP loopback socket straight to the server (baseline)
-//   BM_RdpOverBus  client -> socketpair -> bridge -> bus -> bridge -> socketpair -> server
+// bench_rdpmux: the same RAIL test server reached three ways, in one binary:
+//   BM_RdpOverTcp    FreeRDP client on a TCP loopback socket straight to the server (baseline)
+//   BM_RdpOverBus    client -> socketpair -> ConnectionBridge -> HostMux/bus -> vitrine-guest's
+//                    Relay (io_uring, framed) -> TCP loopback -> server: the product's path
+//   BM_RdpOverBridgePair  client -> socketpair -> BusSocketBridge -> bus -> BusSocketBridge ->
+//                    socketpair -> server: the bus without the relay's TCP hop
 // Per transport: connect time (connect .. RAIL exec seen), and paint round trips of a
 // 256x256 surface update (server encodes raw SurfaceBits, client decodes into the framebuffer,
 // the paint's damage is seen). A frame counter is stamped into the pixels; the benchmark waits
@@ -19,8 +22,13 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <thread>
 
 #include "bus_pair.hpp"
+#include "vitrine/rdpmux/host/connection_bridge.hpp"
+#include "vitrine/rdpmux/host_mux.hpp"
+#include "vitrine/relay/relay.hpp"
+#include "vitrine/relay/uring_engine.hpp"
 #include "rail_test_server.hpp"
 #include "vitrine/rdpmux/host/rdp_client.hpp"
 
@@ -63,8 +71,29 @@ class Sink final : public WindowEvents, public DisplaySink {
   std::uint32_t stamp_ = 0;
 };
 
+// The guest side for BM_RdpOverBus: bus, doorbells, relay thread, host mux, one bridge.
+struct RelayPath {
+  std::unique_ptr<vitrine::ringbus::Bus> host_bus, guest_bus;
+  std::unique_ptr<vitrine::rdpmux::BusDoorbells> guest_bells;
+  std::unique_ptr<vitrine::relay::UringEngine> engine;
+  std::unique_ptr<vitrine::relay::Relay> relay;
+  std::unique_ptr<vitrine::rdpmux::HostMux> mux;
+  std::unique_ptr<ConnectionBridge> bridge;
+  std::atomic<bool> stop{false};
+  std::thread thread;
+  ~RelayPath() {
+    bridge.reset();
+    stop = true;
+    if (guest_bells && guest_bells->guest()) guest_bells->guest()->ring();
+    if (thread.joinable()) thread.join();
+    relay.reset();
+    mux.reset();
+  }
+};
+
 struct Transport {
-  std::unique_ptr<vitrine::rdpmux::host::testing::BridgedLink> link;  // bus only
+  std::unique_ptr<vitrine::rdpmux::host::testing::BridgedLink> link;  // bridge pair only
+  std::unique_ptr<RelayPath> relay;                                    // relay path only
   vitrine::ringbus::UniqueFd client, server;
 };
 
@@ -94,6 +123,61 @@ Transport make_tcp() {
   return t;
 }
 
+// The product path: HostMux + ConnectionBridge on the host, the io_uring Relay on the guest side.
+Transport make_relay() {
+  using namespace std::chrono_literals;
+  Transport t;
+  auto path = std::make_unique<RelayPath>();
+  auto host = vitrine::ringbus::Bus::create(vitrine::ringbus::BusConfig::uniform(2, 21, 21));
+  if (!host) return t;
+  path->host_bus = std::make_unique<vitrine::ringbus::Bus>(std::move(*host));
+  auto guest = vitrine::ringbus::Bus::attach_fd(vitrine::ringbus::UniqueFd(::dup(path->host_bus->fd())),
+                                                vitrine::ringbus::Side::kGuest);
+  auto bells = vitrine::rdpmux::BusDoorbells::create_eventfds(2);
+  if (!guest || !bells) return t;
+  path->guest_bus = std::make_unique<vitrine::ringbus::Bus>(std::move(*guest));
+  auto guest_fds = bells->dup_fds();
+  if (!guest_fds) return t;
+  auto guest_bells = vitrine::rdpmux::BusDoorbells::from_fds(std::move(*guest_fds));
+  auto engine = vitrine::relay::UringEngine::create();
+  if (!guest_bells || !engine) return t;
+  path->guest_bells = std::make_unique<vitrine::rdpmux::BusDoorbells>(std::move(*guest_bells));
+  path->engine = std::move(*engine);
+  auto relay = vitrine::relay::Relay::create(*path->guest_bus, *path->guest_bells, *path->engine);
+  if (!relay) return t;
+  path->relay = std::move(*relay);
+  path->thread = std::thread([p = path.get()] { (void)p->relay->run(p->stop); });
+  auto mux = vitrine::rdpmux::HostMux::create(*path->host_bus, std::move(*bells));
+  if (!mux) return t;
+  path->mux = std::move(*mux);
+  // The server listens on TCP loopback, as a guest RDP server would.
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listener, 1) != 0 ||
+      ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(listener);
+    return t;
+  }
+  auto conn = path->mux->open(vitrine::rdpmux::Target::tcp(ntohs(addr.sin_port)), {.framed = true, .timeout = 5000ms});
+  if (!conn) {
+    ::close(listener);
+    return t;
+  }
+  t.server.reset(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+  ::close(listener);
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return t;
+  auto bridge = ConnectionBridge::start(std::move(*conn), vitrine::ringbus::UniqueFd(fds[1]));
+  if (!bridge) return t;
+  path->bridge = std::move(*bridge);
+  t.client.reset(fds[0]);
+  t.relay = std::move(path);
+  return t;
+}
+
 Transport make_bus() {
   Transport t;
   t.link = vitrine::rdpmux::host::testing::BridgedLink::make();
@@ -111,8 +195,8 @@ struct Session {
   std::unique_ptr<RdpClient> client;
   double connect_us = 0;
 
-  bool open(bool bus) {
-    transport = bus ? make_bus() : make_tcp();
+  bool open(int kind) {
+    transport = kind == 0 ? make_tcp() : kind == 1 ? make_relay() : make_bus();
     if (!transport.client || !transport.server) return false;
     const auto start = Clock::now();
     server = vitrine::testing::RailTestServer::start(transport.server.release());
@@ -134,9 +218,9 @@ struct Session {
   }
 };
 
-void run_paints(benchmark::State& state, bool bus) {
+void run_paints(benchmark::State& state, int kind) {
   Session s;
-  if (!s.open(bus)) {
+  if (!s.open(kind)) {
     state.SkipWithError("cannot open the RDP session");
     return;
   }
@@ -162,11 +246,13 @@ void run_paints(benchmark::State& state, bool bus) {
   state.counters["connect_us"] = s.connect_us;
 }
 
-void BM_RdpOverTcp(benchmark::State& state) { run_paints(state, false); }
-void BM_RdpOverBus(benchmark::State& state) { run_paints(state, true); }
+void BM_RdpOverTcp(benchmark::State& state) { run_paints(state, 0); }
+void BM_RdpOverBus(benchmark::State& state) { run_paints(state, 1); }
+void BM_RdpOverBridgePair(benchmark::State& state) { run_paints(state, 2); }
 
 BENCHMARK(BM_RdpOverTcp)->Unit(benchmark::kMicrosecond)->MinTime(2.0)->UseRealTime();
 BENCHMARK(BM_RdpOverBus)->Unit(benchmark::kMicrosecond)->MinTime(2.0)->UseRealTime();
+BENCHMARK(BM_RdpOverBridgePair)->Unit(benchmark::kMicrosecond)->MinTime(2.0)->UseRealTime();
 
 }  // namespace
 
