@@ -115,6 +115,8 @@ bool Ring::check_generation() {
   tail_ = head_cache_ = claim_pos_ = 0;
   claim_open_ = false;
   head_ = read_pos_ = tail_cache_ = 0;
+  padding_from_ = ~std::uint64_t{0};
+  padding_to_ = 0;
   fault_.store(0, std::memory_order_relaxed);
   fault_message_.clear();
   counters_.resets.add();
@@ -236,6 +238,8 @@ void Ring::reset() {
   tail_ = head_cache_ = claim_pos_ = 0;
   claim_open_ = false;
   head_ = read_pos_ = tail_cache_ = 0;
+  padding_from_ = ~std::uint64_t{0};
+  padding_to_ = 0;
   fault_message_.clear();
   fault_.store(0, std::memory_order_relaxed);
   counters_.resets.add();

@@ -148,6 +148,25 @@ TEST_F(RingTest, shouldPublishPaddingAloneWhenRecordCannotFitAfterIt) {
   EXPECT_EQ(out[0].second.size(), 4000u);
 }
 
+TEST_F(RingTest, shouldFreePaddingWithTheRecordBeforeItWhenReleasingRecordByRecord) {
+  // A consumer that holds records (peek) and frees them one by one (release_until) must not
+  // strand a padding record that the producer published on its own while waiting for space.
+  for (int i = 0; i < 3; ++i) send(1016, 1, std::byte(i));
+  EXPECT_EQ(drain().size(), 3u);
+  send(8, 1, std::byte{1});                        // at 3072; next tail 3088
+  auto held = rx().peek();
+  ASSERT_TRUE(held && *held);
+  auto c = tx().try_claim(4000);                   // publishes padding 3088..4096, then full
+  ASSERT_TRUE(c.has_value());
+  EXPECT_FALSE(*c);
+  auto none = rx().peek();                         // steps over the padding: nothing else
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
+  rx().release_until(held->end_position);          // frees the record and the padding after it
+  c = tx().try_claim(4000);
+  ASSERT_TRUE(c && *c) << "the producer must get the space the padding held";
+}
+
 TEST_F(RingTest, shouldAcceptRecordOfMaximumSize) {
   const auto max = static_cast<std::uint32_t>(tx().max_payload());
   EXPECT_EQ(max, kCap - 8);

@@ -130,7 +130,8 @@ class Ring {
   Result<std::size_t> read(Handler&& handler, std::size_t limit = SIZE_MAX);
   // Next record after those already peeked; empty RecordView when there is none.
   Result<RecordView> peek();
-  // Frees everything peeked so far (or up to `position`, a RecordView::end_position).
+  // Frees everything peeked so far (or up to `position`, a RecordView::end_position; a
+  // padding record peek() stepped over right after that position is freed with it).
   void release();
   void release_until(std::uint64_t position);
   // Consumer-side check before sleeping: is a record available?
@@ -174,6 +175,8 @@ class Ring {
   alignas(64) std::uint64_t head_ = 0;        // released
   std::uint64_t read_pos_ = 0;                // peeked / handled, not yet released
   std::uint64_t tail_cache_ = 0;              // last validated producer tail
+  std::uint64_t padding_from_ = ~std::uint64_t{0};  // last padding record stepped over
+  std::uint64_t padding_to_ = 0;
 
   alignas(64) std::uint32_t generation_ = 0;
   std::atomic<std::uint32_t> fault_{0};
@@ -269,7 +272,12 @@ inline Result<RecordView> Ring::parse_next() {
                        std::to_string(available) + " published)");
         return std::unexpected(r.error());
       }
+      // Remember the padding: a release that reaches its start also frees it (release_until),
+      // so a consumer that releases record by record never strands the bytes a waiting
+      // producer needs.
+      padding_from_ = read_pos_;
       read_pos_ += span;
+      padding_to_ = read_pos_;
       if (read_pos_ == tail_cache_) return RecordView{};
       continue;
     }
@@ -301,6 +309,8 @@ inline Result<RecordView> Ring::peek() {
 }
 
 inline void Ring::release_until(std::uint64_t position) {
+  if (position == padding_from_ && padding_to_ <= read_pos_) position = padding_to_;
+  if (position <= head_) return;
   head_ = position;
   // Release: our reads of the freed payload happen before the producer may reuse the bytes.
   std::atomic_ref<std::uint64_t>(control_->head).store(head_, std::memory_order_release);
