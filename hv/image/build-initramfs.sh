@@ -142,4 +142,6 @@ echo "$kpkg $kver busybox-static $bver" > "$dest.tmp/inputs.txt"
 rm -rf "$dest"
 mv "$dest.tmp" "$dest"
 echo "  $(du -h "$dest/initramfs.img" | cut -f1) initramfs, $(du -h "$dest/vmlinuz" | cut -f1) kernel"
+# Keep the four newest images of this cache (older keys come from older inputs).
+(cd "$out" && ls -dt [0-9a-f]*/ 2>/dev/null | grep -E '^[0-9a-f]{16}/$' | tail -n +5 | xargs -r rm -rf)
 echo "IMAGE $dest"
