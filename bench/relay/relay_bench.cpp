@@ -197,6 +197,7 @@ void BM_UringRelay(benchmark::State& state) {
   }
   relay::RelayOptions options;
   options.raw_claim = static_cast<std::uint32_t>(state.range(0));
+  options.spin = std::chrono::microseconds(state.range(1));
   auto r = relay::Relay::create(*guest, *guest_bells, **engine, options);
   std::atomic<bool> stop{false};
   std::thread loop([&] { (void)(*r)->run(stop); });
@@ -233,12 +234,23 @@ void BM_UringRelay(benchmark::State& state) {
   if (auto* bell = guest_bells->guest()) bell->ring();
   loop.join();
 }
-BENCHMARK(BM_UringRelay)->Arg(64 * 1024)->Arg(128 * 1024)->Arg(512 * 1024)->UseRealTime()->Unit(benchmark::kMillisecond);
+// Args: bytes claimed per receive, microseconds the loop spins before sleeping.
+BENCHMARK(BM_UringRelay)
+    ->Args({64 * 1024, 20})
+    ->Args({128 * 1024, 20})
+    ->Args({128 * 1024, 0})
+    ->Args({512 * 1024, 20})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
-VITRINE_BENCH_RATIO("uring relay vs TCP read floor", "BM_UringRelay/131072/real_time", "BM_TcpReadFloor/real_time",
+VITRINE_BENCH_RATIO("uring relay vs TCP read floor", "BM_UringRelay/131072/20/real_time", "BM_TcpReadFloor/real_time",
                     vitrine::bench::Metric::kBytesPerSecond, "", 0.8);
-VITRINE_BENCH_RATIO("uring relay vs naive relay", "BM_UringRelay/131072/real_time", "BM_NaiveRelay/real_time",
+VITRINE_BENCH_RATIO("uring relay vs naive relay", "BM_UringRelay/131072/20/real_time", "BM_NaiveRelay/real_time",
                     vitrine::bench::Metric::kBytesPerSecond);
+VITRINE_BENCH_RATIO("uring relay, no spin, vs TCP read floor", "BM_UringRelay/131072/0/real_time",
+                    "BM_TcpReadFloor/real_time", vitrine::bench::Metric::kBytesPerSecond, "", 0.8);
+VITRINE_BENCH_RATIO("uring relay, 512 KiB claims, vs TCP read floor", "BM_UringRelay/524288/20/real_time",
+                    "BM_TcpReadFloor/real_time", vitrine::bench::Metric::kBytesPerSecond, "", 0.8);
 VITRINE_BENCH_RATIO("naive relay vs TCP read floor", "BM_NaiveRelay/real_time", "BM_TcpReadFloor/real_time",
                     vitrine::bench::Metric::kBytesPerSecond);
 
