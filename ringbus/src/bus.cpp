@@ -3,6 +3,9 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+// xxh3 compiled into this file (header-only mode): ringbus then has no shared-library
+// dependency, so guest programs that link it can be fully static (initramfs images).
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include <algorithm>
