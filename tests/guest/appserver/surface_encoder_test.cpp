@@ -129,6 +129,18 @@ TEST(SurfaceEncoder, RemoteFxDecodesCloseToTheSource) {
   rfx_context_free(dec);
 }
 
+TEST(SurfaceEncoder, RemoteFxEncodesAFullDesktopRepeatedly) {
+  const int w = 1024, h = 768;
+  std::vector<uint8_t> px = test_image(w, h, w * 4);
+  auto enc = SurfaceEncoder::create(Codec::kRemoteFx, {0, 0, w, h}, 65535);
+  ASSERT_TRUE(enc);
+  for (int i = 0; i < 3; ++i) {
+    (*enc)->clear();
+    ASSERT_TRUE((*enc)->encode({px.data(), w * 4, w, h}, {0, 0, w, h})) << "round " << i;
+    EXPECT_GT((*enc)->bitmaps().size(), 1u);
+  }
+}
+
 TEST(SurfaceEncoder, RejectsRectanglesOutsideTheDesktopOrMismatchedImages) {
   Fixture f;
   auto enc = SurfaceEncoder::create(Codec::kPlanar, {0, 0, 100, 100}, 65535);

@@ -145,6 +145,19 @@ bool SurfaceEncoder::encode_raw(const x11::ImageView& image, const Rect& dest) {
 }
 
 bool SurfaceEncoder::encode_rfx(const x11::ImageView& image, const Rect& dest) {
+  // FreeRDP 2.11's encoder fails on large regions (a full 1024x768 desktop is refused by
+  // rfx_encode_message); chunks of 4x4 RemoteFX tiles always encode.
+  constexpr int32_t kChunk = 256;
+  if (dest.width > kChunk || dest.height > kChunk) {
+    for (const Rect& c : split_into_tiles(dest, kChunk)) {
+      x11::ImageView v = image;
+      v.data = image.data + size_t(c.y - dest.y) * size_t(image.stride) + size_t(c.x - dest.x) * 4;
+      v.width = c.width;
+      v.height = c.height;
+      if (!encode_rfx(v, c)) return false;
+    }
+    return true;
+  }
   const RFX_RECT rect{0, 0, static_cast<UINT16>(dest.width), static_cast<UINT16>(dest.height)};
   size_t count = 0;
   RFX_MESSAGE* messages = rfx_encode_messages_ex(
