@@ -33,6 +33,9 @@ Result<std::unique_ptr<RdpClient>> RdpClient::start(ClientConfig config, ringbus
                                                     DisplaySink& display, WindowEvents& windows) {
   if (!socket) return fail(Errc::kConfig, "RdpClient needs a connected socket");
   auto session = std::make_unique<Session>(std::move(config), std::move(socket), display, windows);
+  // Configured here, on the caller's thread, so that the context exists before the session
+  // thread does (stop() reads it from any thread).
+  if (auto configured = session->configure(); !configured) return std::unexpected(configured.error());
   session->start_thread();
   return std::unique_ptr<RdpClient>(new RdpClient(std::move(session)));
 }

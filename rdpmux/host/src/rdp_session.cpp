@@ -238,7 +238,6 @@ Result<void> RdpClient::Session::configure() {
 }
 
 void RdpClient::Session::run() {
-  if (auto conf = configure(); !conf) return finish(conf.error());
   freerdp* inst = context_->instance;
   if (!freerdp_connect(inst)) {
     std::optional<Error> why;

@@ -41,6 +41,8 @@ class RdpClient::Session {
   Session(ClientConfig config, ringbus::UniqueFd socket, DisplaySink& display, WindowEvents& windows);
   ~Session();
 
+  // Caller's thread, before start_thread(): creates the FreeRDP context and applies the settings.
+  Result<void> configure();
   void start_thread();
   Result<void> wait_connected(std::chrono::milliseconds timeout);
   bool wait_ended(std::chrono::milliseconds timeout);
@@ -74,7 +76,6 @@ class RdpClient::Session {
 
  private:
   void run();
-  Result<void> configure();
   bool setup_framebuffer(std::uint32_t width, std::uint32_t height, bool resize);
   void mark_connected();
   void finish(std::optional<Error> error);

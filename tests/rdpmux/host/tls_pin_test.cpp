@@ -1,6 +1,7 @@
 // TLS with the guest certificate pinned on first use, per VM: RdpClient over the bus to the test
 // server with a self-signed certificate (made by the openssl tool for the test).
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -85,6 +86,18 @@ TEST_F(TlsPin, ChangedCertificateIsRefusedClearly) {
   EXPECT_NE(changed.error().message.find("vm2.pin"), std::string::npos) << changed.error().message;
   // Pins are per VM: another VM with certificate b is fine.
   EXPECT_TRUE(connect_with("b", "vm3"));
+}
+
+TEST(RdpClientConfig, TlsWithoutAPinDirectoryIsRefusedAtStart) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+  ::close(fds[1]);
+  ClientConfig config;
+  config.security = Security::kTls;
+  NullSink sink;
+  auto client = RdpClient::start(config, ringbus::UniqueFd(fds[0]), sink, sink);
+  ASSERT_FALSE(client);
+  EXPECT_EQ(client.error().code, Errc::kConfig);
 }
 
 TEST(CertPinStore, RejectsNamesThatAreNotPlain) {
