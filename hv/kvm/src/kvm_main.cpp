@@ -1,0 +1,175 @@
+// vitrine-kvm: Vitrine's own minimal VMM as a program (the `kvm` backend of vitrine-vmm runs
+// it as a child). Boots a bzImage + initramfs with a serial console and, with --bus-file or
+// --bus-fd, the bus as an ivshmem-compatible PCI device.
+//
+// Exit status: 0 the guest powered off or reset (or SIGTERM/SIGINT stopped it), 1 setup
+// failed, 3 triple fault, 4 other guest error, 5 host error while running.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <execinfo.h>
+
+#include <CLI/CLI.hpp>
+#include <bit>
+#include <csignal>
+#include <cstdio>
+#include <fmt/format.h>
+#include <string>
+#include <thread>
+
+#include "vitrine/hv/kvm/kvm_vm.hpp"
+#include "vitrine/hv/kvm/log.hpp"
+
+namespace {
+
+using namespace vitrine::hv::kvm;
+
+// Console bytes to an fd, one write per line (or per 512 bytes): a quiet guest costs a
+// syscall per line, not per character.
+class LineWriter {
+ public:
+  explicit LineWriter(int fd) : fd_(fd) {}
+  ~LineWriter() { flush(); }
+  void put(std::uint8_t b) {
+    buf_.push_back(static_cast<char>(b));
+    if (b == '\n' || buf_.size() >= 512) flush();
+  }
+  void flush() {
+    std::size_t off = 0;
+    while (off < buf_.size()) {
+      const ssize_t n = ::write(fd_, buf_.data() + off, buf_.size() - off);
+      if (n <= 0) break;  // the log went away: drop the line, never stall the guest
+      off += static_cast<std::size_t>(n);
+    }
+    buf_.clear();
+  }
+
+ private:
+  int fd_;
+  std::string buf_;
+};
+
+struct Mapping {
+  void* base = MAP_FAILED;
+  std::size_t size = 0;
+  ~Mapping() {
+    if (base != MAP_FAILED) ::munmap(base, size);
+  }
+};
+
+Result<void> map_bus(int fd, const std::string& what, Mapping& out) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return std::unexpected(sys_error("fstat " + what));
+  const auto size = static_cast<std::size_t>(st.st_size);
+  if (size < 4096 || !std::has_single_bit(size)) {
+    return std::unexpected(invalid(fmt::format("bus {}: size {} is not a power of two >= 4096", what, size)));
+  }
+  out.base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (out.base == MAP_FAILED) return std::unexpected(sys_error("mmap bus " + what));
+  out.size = size;
+  return {};
+}
+
+// A crash of the VMM itself (a bug, never the guest's doing) leaves raw return addresses on
+// stderr; `addr2line -e vitrine-kvm ADDR...` turns them into lines (the program is static).
+void on_crash(int sig) {
+  void* frames[48];
+  const int n = ::backtrace(frames, 48);
+  const char head[] = "vitrine-kvm: crashed; backtrace:\n";
+  (void)!::write(STDERR_FILENO, head, sizeof head - 1);
+  ::backtrace_symbols_fd(frames, n, STDERR_FILENO);
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (int sig : {SIGSEGV, SIGABRT, SIGBUS, SIGILL, SIGFPE}) ::signal(sig, on_crash);
+  CLI::App app{"vitrine-kvm: Vitrine's minimal KVM VMM (bzImage, serial console, ivshmem bus device)"};
+  KvmVmConfig config;
+  unsigned mem_mib = 256;
+  std::string bus_file, console_log;
+  int bus_fd = -1;
+  app.add_option("--kernel", config.kernel_path, "bzImage to boot")->required();
+  app.add_option("--initrd", config.initrd_path, "initramfs");
+  app.add_option("--cmdline", config.cmdline, "kernel command line")->capture_default_str();
+  app.add_option("--mem", mem_mib, "guest RAM in MiB")->capture_default_str();
+  app.add_option("--cpus", config.vcpus, "vCPUs")->capture_default_str();
+  app.add_option("--bus-file", bus_file, "file whose whole contents become the bus (ivshmem BAR2), e.g. /dev/shm/NAME "
+                                         "or /sys/bus/pci/devices/ADDR/resource2");
+  app.add_option("--bus-fd", bus_fd, "inherited fd of the bus memory (memfd)");
+  app.add_option("--doorbell-to-host-fd", config.doorbell_to_host_fd, "eventfd the guest's Doorbell writes signal");
+  app.add_option("--doorbell-to-guest-fd", config.doorbell_to_guest_fd, "eventfd that interrupts the guest");
+  app.add_option("--console-log", console_log, "write the guest console here instead of stdout");
+  app.add_option("--kvm-device", config.kvm_device, "KVM device node")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  config.ram_bytes = std::uint64_t{mem_mib} << 20;
+
+  int console_fd = STDOUT_FILENO;
+  if (!console_log.empty()) {
+    console_fd = ::open(console_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (console_fd < 0) {
+      std::fprintf(stderr, "vitrine-kvm: open %s: %s\n", console_log.c_str(), std::strerror(errno));
+      return 1;
+    }
+  }
+  LineWriter console(console_fd);
+  config.console = [&console](std::uint8_t b) { console.put(b); };
+
+  Mapping bus;
+  if (!bus_file.empty() || bus_fd >= 0) {
+    if (!bus_file.empty() && bus_fd >= 0) {
+      std::fprintf(stderr, "vitrine-kvm: give --bus-file or --bus-fd, not both\n");
+      return 1;
+    }
+    int fd = bus_fd;
+    if (!bus_file.empty()) {
+      fd = ::open(bus_file.c_str(), O_RDWR | O_CLOEXEC);
+      if (fd < 0) {
+        std::fprintf(stderr, "vitrine-kvm: open bus %s: %s\n", bus_file.c_str(), std::strerror(errno));
+        return 1;
+      }
+    }
+    auto r = map_bus(fd, bus_file.empty() ? fmt::format("fd {}", fd) : bus_file, bus);
+    ::close(fd);  // the mapping keeps the memory
+    if (!r) {
+      std::fprintf(stderr, "vitrine-kvm: %s\n", r.error().message.c_str());
+      return 1;
+    }
+    config.bus_memory = {static_cast<std::byte*>(bus.base), bus.size};
+  }
+
+  // SIGTERM / SIGINT stop the VM: blocked here (inherited by every thread), taken by sigwait.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  ::pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  auto vm = KvmVm::create(config);
+  if (!vm) {
+    std::fprintf(stderr, "vitrine-kvm: %s\n", vitrine::ringbus::to_string(vm.error()).c_str());
+    return 1;
+  }
+  KvmVm* raw = vm->get();
+  std::thread([raw, stop_signals] {
+    int sig = 0;
+    if (::sigwait(&stop_signals, &sig) == 0) raw->stop();
+  }).detach();  // lives until the process exits; run() does not depend on it
+
+  const VmResult result = raw->run();
+  console.flush();
+  std::fprintf(stderr, "vitrine-kvm: VM ended: %s (%s); %llu exits to user space, %llu unknown accesses\n",
+               vm_end_name(result.end), result.detail.c_str(), static_cast<unsigned long long>(result.exits),
+               static_cast<unsigned long long>(result.unknown_accesses));
+  switch (result.end) {
+    case VmEnd::kPowerOff: case VmEnd::kReset: case VmEnd::kStopped: return 0;
+    case VmEnd::kTripleFault: return 3;
+    case VmEnd::kGuestError: return 4;
+    case VmEnd::kHostError: return 5;
+  }
+  return 5;
+}
