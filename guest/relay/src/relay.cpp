@@ -10,6 +10,7 @@
 #include "relay_connection.hpp"
 #include "vitrine/rdpmux/ring_wait.hpp"
 #include "vitrine/relay/socket_target.hpp"
+#include "vitrine/perf/probes.hpp"
 #include "vitrine/ringbus/log.hpp"
 
 namespace vitrine::relay {
@@ -383,6 +384,7 @@ void Relay::on_connect(RelayConnection& c, int result) {
   counters_.connections_total.add();
   c.state = ConnState::kOpen;
   c.opened = true;
+  VITRINE_PROBE1(conn_opened, c.channel.id());
   reply(rdpmux::OpenedMsg{c.request_id, c.channel.id(), c.framed ? rdpmux::kOpenFramed : 0u, 0});
 }
 
@@ -413,7 +415,10 @@ void Relay::on_recv(RelayConnection& c, int result) {
       }
       pos += static_cast<std::uint32_t>(r->consumed);
       fresh = fresh.subspan(r->consumed);
-      if (r->pdu_complete) c.boundary = pos;
+      if (r->pdu_complete) {
+        c.boundary = pos;
+        VITRINE_PROBE3(pdu_framed, c.channel.id(), r->length, static_cast<int>(r->kind));
+      }
     }
     c.filled = pos;
     if (c.framer.at_boundary()) commit_to_host(c, c.filled, rdpmux::kDataWholePdus);
@@ -476,6 +481,7 @@ void Relay::fail(RelayConnection& c, int error, std::string text, bool send_end)
     // The host closed before connect finished: it still waits for an answer to its Open.
     counters_.open_failures.add();
   }
+  VITRINE_PROBE2(conn_closed, c.channel.id(), error);
   c.error = error;
   c.text = std::move(text);
   c.send_end = send_end && !c.rx_done;
