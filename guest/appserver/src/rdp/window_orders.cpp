@@ -107,7 +107,13 @@ bool WindowOrderSender::send_window(rdpContext* context, const WindowInfo& info,
                         WINDOW_ORDER_FIELD_WND_SIZE | WINDOW_ORDER_FIELD_WND_RECTS |
                         WINDOW_ORDER_FIELD_VIS_OFFSET | WINDOW_ORDER_FIELD_VISIBILITY;
   }
-  if (previous && order.fieldFlags == WINDOW_ORDER_TYPE_WINDOW) return true;  // nothing changed
+  const auto icon_changed = [&](const Sent& sent) {
+    if (!info.icon) return !sent.icon_argb.empty();
+    return sent.icon_w != info.icon->width || sent.icon_h != info.icon->height || sent.icon_argb != info.icon->argb;
+  };
+  const bool send_icon_now = info.icon && (!previous || icon_changed(*previous));
+  const bool state_changed = !previous || order.fieldFlags != WINDOW_ORDER_TYPE_WINDOW;
+  if (!state_changed && !send_icon_now) return true;  // nothing changed
 
   std::vector<uint8_t> title = utf8_to_utf16le(now.title, kMaxTitleUnits);
   RECTANGLE_16 rect{0, 0, static_cast<UINT16>(std::clamp(now.frame.width, 0, 0xffff)),
@@ -137,13 +143,10 @@ bool WindowOrderSender::send_window(rdpContext* context, const WindowInfo& info,
   state.visibilityRects = &rect;
 
   rdpWindowUpdate* wu = context->update->window;
-  const bool ok = previous ? wu->WindowUpdate(context, &order, &state) : wu->WindowCreate(context, &order, &state);
-  if (!ok) return false;
-  const auto icon_changed = [&](const Sent& s) {
-    if (!info.icon) return !s.icon_argb.empty();
-    return s.icon_w != info.icon->width || s.icon_h != info.icon->height || s.icon_argb != info.icon->argb;
-  };
-  const bool send_icon_now = info.icon && (!previous || icon_changed(*previous));
+  if (state_changed) {
+    const bool ok = previous ? wu->WindowUpdate(context, &order, &state) : wu->WindowCreate(context, &order, &state);
+    if (!ok) return false;
+  }
   if (info.icon) {
     now.icon_w = info.icon->width;
     now.icon_h = info.icon->height;
