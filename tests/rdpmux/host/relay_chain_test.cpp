@@ -16,7 +16,9 @@
 #include <mutex>
 #include <thread>
 
+#include "process_util.hpp"  // tests/guest/relay: Child, Xvfb
 #include "rail_test_server.hpp"
+#include "vitrine/rdpmux/host/cert_pin_store.hpp"
 #include "vitrine/rdpmux/host/connection_bridge.hpp"
 #include "vitrine/rdpmux/host/gateway.hpp"
 #include "vitrine/rdpmux/host/rdp_client.hpp"
@@ -264,6 +266,62 @@ TEST_F(RelayChain, GatewayRefusesClientsWhenTheGuestTargetIsDown) {
   EXPECT_EQ((*gw)->last_error()->code, Errc::kConnect);
   (*gw)->stop();
   std::filesystem::remove_all(dir);
+}
+
+// Full desktop against a real server: freerdp-shadow-cli shadowing a private Xvfb, reached only
+// through the bus and the relay, TLS with the certificate pinned for this "VM".
+TEST_F(RelayChain, FullDesktopFromFreerdpShadowThroughTheRelay) {
+  using relay::testing::Child;
+  using relay::testing::have_program;
+  if (!have_program("Xvfb") || !have_program("freerdp-shadow-cli"))
+    GTEST_SKIP() << "needs Xvfb and freerdp-shadow-cli (freerdp2-shadow-x11)";
+  relay::testing::Xvfb screen("640x480x24");
+  if (screen.display().empty()) GTEST_SKIP() << "Xvfb did not start";
+  std::uint16_t port = 0;
+  {
+    ServerPool probe_pool;  // a free port: bound, then released for the shadow server
+    port = probe_pool.port();
+  }
+  Child shadow = Child::start({"freerdp-shadow-cli", "/port:" + std::to_string(port), "/bind-address:127.0.0.1",
+                               "-auth", "/sec:tls"},
+                              {"DISPLAY=" + screen.display()});
+  std::unique_ptr<rdpmux::Connection> conn;
+  for (int i = 0; i < 100 && !conn; ++i) {
+    auto c = mux_->open(rdpmux::Target::tcp(port), {.framed = true, .timeout = 5000ms});
+    if (c) conn = std::move(*c);
+    else std::this_thread::sleep_for(100ms);
+  }
+  if (!conn) GTEST_SKIP() << "freerdp-shadow-cli did not listen on port " << port;
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+  auto bridge = ConnectionBridge::start(std::move(conn), ringbus::UniqueFd(fds[1]));
+  ASSERT_TRUE(bridge);
+  const auto pins = std::filesystem::temp_directory_path() / ("vitrine-shadow-pins-" + std::to_string(::getpid()));
+  ClientConfig config;
+  config.security = Security::kTls;
+  config.vm_name = "shadow";
+  config.pin_dir = pins;
+  config.remote_app = false;
+  config.width = 640;
+  config.height = 480;
+  Observer observer;
+  auto client = RdpClient::start(config, ringbus::UniqueFd(fds[0]), observer, observer);
+  ASSERT_TRUE(client) << to_string(client.error());
+  auto up = (*client)->wait_connected(30s);
+  ASSERT_TRUE(up) << to_string(up.error());
+  // The shadow server sends the whole screen after activation.
+  ASSERT_TRUE(observer.wait([&] { return observer.area >= 640u * 480u; }));
+  {
+    std::lock_guard lock(observer.mutex);
+    EXPECT_EQ(observer.framebuffer.width, 640u);
+    EXPECT_EQ(observer.framebuffer.height, 480u);
+  }
+  EXPECT_TRUE(CertPinStore(pins).pinned("shadow"));
+  (*client)->mouse_move({100, 100});
+  EXPECT_TRUE((*client)->running());
+  (*client)->stop();
+  shadow.stop();
+  std::filesystem::remove_all(pins);
 }
 
 }  // namespace
