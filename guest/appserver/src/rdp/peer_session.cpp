@@ -398,7 +398,6 @@ void Session::loop(const std::atomic<bool>& stop) {
     }
     for (DWORD i = 0; i < count; ++i) fds.push_back({GetEventFileDescriptor(handles[i]), POLLIN, 0});
     fds.push_back({GetEventFileDescriptor(WTSVirtualChannelManagerGetEventHandle(vcm_)), POLLIN, 0});
-    const size_t x_index = fds.size();
     fds.push_back({capture_.fd(), POLLIN, 0});
     if (rail_) fds.push_back({rail_->event_fd(), POLLIN, 0});
     const size_t reject_index = fds.size();
@@ -427,7 +426,6 @@ void Session::loop(const std::atomic<bool>& stop) {
         ::close(extra);
       }
     }
-    (void)x_index;
     capture_.pump();
     launcher_.reap();
     if (!flush()) {

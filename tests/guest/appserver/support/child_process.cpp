@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,6 +24,9 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const ChildOpti
   if (pid == 0) {
     // Own process group: stop() signals the whole group (a shell's children too).
     ::setpgid(0, 0);
+    // If the test program dies without running destructors (a crash, a timeout kill), its
+    // X servers, clients and servers go with it instead of lingering.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     for (const auto& [k, v] : opts.env) ::setenv(k.c_str(), v.c_str(), 1);
     if (opts.capture_stdout) ::dup2(out_pipe[1], STDOUT_FILENO);
     if (!opts.stderr_path.empty()) {

@@ -9,6 +9,11 @@
 #include <thread>
 
 namespace vitrine::appserver::testing {
+namespace {
+// Tests walk other clients' windows, which may vanish between XQueryTree and the next request;
+// Xlib's default handler would exit the whole test program on that BadWindow.
+int ignore_x_error(Display*, XErrorEvent*) { return 0; }
+}  // namespace
 
 std::unique_ptr<Xvfb> Xvfb::start(int width, int height) {
   if (!have_program("Xvfb")) return nullptr;
@@ -36,6 +41,7 @@ std::unique_ptr<Xvfb> Xvfb::start(int width, int height) {
   ::close(p[0]);
   if (num.find('\n') == std::string::npos) return nullptr;
   x->display_ = ":" + num.substr(0, num.find('\n'));
+  XSetErrorHandler(ignore_x_error);
   x->dpy_ = XOpenDisplay(x->display_.c_str());
   if (!x->dpy_) return nullptr;
   return x;
