@@ -21,6 +21,13 @@
 namespace vitrine::hv::kvm {
 namespace {
 
+// struct kvm_cpuid2 ends in a zero-length array, which g++ sizes as 12 bytes in C++ (8 in C),
+// so <linux/kvm.h>'s KVM_GET_SUPPORTED_CPUID / KVM_SET_CPUID2 encode the wrong size in C++ and
+// the kernel answers EINVAL. Encode them with the kernel's (C) size.
+constexpr unsigned long kGetSupportedCpuid = _IOC(_IOC_READ | _IOC_WRITE, KVMIO, 0x05, 8);
+constexpr unsigned long kSetCpuid2 = _IOC(_IOC_WRITE, KVMIO, 0x90, 8);
+static_assert(kGetSupportedCpuid == 0xc008ae05 && kSetCpuid2 == 0x4008ae90);
+
 constexpr std::uint32_t kRamSlot = 0;
 constexpr std::uint32_t kBusSlot = 1;
 
@@ -314,9 +321,9 @@ Result<void> KvmVm::setup_vcpu(Vcpu& vcpu, unsigned count, std::uint64_t entry) 
   std::vector<kvm_cpuid_entry2> storage(kMaxEntries + 1);  // +1: room for the kvm_cpuid2 header
   auto* cpuid = reinterpret_cast<kvm_cpuid2*>(storage.data());
   cpuid->nent = kMaxEntries;
-  if (::ioctl(kvm_.get(), KVM_GET_SUPPORTED_CPUID, cpuid) < 0) {
-    // Seen under QEMU TCG's emulated SVM (nested test): the ioctl answers EINVAL. Fall back to
-    // the CPU's own CPUID, without the virtualization extensions, marked as a hypervisor.
+  if (::ioctl(kvm_.get(), kGetSupportedCpuid, cpuid) < 0) {
+    // Fall back to the CPU's own CPUID, without the virtualization extensions, marked as a
+    // hypervisor (an older KVM, or a nested one that refuses the ioctl).
     if (vcpu.index() == 0) {
       log_warn(fmt::format("kvm: KVM_GET_SUPPORTED_CPUID failed ({}); passing the host CPUID through",
                            std::strerror(errno)));
@@ -332,9 +339,9 @@ Result<void> KvmVm::setup_vcpu(Vcpu& vcpu, unsigned count, std::uint64_t entry) 
       e.edx = vcpu.index();
     }
   }
-  if (::ioctl(fd, KVM_SET_CPUID2, cpuid) < 0) {
-    // Seen under QEMU TCG's emulated SVM: EINVAL. The guest then runs with KVM's default
-    // (empty) CPUID, which is logged; a guest that cannot cope ends by the rules above.
+  if (::ioctl(fd, kSetCpuid2, cpuid) < 0) {
+    // The guest then runs with KVM's default (empty) CPUID, which is logged; a guest that
+    // cannot cope ends by the rules above.
     log_warn(fmt::format("kvm: vCPU {}: KVM_SET_CPUID2 with {} entries failed ({}); guest sees KVM's default CPUID",
                          vcpu.index(), cpuid->nent, std::strerror(errno)));
   }

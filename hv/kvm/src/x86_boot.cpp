@@ -133,7 +133,9 @@ Result<void> write_mp_table(std::span<std::byte> ram, unsigned vcpus, std::uint8
   // I/O interrupt assignments (4.3.4). irqflag 0 = conforms to the bus (ISA: edge, high).
   put({3, 3, 0, 0, kIsaBus, 0, ioapic_id, 0});  // ExtINT from the PIC on pin 0
   ++count;
-  for (std::uint8_t irq = 1; irq < 16; ++irq) {
+  // ISA IRQ i on pin i, IRQ 0 (the PIT) included: KVM's default GSI routing sends GSI i to
+  // IOAPIC pin i, and Linux's check_timer needs an INT entry for IRQ 0 besides the ExtINT one.
+  for (std::uint8_t irq = 0; irq < 16; ++irq) {
     put({3, 0, 0, 0, kIsaBus, irq, ioapic_id, irq});
     ++count;
   }
