@@ -1,0 +1,49 @@
+// `vitrine launch APP [ARGS...]`: start a published application in the running guest.
+#include <spdlog/spdlog.h>
+
+#include "commands.hpp"
+#include "exit_codes.hpp"
+
+namespace vitrine::cli {
+
+void add_launch_command(CLI::App& app, GlobalOptions& globals, int& exit_code) {
+  auto* sub = app.add_subcommand("launch", "Start a published application as a seamless window");
+  auto name = std::make_shared<std::string>();
+  sub->add_option("app", *name, "Application id, name or program (see `vitrine apps`)")->required();
+  // Everything after APP belongs to the application, options included (vitrine launch xterm -e top).
+  sub->prefix_command();
+  // Unknown options must stay with the application, not fall through to the global options.
+  sub->fallthrough(false);
+  sub->footer(
+      "APP is matched against the ids, then the names, then the program names of the\n"
+      "published applications. Arguments after APP are passed to it (inside the guest).\n"
+      "Examples:\n"
+      "  vitrine launch xterm\n"
+      "  vitrine launch xterm -e top\n"
+      "  vitrine launch --instance work libreoffice-writer\n");
+  sub->callback([sub, &globals, &exit_code, name] {
+    std::vector<std::string> request{"launch", *name};
+    std::vector<std::string> rest = sub->remaining();
+    if (!rest.empty() && rest.front() == "--") rest.erase(rest.begin());
+    request.insert(request.end(), rest.begin(), rest.end());
+    auto reply = instance_request(globals, request);
+    if (!reply) {
+      exit_code = reply.error();
+      return;
+    }
+    if (!reply->ok) {
+      if (reply->code == "unknown-app") {
+        spdlog::error("{}. Run `vitrine apps` to see them.", reply->message);
+        exit_code = kExitUnknownApp;
+      } else {
+        spdlog::error("launch failed ({}): {}", reply->code, reply->message);
+        exit_code = kExitFailure;
+      }
+      return;
+    }
+    spdlog::info("{}", reply->message);
+    exit_code = kExitOk;
+  });
+}
+
+}  // namespace vitrine::cli

@@ -1,0 +1,37 @@
+// Subcommands of `vitrine`. Each add_*() registers one subcommand on the CLI11 app; its
+// callback stores the exit code (exit_codes.hpp) in `exit_code`.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <expected>
+
+#include "launcher_client.hpp"
+
+namespace vitrine::cli {
+
+struct GlobalOptions {
+  bool verbose = false;
+  std::string instance = "default";
+};
+
+void add_apps_command(CLI::App& app, GlobalOptions& globals, int& exit_code);
+void add_launch_command(CLI::App& app, GlobalOptions& globals, int& exit_code);
+void add_launcher_commands(CLI::App& app, GlobalOptions& globals, int& exit_code);
+void add_stats_command(CLI::App& app, GlobalOptions& globals, int& exit_code);
+void add_catalog_command(CLI::App& app, GlobalOptions& globals, int& exit_code);
+// run, demo and connect: they need the VM, RemoteApp and compositor parts wired together.
+void add_session_commands(CLI::App& app, GlobalOptions& globals, int& exit_code);
+
+// True when `vitrine demo` can really run (scripts/run-demo.sh relies on `demo --help`
+// returning 0 only then).
+bool demo_is_wired();
+std::string demo_unavailable_reason();
+
+// Sends one request to the running instance. On failure prints what to do and returns the exit
+// code (kExitNoInstance, kExitFailure).
+std::expected<LauncherReply, int> instance_request(const GlobalOptions& globals, const std::vector<std::string>& request);
+
+}  // namespace vitrine::cli

@@ -1,0 +1,37 @@
+// What a running instance offers to the launcher socket. `vitrine run` implements it on top of
+// the guest's catalogue and the RemoteApp session; tests implement it to drive the socket.
+// Called from the launcher socket's thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <expected>
+
+#include "vitrine/catalog/app_entry.hpp"
+
+namespace vitrine::cli {
+
+class InstanceService {
+ public:
+  virtual ~InstanceService() = default;
+  // The applications the guest publishes now.
+  virtual std::vector<catalog::AppEntry> apps() = 0;
+  // Starts a published application (already resolved by id) with arguments; the value says
+  // what started, the error what failed.
+  virtual std::expected<std::string, std::string> launch(const catalog::AppEntry& app,
+                                                         const std::vector<std::string>& args) = 0;
+  // Live counters: name, value (bus, relay, frames, latency).
+  virtual std::vector<std::pair<std::string, std::string>> stats() = 0;
+};
+
+// Resolves what the user typed: an exact id, else a case-insensitive name, else the program's
+// base name (so `vitrine launch xeyes` finds the entry whose Exec runs xeyes). nullptr if none.
+const catalog::AppEntry* find_app(const std::vector<catalog::AppEntry>& apps, std::string_view query);
+
+// "xclock (XClock), xterm (XTerm)" for messages; "(none)" when empty.
+std::string published_list(const std::vector<catalog::AppEntry>& apps);
+
+}  // namespace vitrine::cli

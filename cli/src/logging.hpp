@@ -1,0 +1,24 @@
+// spdlog setup for the command: stderr, "info" by default, "debug" with --verbose; routes the
+// ringbus log sink into spdlog.
+#pragma once
+
+namespace vitrine::cli {
+
+void setup_logging(bool verbose);
+
+// A progress line for steps that take over a second ("starting guest... done in 1.2 s").
+class ProgressStep {
+ public:
+  explicit ProgressStep(const char* what);
+  ~ProgressStep();
+  void done();
+  ProgressStep(const ProgressStep&) = delete;
+  ProgressStep& operator=(const ProgressStep&) = delete;
+
+ private:
+  const char* what_;
+  long long start_ns_;
+  bool finished_ = false;
+};
+
+}  // namespace vitrine::cli

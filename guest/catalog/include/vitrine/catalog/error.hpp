@@ -1,0 +1,40 @@
+// Errors of the application catalogue (desktop entries, icons, .lnk shortcuts, wire format).
+// Bad input from the guest's files or from the bus is an ordinary error with a message that
+// names the file, the field and the offending value; nothing here aborts on input.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <string>
+#include <string_view>
+
+namespace vitrine::catalog {
+
+enum class Errc : std::uint8_t {
+  kMalformed,    // syntax or field value invalid
+  kTruncated,    // input ends before a structure it announces
+  kTooLarge,     // a size or count above the documented limit
+  kUnsupported,  // valid input this build does not handle (SVG icons, unknown versions)
+  kNotFound,     // a file, icon or application that does not exist
+  kSystem,       // a system call failed (errno in sys_errno)
+};
+
+struct Error {
+  Errc code;
+  int sys_errno = 0;
+  std::string message;
+
+  static Error sys(std::string what, int err);
+};
+
+std::string_view errc_name(Errc code);
+std::string to_string(const Error& error);
+
+template <typename T>
+using Result = std::expected<T, Error>;
+
+inline std::unexpected<Error> fail(Errc code, std::string message, int sys_errno = 0) {
+  return std::unexpected(Error{code, sys_errno, std::move(message)});
+}
+
+}  // namespace vitrine::catalog

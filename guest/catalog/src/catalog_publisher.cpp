@@ -1,0 +1,67 @@
+#include "vitrine/catalog/catalog_publisher.hpp"
+
+#include <fmt/format.h>
+
+#include "vitrine/catalog/desktop_entry.hpp"
+
+namespace vitrine::catalog {
+
+CatalogPublisher::CatalogPublisher(ScanOptions options, std::size_t max_record, CatalogWatcher watcher)
+    : options_(std::move(options)), max_record_(max_record), watcher_(std::move(watcher)) {}
+
+Result<std::unique_ptr<CatalogPublisher>> CatalogPublisher::create(ScanOptions options, std::size_t max_record) {
+  if (max_record <= kFragmentHeaderSize)
+    return fail(Errc::kMalformed, fmt::format("max_record {} leaves no room after the {}-byte fragment header",
+                                              max_record, kFragmentHeaderSize));
+  std::vector<std::filesystem::path> watched;
+  for (const auto& d : options.data_dirs) watched.push_back(d / "applications");
+  auto watcher = CatalogWatcher::create(watched);
+  if (!watcher) return std::unexpected(watcher.error());
+  std::unique_ptr<CatalogPublisher> p(new CatalogPublisher(std::move(options), max_record, std::move(*watcher)));
+  p->rescan();
+  return p;
+}
+
+void CatalogPublisher::rescan() {
+  ScanResult r = scan_desktop_entries(options_);
+  for (auto& a : r.apps) a.source.clear();  // guest-local detail, not published
+  skipped_ = std::move(r.skipped);
+  catalog_.apps = std::move(r.apps);
+}
+
+Result<CatalogPublisher::Payloads> CatalogPublisher::snapshot() const {
+  auto blob = encode_catalog(catalog_);
+  if (!blob) return std::unexpected(blob.error());
+  return fragment_catalog(*blob, catalog_.generation, max_record_);
+}
+
+Result<std::optional<CatalogPublisher::Payloads>> CatalogPublisher::refresh() {
+  auto changed = watcher_.wait_for_change(std::chrono::milliseconds(0), std::chrono::milliseconds(0));
+  if (!changed) return std::unexpected(changed.error());
+  if (!*changed) return std::optional<Payloads>{};
+  std::vector<AppEntry> before = catalog_.apps;
+  rescan();
+  if (catalog_.apps == before) return std::optional<Payloads>{};
+  ++catalog_.generation;
+  auto snap = snapshot();
+  if (!snap) return std::unexpected(snap.error());
+  return std::optional<Payloads>(std::move(*snap));
+}
+
+Result<std::vector<std::string>> CatalogPublisher::resolve_launch(const LaunchRequest& request) const {
+  const AppEntry* app = nullptr;
+  for (const auto& a : catalog_.apps)
+    if (a.id == request.app_id) app = &a;
+  if (!app) {
+    std::string ids;
+    for (const auto& a : catalog_.apps) ids += (ids.empty() ? "" : ", ") + a.id;
+    return fail(Errc::kNotFound, fmt::format("no published application '{}'; published: {}", request.app_id,
+                                             ids.empty() ? "(none)" : ids));
+  }
+  auto argv = expand_exec(app->exec, ExecContext{request.args, app->icon_name, app->name, ""});
+  if (!argv) return std::unexpected(argv.error());
+  if (app->terminal) argv->insert(argv->begin(), {"x-terminal-emulator", "-e"});
+  return argv;
+}
+
+}  // namespace vitrine::catalog

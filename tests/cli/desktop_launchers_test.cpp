@@ -1,0 +1,128 @@
+#include "desktop_launchers.hpp"
+
+#include <sys/wait.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "test_dir.hpp"
+#include "vitrine/catalog/desktop_entry.hpp"
+#include "vitrine/catalog/png_image.hpp"
+
+namespace vitrine::cli {
+namespace {
+
+std::string read(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::vector<catalog::AppEntry> published() {
+  auto png = catalog::encode_png(catalog::RgbaImage{2, 2, std::vector<std::uint8_t>(16, 0x80)});
+  catalog::AppEntry a;
+  a.id = "debian-xterm";
+  a.name = "XTerm";
+  a.comment = "terminal\nwith a newline";
+  a.exec = {"xterm"};
+  a.icon_png = *png;
+  catalog::AppEntry b;
+  b.id = "odd id/with$chars%";
+  b.name = "Odd \"quoted\" name; with = signs";
+  b.exec = {"odd"};
+  return {a, b};
+}
+
+LauncherInstallOptions options(const std::filesystem::path& home) {
+  LauncherInstallOptions o;
+  o.data_home = home;
+  o.instance = "test";
+  o.vitrine_binary = "/opt/vitrine dir/bin/vitrine";
+  return o;
+}
+
+TEST(DesktopLaunchers, WritesOneEntryPerAppWithIconAndLaunchCommand) {
+  test::TempDir home;
+  auto report = install_launchers(published(), options(home.path()));
+  ASSERT_TRUE(report) << report.error();
+  ASSERT_EQ(report->written.size(), 2u);
+  auto xterm = home.path() / "applications" / "vitrine-test-debian-xterm.desktop";
+  ASSERT_TRUE(std::filesystem::exists(xterm));
+  auto text = read(xterm);
+  auto entry = catalog::parse_desktop_entry(text, xterm.string());
+  ASSERT_TRUE(entry) << entry.error().message;
+  EXPECT_EQ(entry->name, "XTerm");
+  EXPECT_EQ(entry->comment, "terminal with a newline");
+  // Exec parses back to exactly the launch command.
+  auto argv = catalog::split_exec(entry->exec);
+  ASSERT_TRUE(argv) << argv.error().message;
+  EXPECT_EQ(*argv, (std::vector<std::string>{"/opt/vitrine dir/bin/vitrine", "--instance", "test", "launch", "--",
+                                             "debian-xterm"}));
+  auto icon = home.path() / "vitrine" / "icons" / "test" / "debian-xterm.png";
+  EXPECT_EQ(entry->icon, icon.string());
+  EXPECT_TRUE(std::filesystem::exists(icon));
+
+  auto odd = home.path() / "applications" / ("vitrine-test-" + launcher_file_id("odd id/with$chars%") + ".desktop");
+  ASSERT_TRUE(std::filesystem::exists(odd)) << odd;
+  auto odd_entry = catalog::parse_desktop_entry(read(odd), odd.string());
+  ASSERT_TRUE(odd_entry);
+  auto odd_argv = catalog::split_exec(odd_entry->exec);
+  ASSERT_TRUE(odd_argv);
+  auto expanded = catalog::expand_exec(*odd_argv, {});
+  ASSERT_TRUE(expanded);
+  EXPECT_EQ(expanded->back(), "odd id/with$chars%");
+}
+
+TEST(DesktopLaunchers, OutputPassesDesktopFileValidate) {
+  if (std::system("command -v desktop-file-validate >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "desktop-file-validate not installed (package desktop-file-utils)";
+  test::TempDir home;
+  auto report = install_launchers(published(), options(home.path()));
+  ASSERT_TRUE(report) << report.error();
+  for (const auto& f : report->written) {
+    std::string cmd = "desktop-file-validate '" + f.string() + "' 2>&1";
+    FILE* p = ::popen(cmd.c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    std::string out;
+    char buf[512];
+    while (std::fgets(buf, sizeof buf, p)) out += buf;
+    int status = ::pclose(p);
+    EXPECT_EQ(WEXITSTATUS(status), 0) << f << ":\n" << out << read(f);
+    EXPECT_EQ(out.find("error"), std::string::npos) << out;
+  }
+}
+
+TEST(DesktopLaunchers, StaleEntriesAreRemovedAndForeignFilesKept) {
+  test::TempDir home;
+  auto o = options(home.path());
+  ASSERT_TRUE(install_launchers(published(), o));
+  // A file a user wrote with our prefix but without our marker, and another instance's entry.
+  test::write_file(home.path() / "applications" / "vitrine-test-mine.desktop", "[Desktop Entry]\nName=mine\n");
+  auto other = o;
+  other.instance = "other";
+  ASSERT_TRUE(install_launchers(published(), other));
+
+  auto fewer = published();
+  fewer.pop_back();
+  auto report = install_launchers(fewer, o);
+  ASSERT_TRUE(report);
+  ASSERT_EQ(report->removed.size(), 1u);
+  EXPECT_NE(report->removed[0].string().find("odd"), std::string::npos);
+  EXPECT_TRUE(std::filesystem::exists(home.path() / "applications" / "vitrine-test-mine.desktop"));
+  EXPECT_TRUE(std::filesystem::exists(home.path() / "applications" / "vitrine-other-debian-xterm.desktop"));
+
+  auto gone = uninstall_launchers(o);
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->removed.size(), 1u);
+  EXPECT_FALSE(std::filesystem::exists(home.path() / "applications" / "vitrine-test-debian-xterm.desktop"));
+  EXPECT_FALSE(std::filesystem::exists(home.path() / "vitrine" / "icons" / "test"));
+  EXPECT_TRUE(std::filesystem::exists(home.path() / "applications" / "vitrine-other-debian-xterm.desktop"));
+  EXPECT_TRUE(std::filesystem::exists(home.path() / "applications" / "vitrine-test-mine.desktop"));
+}
+
+}  // namespace
+}  // namespace vitrine::cli

@@ -1,0 +1,44 @@
+// An InstanceService for tests: a fixed catalogue; launches are recorded, not executed.
+#pragma once
+
+#include <mutex>
+
+#include "instance_service.hpp"
+
+namespace vitrine::test {
+
+class RecordingInstance : public cli::InstanceService {
+ public:
+  std::vector<catalog::AppEntry> catalogue;
+  std::vector<std::pair<std::string, std::vector<std::string>>> launched;
+  std::mutex mutex;
+
+  RecordingInstance() {
+    catalog::AppEntry xterm;
+    xterm.id = "debian-xterm";
+    xterm.name = "XTerm";
+    xterm.exec = {"xterm"};
+    xterm.icon_png = {std::byte{0x89}, std::byte{'P'}, std::byte{'N'}, std::byte{'G'}};
+    catalog::AppEntry xclock;
+    xclock.id = "xclock";
+    xclock.name = "XClock";
+    xclock.exec = {"/usr/bin/xclock", "-update", "1"};
+    catalogue = {xterm, xclock};
+  }
+  std::vector<catalog::AppEntry> apps() override {
+    std::lock_guard lock(mutex);
+    return catalogue;
+  }
+  std::expected<std::string, std::string> launch(const catalog::AppEntry& app,
+                                                 const std::vector<std::string>& args) override {
+    std::lock_guard lock(mutex);
+    if (app.id == "xclock" && !args.empty() && args[0] == "--fail") return std::unexpected("exec failed: ENOENT");
+    launched.emplace_back(app.id, args);
+    return "started " + app.name;
+  }
+  std::vector<std::pair<std::string, std::string>> stats() override {
+    return {{"bus.bytes_to_host", "123"}, {"frames", "4"}};
+  }
+};
+
+}  // namespace vitrine::test

@@ -1,0 +1,218 @@
+#include "launcher_server.hpp"
+
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "fake_instance.hpp"
+#include "launcher_client.hpp"
+#include "launcher_protocol.hpp"
+#include "test_dir.hpp"
+
+namespace vitrine::cli {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Served {
+  test::TempDir dir;
+  test::RecordingInstance instance;
+  std::unique_ptr<LauncherServer> server;
+
+  explicit Served(uid_t allowed = static_cast<uid_t>(-1)) {
+    ::chmod(dir.path().c_str(), 0700);
+    LauncherServerOptions o;
+    o.socket_path = dir.path() / "test.sock";
+    o.allowed_uid = allowed;
+    o.client_timeout = 300ms;
+    auto s = LauncherServer::start(o, instance);
+    EXPECT_TRUE(s) << (s ? "" : s.error());
+    if (s) server = std::move(*s);
+  }
+  std::filesystem::path path() const { return dir.path() / "test.sock"; }
+};
+
+// Sends raw bytes and returns everything the server answers until it closes.
+std::string raw_exchange(const std::filesystem::path& path, std::string_view send, bool shutdown_write = true) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strcpy(addr.sun_path, path.c_str());
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return "connect failed";
+  }
+  if (!send.empty()) (void)!::write(fd, send.data(), send.size());
+  if (shutdown_write) ::shutdown(fd, SHUT_WR);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  return out;
+}
+
+TEST(LauncherServer, SocketIsPrivateAndRemovedOnStop) {
+  std::filesystem::path path;
+  {
+    Served s;
+    ASSERT_TRUE(s.server);
+    path = s.path();
+    struct stat st {};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_TRUE(S_ISSOCK(st.st_mode));
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+  }
+  EXPECT_FALSE(std::filesystem::exists(path));
+}
+
+TEST(LauncherServer, ListsAppsLaunchesAndReportsStats) {
+  Served s;
+  ASSERT_TRUE(s.server);
+  auto apps = launcher_request(s.path(), {"apps"});
+  ASSERT_TRUE(apps) << apps.error().message;
+  ASSERT_TRUE(apps->ok);
+  ASSERT_EQ(apps->data.size(), 2u);
+  EXPECT_EQ(apps->data[0][1], "debian-xterm");
+  EXPECT_EQ(apps->data[0][4], "iVBORw==");  // base64 of the 4 icon bytes
+  EXPECT_EQ(apps->data[1][3], "/usr/bin/xclock -update 1");
+
+  // By id, by name (any case), by program name.
+  for (const char* q : {"debian-xterm", "xterm", "XTERM"}) {
+    auto r = launcher_request(s.path(), {"launch", q, "-e", "top"});
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_TRUE(r->ok) << q << ": " << r->message;
+    EXPECT_EQ(r->message, "started XTerm");
+  }
+  ASSERT_EQ(s.instance.launched.size(), 3u);
+  EXPECT_EQ(s.instance.launched[0].second, (std::vector<std::string>{"-e", "top"}));
+
+  auto failed = launcher_request(s.path(), {"launch", "xclock", "--fail"});
+  ASSERT_TRUE(failed);
+  EXPECT_FALSE(failed->ok);
+  EXPECT_EQ(failed->code, "launch-failed");
+
+  auto stats = launcher_request(s.path(), {"stats"});
+  ASSERT_TRUE(stats && stats->ok);
+  ASSERT_EQ(stats->data.size(), 2u);
+  EXPECT_EQ(stats->data[0][1], "bus.bytes_to_host");
+  auto ping = launcher_request(s.path(), {"ping"});
+  ASSERT_TRUE(ping && ping->ok);
+  EXPECT_EQ(ping->message, "vitrine-launcher/1");
+}
+
+TEST(LauncherServer, UnknownApplicationListsWhatIsPublished) {
+  Served s;
+  ASSERT_TRUE(s.server);
+  auto r = launcher_request(s.path(), {"launch", "xeyes"});
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->ok);
+  EXPECT_EQ(r->code, "unknown-app");
+  EXPECT_NE(r->message.find("'xeyes'"), std::string::npos);
+  EXPECT_NE(r->message.find("debian-xterm (XTerm), xclock (XClock)"), std::string::npos) << r->message;
+}
+
+TEST(LauncherServer, MalformedRequestsGetErrorReplies) {
+  Served s;
+  ASSERT_TRUE(s.server);
+  EXPECT_EQ(raw_exchange(s.path(), "frobnicate\n").substr(0, 22), "error\tunknown-command\t");
+  EXPECT_EQ(raw_exchange(s.path(), "launch\n").substr(0, 16), "error\tmalformed\t");
+  EXPECT_EQ(raw_exchange(s.path(), "launch\t\\q\n").substr(0, 16), "error\tmalformed\t");
+  EXPECT_EQ(raw_exchange(s.path(), std::string_view("apps\0\n", 6)).substr(0, 16), "error\tmalformed\t");
+  EXPECT_EQ(raw_exchange(s.path(), "\n").substr(0, 16), "error\tmalformed\t");
+  EXPECT_EQ(raw_exchange(s.path(), std::string(kMaxRequestBytes + 10, 'a')).substr(0, 15), "error\ttoo-long\t");
+  // No newline and the writer stays open: dropped after the timeout with an error reply.
+  EXPECT_EQ(raw_exchange(s.path(), "apps", false).substr(0, 16), "error\tmalformed\t");
+  // Without the newline but with EOF the request still counts.
+  EXPECT_EQ(raw_exchange(s.path(), "ping").substr(0, 3), "ok\t");
+  // The server still serves after all that.
+  auto ok = launcher_request(s.path(), {"apps"});
+  ASSERT_TRUE(ok && ok->ok);
+}
+
+TEST(LauncherServer, RefusesPeersOfAnotherUid) {
+  // The credential check: allow only some other uid; our own connection must be refused.
+  Served s(::geteuid() + 4242);
+  ASSERT_TRUE(s.server);
+  auto r = launcher_request(s.path(), {"launch", "xterm"});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_FALSE(r->ok);
+  EXPECT_EQ(r->code, "forbidden");
+  EXPECT_TRUE(s.instance.launched.empty());
+  EXPECT_EQ(s.server->requests_refused(), 1u);
+}
+
+TEST(LauncherServer, AnotherUserCannotConnectThroughTheFileMode) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch to another uid (nobody)";
+  passwd* nobody = ::getpwnam("nobody");
+  if (!nobody) GTEST_SKIP() << "no user 'nobody'";
+  Served s;
+  ASSERT_TRUE(s.server);
+  // The test dir is 0700 root: let nobody reach the socket itself, so the 0600 socket mode
+  // and the credential check are what refuse it.
+  ::chmod(s.dir.path().c_str(), 0755);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (::setgid(nobody->pw_gid) != 0 || ::setuid(nobody->pw_uid) != 0) ::_exit(10);
+    auto r = launcher_request(s.path(), {"launch", "xterm"}, 2000ms);
+    if (r && r->ok) ::_exit(1);          // it got through: failure
+    if (r && r->code == "forbidden") ::_exit(2);
+    ::_exit(r ? 3 : 0);                  // connect refused by the file mode (EACCES)
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "child exit code (1 = launched, 2 = reached the credential check)";
+  EXPECT_TRUE(s.instance.launched.empty());
+}
+
+TEST(LauncherServer, SecondInstanceIsRefusedAndStaleSocketsAreReplaced) {
+  Served s;
+  ASSERT_TRUE(s.server);
+  test::RecordingInstance other;
+  LauncherServerOptions o;
+  o.socket_path = s.path();
+  auto second = LauncherServer::start(o, other);
+  ASSERT_FALSE(second);
+  EXPECT_NE(second.error().find("already running"), std::string::npos);
+
+  // A stale socket file (nobody listening) is replaced.
+  test::TempDir d;
+  auto stale = d.path() / "stale.sock";
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strcpy(addr.sun_path, stale.c_str());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ::close(fd);
+  o.socket_path = stale;
+  auto third = LauncherServer::start(o, other);
+  ASSERT_TRUE(third) << third.error();
+  auto ping = launcher_request(stale, {"ping"});
+  ASSERT_TRUE(ping && ping->ok);
+
+  // A regular file in the way is not deleted.
+  test::write_file(d.path() / "file.sock", "data");
+  o.socket_path = d.path() / "file.sock";
+  auto fourth = LauncherServer::start(o, other);
+  ASSERT_FALSE(fourth);
+  EXPECT_TRUE(std::filesystem::exists(d.path() / "file.sock"));
+}
+
+TEST(LauncherServer, ClientReportsNoInstance) {
+  test::TempDir d;
+  auto r = launcher_request(d.path() / "none.sock", {"apps"});
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().no_instance);
+}
+
+}  // namespace
+}  // namespace vitrine::cli

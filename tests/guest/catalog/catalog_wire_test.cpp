@@ -1,0 +1,179 @@
+#include "vitrine/catalog/catalog_wire.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+namespace vitrine::catalog {
+namespace {
+
+Catalog sample() {
+  Catalog c;
+  c.generation = 7;
+  AppEntry a;
+  a.id = "xterm";
+  a.name = "XTerm";
+  a.comment = "standard terminal emulator for the X window system";
+  a.exec = {"xterm", "-e", "%U"};
+  a.icon_name = "xterm";
+  a.icon_png = std::vector<std::byte>(300, std::byte{0x5A});
+  a.terminal = false;
+  AppEntry b;
+  b.id = "caf\xC3\xA9";
+  b.name = "Caf\xC3\xA9";
+  b.exec = {"/opt/cafe"};
+  b.working_dir = "/tmp";
+  b.terminal = true;
+  c.apps = {a, b};
+  return c;
+}
+
+TEST(CatalogWire, RoundTripsEveryField) {
+  auto blob = encode_catalog(sample());
+  ASSERT_TRUE(blob) << blob.error().message;
+  auto back = decode_catalog(*blob);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->generation, 7u);
+  EXPECT_EQ(back->apps, sample().apps);
+}
+
+TEST(CatalogWire, EncoderRefusesWhatTheDecoderWouldReject) {
+  auto c = sample();
+  c.apps[1].id = "xterm";
+  EXPECT_FALSE(encode_catalog(c));
+  c = sample();
+  c.apps[0].name = "bad \xFF utf8";
+  EXPECT_FALSE(encode_catalog(c));
+  c = sample();
+  c.apps[0].exec.clear();
+  EXPECT_FALSE(encode_catalog(c));
+  c = sample();
+  c.apps[0].icon_png.resize(kMaxIconPngBytes + 1);
+  EXPECT_EQ(encode_catalog(c).error().code, Errc::kTooLarge);
+  c = sample();
+  c.apps[0].id = std::string("a\nb");
+  EXPECT_FALSE(encode_catalog(c));
+}
+
+TEST(CatalogWire, EveryTruncationAndEveryByteFlipIsHandled) {
+  auto blob = *encode_catalog(sample());
+  for (std::size_t n = 0; n < blob.size(); ++n) EXPECT_FALSE(decode_catalog(std::span(blob).first(n))) << n;
+  // Flipping any byte either still decodes to a valid catalogue or fails cleanly.
+  for (std::size_t i = 0; i < blob.size(); ++i) {
+    auto copy = blob;
+    copy[i] ^= std::byte{0xFF};
+    auto r = decode_catalog(copy);
+    if (!r) {
+      EXPECT_FALSE(r.error().message.empty());
+    }
+  }
+}
+
+TEST(CatalogWire, HostileCountsDoNotAllocate) {
+  auto blob = *encode_catalog(sample());
+  // entry_count = 0xFFFFFFFF with a small body: rejected before reserving anything.
+  blob[12] = blob[13] = blob[14] = blob[15] = std::byte{0xFF};
+  auto r = decode_catalog(blob);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("cannot fit"), std::string::npos);
+}
+
+TEST(CatalogWire, FragmentsReassembleInOrderAndNewGenerationsWin) {
+  auto blob = *encode_catalog(sample());
+  auto frags = fragment_catalog(blob, 7, 64);
+  ASSERT_GT(frags.size(), 5u);
+  CatalogReassembler r;
+  for (std::size_t i = 0; i + 1 < frags.size(); ++i) {
+    auto step = r.add(frags[i]);
+    ASSERT_TRUE(step) << step.error().message;
+    EXPECT_FALSE(step->has_value());
+  }
+  auto done = r.add(frags.back());
+  ASSERT_TRUE(done && done->has_value());
+  EXPECT_EQ((*done)->apps.size(), 2u);
+
+  // An interrupted generation is dropped when a new one starts.
+  auto c2 = sample();
+  c2.generation = 8;
+  c2.apps.pop_back();
+  auto frags2 = fragment_catalog(*encode_catalog(c2), 8, 100);
+  ASSERT_TRUE(r.add(frags[0]));
+  ASSERT_TRUE(r.add(frags[1]));
+  std::optional<Catalog> last;
+  for (const auto& f : frags2) {
+    auto s = r.add(f);
+    ASSERT_TRUE(s) << s.error().message;
+    if (s->has_value()) last = std::move(**s);
+  }
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last->generation, 8u);
+  EXPECT_EQ(last->apps.size(), 1u);
+}
+
+TEST(CatalogWire, OutOfOrderOrInconsistentFragmentsAreErrors) {
+  auto frags = fragment_catalog(*encode_catalog(sample()), 7, 64);
+  CatalogReassembler r;
+  EXPECT_FALSE(r.add(frags[1]));  // no start
+  ASSERT_TRUE(r.add(frags[0]));
+  EXPECT_FALSE(r.add(frags[2]));  // gap
+  std::vector<std::byte> tiny(8);
+  EXPECT_FALSE(r.add(tiny));
+  auto lying = frags[0];
+  lying[16] = std::byte{0xFF};  // length field disagrees with the payload
+  EXPECT_FALSE(r.add(lying));
+  // Generation inside the blob differs from the fragments' generation.
+  auto mismatched = fragment_catalog(*encode_catalog(sample()), 9, 1 << 20);
+  EXPECT_FALSE(r.add(mismatched[0]));
+}
+
+TEST(CatalogWire, LaunchMessagesRoundTripAndValidate) {
+  LaunchRequest q{42, "xterm", {"-e", "top", ""}};
+  auto b = encode_launch_request(q);
+  ASSERT_TRUE(b);
+  auto back = decode_launch_request(*b);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, q);
+  for (std::size_t n = 0; n < b->size(); ++n) EXPECT_FALSE(decode_launch_request(std::span(*b).first(n)));
+  auto extra = *b;
+  extra.push_back(std::byte{0});
+  EXPECT_FALSE(decode_launch_request(extra));
+  EXPECT_FALSE(encode_launch_request(LaunchRequest{1, "", {}}));
+
+  LaunchResult res{42, 2, 0, "no such application 'x'; published: xterm"};
+  auto rb = encode_launch_result(res);
+  ASSERT_TRUE(rb);
+  auto rback = decode_launch_result(*rb);
+  ASSERT_TRUE(rback);
+  EXPECT_EQ(*rback, res);
+  auto neg = *rb;
+  neg[7] = std::byte{0x80};  // error < 0
+  EXPECT_FALSE(decode_launch_result(neg));
+}
+
+TEST(CatalogWire, RandomInputNeverCrashesTheDecoders) {
+  std::mt19937 rng(1234);
+  auto good = *encode_catalog(sample());
+  for (int i = 0; i < 2000; ++i) {
+    std::vector<std::byte> buf(rng() % 400);
+    for (auto& x : buf) x = static_cast<std::byte>(rng());
+    if (i % 2 && buf.size() >= 32) std::copy(good.begin(), good.begin() + 32, buf.begin());  // valid header
+    (void)decode_catalog(buf);
+    (void)decode_launch_request(buf);
+    (void)decode_launch_result(buf);
+    CatalogReassembler r;
+    (void)r.add(buf);
+  }
+  SUCCEED();
+}
+
+TEST(CatalogWire, Utf8Validation) {
+  EXPECT_TRUE(valid_utf8("plain"));
+  EXPECT_TRUE(valid_utf8("\xE2\x82\xAC \xF0\x9F\x98\x80"));
+  EXPECT_FALSE(valid_utf8("\xC0\x80"));          // overlong NUL
+  EXPECT_FALSE(valid_utf8("\xED\xA0\x80"));      // surrogate
+  EXPECT_FALSE(valid_utf8("\xF4\x90\x80\x80"));  // > U+10FFFF
+  EXPECT_FALSE(valid_utf8("\xE2\x82"));          // truncated
+}
+
+}  // namespace
+}  // namespace vitrine::catalog
