@@ -273,8 +273,11 @@ Result<void> KvmVm::setup_devices(const KvmVmConfig& config) {
   if (auto r = pio_.insert(uart_, layout::kPortCom1, 8); !r) return r;
   if (auto r = pio_.insert(std::make_shared<CmosRtc>(), layout::kPortCmosIndex, 2); !r) return r;
   auto i8042 = std::make_shared<I8042>([this] { end(VmEnd::kReset, "guest reset through the i8042 controller"); });
-  if (auto r = pio_.insert(i8042, layout::kPortI8042Data, 1); !r) return r;
-  if (auto r = pio_.insert(i8042, layout::kPortI8042Command, 1); !r) return r;
+  // One range 0x60..0x64 so that the device sees offsets 0 (data) and 4 (command/status);
+  // 0x61 (PIT speaker) never reaches it, the in-kernel PIT answers that port.
+  if (auto r = pio_.insert(i8042, layout::kPortI8042Data, layout::kPortI8042Command - layout::kPortI8042Data + 1); !r) {
+    return r;
+  }
   if (auto r = pio_.insert(std::make_shared<PostPort>(), 0x80, 1); !r) return r;
   auto bridge = std::make_shared<PciHostBridge>();
   if (auto r = pio_.insert(bridge, layout::kPortPciConfig, 8); !r) return r;
