@@ -566,7 +566,6 @@ bool Relay::arm_and_recheck() {
   }
   for (auto* r : armed_consumer_) rdpmux::set_consumer_waiting(r, true);
   for (auto* r : armed_producer_) rdpmux::set_producer_waiting(r, true);
-  rdpmux::wait_fence();
   // Re-check everything we are about to sleep for.
   auto readable = [](ringbus::Ring& r) {
     auto x = r.readable();

@@ -214,7 +214,6 @@ int Connection::wake_fd() const {
 bool Connection::prepare_wait(bool readable, bool writable) {
   if (readable) set_consumer_waiting(rx_control_, true);
   if (writable) set_producer_waiting(tx_control_, true);
-  wait_fence();
   bool ready = false;
   if (readable) {
     auto r = channel_.rx().readable();

@@ -1,10 +1,12 @@
 // Waiting flags for event loops that sleep on something other than Doorbell::wait (the relay's
 // io_uring loop, a host pump that polls a socket and a doorbell fd together).
 //
-// The ringbus protocol for sleeping (see ringbus/src/ring.cpp wait_for): set this side's flag
-// in the ring's control block, seq_cst fence, re-check the ring, sleep only if still not
-// ready, clear the flag after waking. The peer does position store -> fence -> flag load before
-// deciding to ring, so one of the two always sees the other: no lost wake-up.
+// The ringbus protocol for sleeping (see ringbus/src/ring.cpp wait_for): a seq_cst store of
+// this side's flag in the ring's control block, then re-check the ring through Ring::readable()
+// / writable() (their loads of the peer's position are seq_cst), sleep only if still not ready,
+// clear the flag after waking. The peer does a seq_cst RMW of its position, then a seq_cst load
+// of the flag, before deciding to ring: in the single total order of seq_cst operations one of
+// the two sees the other, so no wake-up is lost. (Atomics, not fences: TSan checks them.)
 #pragma once
 
 #include <atomic>
@@ -24,15 +26,15 @@ inline ringbus::RingControl* ring_control(ringbus::Bus& bus, std::uint32_t chann
 
 // This side consumes `ring` and is about to sleep until a record arrives.
 inline void set_consumer_waiting(ringbus::RingControl* ring, bool waiting) {
-  // Relaxed: ordered by wait_fence() before the re-check; cleared after waking (a stale 1
-  // costs the peer one unneeded doorbell, never a lost one).
-  std::atomic_ref<std::uint32_t>(ring->consumer_waiting).store(waiting ? 1u : 0u, std::memory_order_relaxed);
+  // seq_cst when set (the hand-shake above); relaxed when cleared after waking (a stale 1 costs
+  // the peer one unneeded doorbell, never a lost one).
+  std::atomic_ref<std::uint32_t>(ring->consumer_waiting)
+      .store(waiting ? 1u : 0u, waiting ? std::memory_order_seq_cst : std::memory_order_relaxed);
 }
 // This side produces on `ring` and is about to sleep until the consumer frees space.
 inline void set_producer_waiting(ringbus::RingControl* ring, bool waiting) {
-  std::atomic_ref<std::uint32_t>(ring->producer_waiting).store(waiting ? 1u : 0u, std::memory_order_relaxed);
+  std::atomic_ref<std::uint32_t>(ring->producer_waiting)
+      .store(waiting ? 1u : 0u, waiting ? std::memory_order_seq_cst : std::memory_order_relaxed);
 }
-// Between setting flags and re-checking the rings.
-inline void wait_fence() { std::atomic_thread_fence(std::memory_order_seq_cst); }
 
 }  // namespace vitrine::rdpmux
