@@ -45,7 +45,8 @@ void add_session_commands(CLI::App& app, GlobalOptions&, int& exit_code) {
       "Examples:\n"
       "  vitrine run ~/vms/debian.toml\n"
       "  vitrine run --headless --screenshot-dir /tmp/shots\n");
-  run->callback([&exit_code] { exit_code = unavailable("run"); });
+  // The callbacks own `args`: CLI11 keeps references to its fields until parsing ends.
+  run->callback([args, &exit_code] { exit_code = unavailable("run"); });
 
   auto* demo = app.add_subcommand("demo", "Run the built-in sandbox guest with xterm and xclock");
   demo->add_flag("--headless", args->headless, "No display: render off-screen and write screenshots");
@@ -54,12 +55,12 @@ void add_session_commands(CLI::App& app, GlobalOptions&, int& exit_code) {
       "Examples:\n"
       "  vitrine demo\n"
       "  vitrine demo --headless --screenshot-dir /tmp/shots\n");
-  demo->callback([&exit_code] { exit_code = unavailable("demo"); });
+  demo->callback([args, &exit_code] { exit_code = unavailable("demo"); });
 
   auto* connect = app.add_subcommand("connect", "Expose the guest's RDP server through the bus as a local socket");
   connect->add_option("--listen", args->listen, "Unix socket path for xfreerdp / Remmina (/v:PATH)")->required();
   connect->footer("Examples:\n  vitrine connect --listen /tmp/vm.rdp &\n  xfreerdp /v:/tmp/vm.rdp /app:||xterm\n");
-  connect->callback([&exit_code] { exit_code = unavailable("connect"); });
+  connect->callback([args, &exit_code] { exit_code = unavailable("connect"); });
 }
 
 }  // namespace vitrine::cli
