@@ -72,10 +72,10 @@ void add_launcher_commands(CLI::App& app, GlobalOptions& globals, int& exit_code
       a.name = l[2];
       a.exec = {l[3]};
       auto png = base64_decode(l[4]);
-      if (png) {
+      if (png && !png->empty()) {  // an empty icon field means "no icon"
         a.icon_png.resize(png->size());
         std::memcpy(a.icon_png.data(), png->data(), png->size());
-      } else {
+      } else if (!png) {
         spdlog::warn("{}: icon dropped: {}", a.id, png.error());
       }
       apps.push_back(std::move(a));
