@@ -7,6 +7,7 @@
 // Ends: when every program has ended for good (exit 0), or on SIGTERM (forwarded to every
 // process of the namespace, then a 2 s grace). When pid 1 exits the kernel kills whatever is
 // left in the namespace; when vitrine-vmm dies, PR_SET_PDEATHSIG kills pid 1.
+#include <fcntl.h>
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <poll.h>
@@ -41,6 +42,9 @@ struct Program {
   std::string name;
   Restart restart = Restart::kOnFailure;
   std::vector<std::string> argv;
+  // The executable, opened before the private tmpfs mounts hide its path (a build tree under
+  // /tmp, for instance); -1 when argv[0] is not a path (then PATH lookup at exec time).
+  int exe_fd = -1;
   pid_t pid = -1;
   Clock::time_point started{};
   Clock::time_point restart_at{};
@@ -136,6 +140,10 @@ void start(Program& p) {
     ::setenv(kEnvWakeHostFd, std::to_string(kGuestWakeHostFd).c_str(), 1);
     ::setenv(kEnvWakeGuestFd, std::to_string(kGuestWakeGuestFd).c_str(), 1);
     ::setenv(kEnvDoorbellFds, (std::to_string(kGuestWakeGuestFd) + "," + std::to_string(kGuestWakeHostFd)).c_str(), 1);
+    if (p.exe_fd >= 0) {
+      ::execveat(p.exe_fd, "", argv.data(), environ, AT_EMPTY_PATH);
+      // ENOENT from a script whose interpreter needs /dev/fd (the fd is close-on-exec): retry by path.
+    }
     ::execvp(argv[0], argv.data());
     std::fprintf(stderr, "sandbox-init: exec %s: %s\n", argv[0], std::strerror(errno));
     ::_exit(127);
@@ -194,7 +202,15 @@ int main(int argc, char** argv) {
     std::perror("sandbox-init: signalfd");
     return 1;
   }
+  for (Program& p : programs) {
+    if (p.argv[0].find('/') != std::string::npos)
+      p.exe_fd = ::open(p.argv[0].c_str(), O_PATH | O_CLOEXEC);
+  }
   setup_namespace(hostname);
+  // The working directory may sit under a path the private mounts just hid (a checkout in
+  // /tmp): programs start in / so that nothing resolves paths relative to a hidden folder.
+  if (::chdir("/") != 0) say(std::string("chdir /: ") + std::strerror(errno));
+  ::setenv("PWD", "/", 1);
   for (auto& p : programs) start(p);
 
   bool stopping = false;
