@@ -101,6 +101,12 @@ def main():
     min_time = 0.05 if args.quick else 0.5
     rows, failures, crashed = [], [], False
     for p in programs:
+        # Workload drivers that share the bench_ prefix (e.g. bench_appserver_typing, a fixed
+        # workload for callgrind) are not Google Benchmark programs: list, don't run them.
+        probe = subprocess.run([p, "--benchmark_list_tests=true"], capture_output=True, text=True)
+        if probe.returncode != 0:
+            print(f"skipping {os.path.basename(p)}: not a Google Benchmark program")
+            continue
         name, rc, ratios, errors = run_program(p, out, min_time, args.filter)
         if rc != 0:
             crashed = True
