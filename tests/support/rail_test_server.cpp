@@ -191,7 +191,10 @@ class RailTestServer::Impl {
       rail_->ClientClientStatus = [](RailServerContext*, const RAIL_CLIENT_STATUS_ORDER*) -> UINT {
         return CHANNEL_RC_OK;
       };
-      rail_->ClientSysparam = [](RailServerContext*, const RAIL_SYSPARAM_ORDER*) -> UINT { return CHANNEL_RC_OK; };
+      rail_->ClientSysparam = [](RailServerContext* r, const RAIL_SYSPARAM_ORDER*) -> UINT {
+        if (!of(r).config_.expect_exec) of(r).set_ready();
+        return CHANNEL_RC_OK;
+      };
       rail_->ClientLangbarInfo = [](RailServerContext*, const RAIL_LANGBAR_INFO_ORDER*) -> UINT {
         return CHANNEL_RC_OK;
       };
@@ -203,15 +206,19 @@ class RailTestServer::Impl {
       rail_->ClientGetAppidReq = [](RailServerContext*, const RAIL_GET_APPID_REQ_ORDER*) -> UINT { return CHANNEL_RC_OK; };
       rail_->ClientExec = [](RailServerContext* r, const RAIL_EXEC_ORDER* e) -> UINT {
         const std::string program = e->RemoteApplicationProgram ? e->RemoteApplicationProgram : "";
+        const RailServerConfig& config = of(r).config_;
         // A non-empty exeOrFile, or the client's rail channel fails (platform-notes.md).
         auto name = utf16(program.empty() ? "app" : program);
         RAIL_EXEC_RESULT_ORDER result{};
         result.flags = e->flags;
-        result.execResult = RAIL_EXEC_S_OK;
+        const bool refuse = !config.failing_program.empty() && program == config.failing_program;
+        result.execResult = refuse ? config.failing_result : static_cast<UINT16>(RAIL_EXEC_S_OK);
+        result.rawResult = refuse ? config.failing_raw : 0;
         result.exeOrFile.length = static_cast<UINT16>(name.size());
         result.exeOrFile.string = name.data();
+        // Recorded before the answer goes out, so a client that saw the answer finds the record.
+        of(r).record(make_input(ReceivedInput::Kind::kExec, e->flags, 0, 0, 0, 0, 0, 0, program));
         const UINT rc = r->ServerExecResult(r, &result);
-        of(r).record(make_input(ReceivedInput::Kind::kExec, 0, 0, 0, 0, 0, 0, 0, program));
         of(r).set_ready();
         return rc;
       };

@@ -26,6 +26,14 @@ struct RailServerConfig {
   std::string certificate_file;  // PEM
   std::string key_file;          // PEM
   bool remote_app = true;        // advertise RAIL
+  // wait_ready() waits for the client's Client Execute; false: for its system parameters (a
+  // client that reconnects with no program sends no Client Execute).
+  bool expect_exec = true;
+  // A Client Execute for exactly this program is answered with `failing_result` (a
+  // RAIL_EXEC_E_* code) and `failing_raw`; every other program with RAIL_EXEC_S_OK.
+  std::string failing_program;
+  std::uint16_t failing_result = 5;   // RAIL_EXEC_E_FILE_NOT_FOUND
+  std::uint32_t failing_raw = 2;      // ERROR_FILE_NOT_FOUND
 };
 
 struct ServerWindow {
@@ -48,7 +56,10 @@ struct ReceivedInput {
   std::int32_t x = 0, y = 0; // mouse position; window-move left/top
   std::int32_t right = 0, bottom = 0;
   std::uint32_t window = 0;
-  std::string text;          // exec: program
+  // exec: the program as FreeRDP 2.11's server decodes it. Its rail_read_exec_order decodes
+  // ExeOrFile, WorkingDir and Arguments all into RemoteApplicationProgram, so with a working
+  // directory or arguments this holds the last non-empty of the three, in that order.
+  std::string text;
 };
 
 class RailTestServer {

@@ -9,13 +9,25 @@
 #include <cstring>
 
 namespace vitrine::rdpmux::host {
+namespace {
+
+std::uint64_t steady_ns() {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+}
+
+}  // namespace
 
 ConnectionBridge::ConnectionBridge(std::unique_ptr<rdpmux::Connection> connection, ringbus::UniqueFd socket,
-                                   ringbus::UniqueFd stop_fd)
-    : connection_(std::move(connection)), socket_(std::move(socket)), stop_fd_(std::move(stop_fd)) {}
+                                   ringbus::UniqueFd stop_fd, std::shared_ptr<BridgeTap> tap)
+    : connection_(std::move(connection)),
+      socket_(std::move(socket)),
+      stop_fd_(std::move(stop_fd)),
+      tap_(std::move(tap)) {}
 
 Result<std::unique_ptr<ConnectionBridge>> ConnectionBridge::start(std::unique_ptr<rdpmux::Connection> connection,
-                                                                  ringbus::UniqueFd socket) {
+                                                                  ringbus::UniqueFd socket,
+                                                                  std::shared_ptr<BridgeTap> tap) {
   if (!connection || !socket) return fail(Errc::kConfig, "bridge needs a connection and a socket");
   const int flags = ::fcntl(socket.get(), F_GETFL);
   if (flags < 0 || ::fcntl(socket.get(), F_SETFL, flags | O_NONBLOCK) != 0)
@@ -23,7 +35,7 @@ Result<std::unique_ptr<ConnectionBridge>> ConnectionBridge::start(std::unique_pt
   ringbus::UniqueFd stop_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!stop_fd) return fail(Errc::kSystem, std::string("eventfd: ") + std::strerror(errno));
   std::unique_ptr<ConnectionBridge> bridge(
-      new ConnectionBridge(std::move(connection), std::move(socket), std::move(stop_fd)));
+      new ConnectionBridge(std::move(connection), std::move(socket), std::move(stop_fd), std::move(tap)));
   bridge->thread_ = std::thread([b = bridge.get()] { b->run(); });
   return bridge;
 }
@@ -59,6 +71,8 @@ void ConnectionBridge::set_error(Error error) {
 
 void ConnectionBridge::run() {
   auto& conn = *connection_;
+  BridgeTap* const tap = tap_.get();
+  const std::uint32_t channel = conn.channel_id();
   bool guest_done = false;   // the guest's End record went out as SHUT_WR
   bool socket_done = false;  // the socket's EOF went to the guest as shutdown_write
   const auto bus_error = [&](const rdpmux::Error& e) {
@@ -79,6 +93,9 @@ void ConnectionBridge::run() {
       if (!bytes->empty()) {
         const ssize_t n = ::send(socket_.get(), bytes->data(), bytes->size(), MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
+          // The tap reads the sent bytes in ring memory before consume() may hand them back.
+          if (tap != nullptr) [[unlikely]]
+            tap->on_chunk(BridgeTap::Direction::kToSocket, channel, steady_ns(), bytes->first(static_cast<std::size_t>(n)));
           conn.consume(static_cast<std::size_t>(n));
           to_socket_.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
           progress = true;
@@ -107,6 +124,10 @@ void ConnectionBridge::run() {
       } else {
         const ssize_t n = ::recv(socket_.get(), claim->data, claim->capacity, MSG_DONTWAIT);
         if (n > 0) {
+          // Before commit: once committed the guest may consume and reuse the span.
+          if (tap != nullptr) [[unlikely]]
+            tap->on_chunk(BridgeTap::Direction::kToGuest, channel, steady_ns(),
+                          std::span<const std::byte>(claim->data, static_cast<std::size_t>(n)));
           conn.commit_write(static_cast<std::uint32_t>(n));
           to_guest_.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
           progress = true;

@@ -12,6 +12,8 @@ std::string_view errc_name(Errc code) {
     case Errc::kBus: return "bus";
     case Errc::kSystem: return "system";
     case Errc::kConfig: return "config";
+    case Errc::kExec: return "exec";
+    case Errc::kTimeout: return "timeout";
   }
   return "unknown";
 }

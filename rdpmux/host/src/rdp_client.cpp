@@ -3,6 +3,7 @@
 #include "vitrine/rdpmux/host/rdp_client.hpp"
 
 #include <freerdp/input.h>
+#include <freerdp/rail.h>
 #include <freerdp/scancode.h>
 
 #include <algorithm>
@@ -26,6 +27,19 @@ static void post_input_to(RdpClient::Session& session, F f) {
   });
 }
 
+std::string_view exec_result_name(std::uint16_t exec_result) {
+  switch (exec_result) {
+    case RAIL_EXEC_S_OK: return "RAIL_EXEC_S_OK";
+    case RAIL_EXEC_E_HOOK_NOT_LOADED: return "RAIL_EXEC_E_HOOK_NOT_LOADED";
+    case RAIL_EXEC_E_DECODE_FAILED: return "RAIL_EXEC_E_DECODE_FAILED";
+    case RAIL_EXEC_E_NOT_IN_ALLOWLIST: return "RAIL_EXEC_E_NOT_IN_ALLOWLIST";
+    case RAIL_EXEC_E_FILE_NOT_FOUND: return "RAIL_EXEC_E_FILE_NOT_FOUND";
+    case RAIL_EXEC_E_FAIL: return "RAIL_EXEC_E_FAIL";
+    case RAIL_EXEC_E_SESSION_LOCKED: return "RAIL_EXEC_E_SESSION_LOCKED";
+    default: return "unknown RAIL exec result";
+  }
+}
+
 RdpClient::RdpClient(std::unique_ptr<Session> session) : session_(std::move(session)) {}
 RdpClient::~RdpClient() { stop(); }
 
@@ -46,6 +60,9 @@ bool RdpClient::running() const { return session_->running(); }
 std::optional<Error> RdpClient::error() const { return session_->error(); }
 void RdpClient::stop() { session_->stop(); }
 ClientStats RdpClient::stats() const { return session_->stats(); }
+Result<void> RdpClient::exec(const ExecRequest& request, std::chrono::milliseconds timeout) {
+  return session_->exec(request, timeout);
+}
 
 void RdpClient::key(Scancode code, bool down) {
   post_input_to(*session_, [code, down](rdpInput* input) {

@@ -135,6 +135,13 @@ UINT rail_on_local_move_size(RailClientContext* r, const RAIL_LOCALMOVESIZE_ORDE
   return of(r).rail_local_move_size(*o);
 }
 
+// MS-RDPERP 2.2.2.3.1: TS_RAIL_EXEC_FLAG_FILE says ExeOrFile names a file to open with its
+// associated program; "||alias" names a published application and goes without it. FreeRDP's
+// rail plugin sends the flags it is given.
+UINT16 exec_flags(const std::string& program) {
+  return program.starts_with("||") ? 0 : static_cast<UINT16>(TS_RAIL_EXEC_FLAG_FILE);
+}
+
 BOOL client_new(freerdp* instance, rdpContext*) {
   instance->PreConnect = [](freerdp* i) { return of(i->context).pre_connect(); };
   instance->PostConnect = [](freerdp* i) { return of(i->context).post_connect(); };
@@ -529,6 +536,12 @@ UINT RdpClient::Session::rail_server_handshake() {
   sp.dragFullWindows = FALSE;
   rc = rail_->ClientSystemParam(rail_, &sp);
   if (rc != CHANNEL_RC_OK) return rc;
+  // No program: the applications already run (a reconnect); the session is up without an
+  // Execute Result to wait for.
+  if (config_.program.empty()) {
+    mark_connected();
+    return CHANNEL_RC_OK;
+  }
   RAIL_EXEC_ORDER exec{};
   rdpSettings* s = context_->settings;
   // RAIL_EXEC_ORDER has non-const pointers; the rail plugin only reads them.
@@ -536,18 +549,93 @@ UINT RdpClient::Session::rail_server_handshake() {
   exec.RemoteApplicationProgram = text(FreeRDP_RemoteApplicationProgram);
   exec.RemoteApplicationWorkingDir = text(FreeRDP_RemoteApplicationWorkingDir);
   exec.RemoteApplicationArguments = text(FreeRDP_RemoteApplicationCmdLine);
+  exec.flags = exec_flags(config_.program);
   rc = rail_->ClientExecute(rail_, &exec);
-  if (rc == CHANNEL_RC_OK) mark_connected();
+  if (rc != CHANNEL_RC_OK) return rc;
+  execs_in_flight_.push_back({0, config_.program});
+  mark_connected();
   return rc;
 }
 
+namespace {
+
+std::string describe_exec_failure(const std::string& program, const RAIL_EXEC_RESULT_ORDER& result) {
+  char raw[16];
+  std::snprintf(raw, sizeof raw, "0x%08X", result.rawResult);
+  return "the guest could not start '" + program + "': " + std::string(exec_result_name(result.execResult)) +
+         " (exec result " + std::to_string(result.execResult) + ", raw result " + raw + ")";
+}
+
+}  // namespace
+
 UINT RdpClient::Session::rail_exec_result(const RAIL_EXEC_RESULT_ORDER& result) {
-  if (result.execResult != RAIL_EXEC_S_OK) {
-    failed(Error{Errc::kConnect, "the guest could not start '" + config_.program + "': RAIL exec result " +
-                                     std::to_string(result.execResult) + " (raw " +
-                                     std::to_string(result.rawResult) + ")"});
+  // An Execute Result nobody asked for: nothing waits on it, so it changes nothing.
+  if (execs_in_flight_.empty()) return CHANNEL_RC_OK;
+  const PendingExec pending = std::move(execs_in_flight_.front());
+  execs_in_flight_.pop_front();
+  const bool ok = result.execResult == RAIL_EXEC_S_OK;
+  if (pending.id == 0) {
+    // The handshake's program is why this session exists: without it the session is useless.
+    if (!ok) failed(Error{Errc::kConnect, describe_exec_failure(pending.program, result)});
+    return CHANNEL_RC_OK;
   }
+  complete_exec(pending.id, ok ? Result<void>{} : fail(Errc::kExec, describe_exec_failure(pending.program, result)));
   return CHANNEL_RC_OK;
+}
+
+void RdpClient::Session::send_exec(std::uint64_t id, const ExecRequest& request) {
+  if (!rail_) return complete_exec(id, fail(Errc::kClosed, "the RAIL channel is gone; cannot start '" + request.program + "'"));
+  // RAIL_EXEC_ORDER has non-const pointers; the rail plugin only reads them. Empty strings go as
+  // null, as the handshake's do.
+  const auto text = [](const std::string& v) { return v.empty() ? nullptr : const_cast<char*>(v.c_str()); };
+  RAIL_EXEC_ORDER order{};
+  order.RemoteApplicationProgram = text(request.program);
+  order.RemoteApplicationArguments = text(request.arguments);
+  order.RemoteApplicationWorkingDir = text(request.working_dir);
+  order.flags = exec_flags(request.program);
+  const UINT rc = rail_->ClientExecute(rail_, &order);
+  if (rc != CHANNEL_RC_OK)
+    return complete_exec(id, fail(Errc::kSystem, "sending the Client Execute for '" + request.program +
+                                                     "' failed (channel error " + std::to_string(rc) + ")"));
+  execs_in_flight_.push_back({id, request.program});
+}
+
+void RdpClient::Session::complete_exec(std::uint64_t id, Result<void> result) {
+  {
+    std::lock_guard lock(mutex_);
+    if (exec_abandoned_.erase(id) != 0) return;
+    exec_done_.insert_or_assign(id, std::move(result));
+  }
+  cv_.notify_all();
+}
+
+Result<void> RdpClient::Session::exec(const ExecRequest& request, std::chrono::milliseconds timeout) {
+  if (!config_.remote_app) return fail(Errc::kConfig, "exec needs a RemoteApp session (ClientConfig::remote_app)");
+  if (request.program.empty()) return fail(Errc::kConfig, "exec needs a program");
+  if (std::this_thread::get_id() == thread_.get_id())
+    return fail(Errc::kConfig, "exec called on the session thread (from a callback): it would wait for itself");
+  std::lock_guard serial(exec_calls_);
+  std::unique_lock lock(mutex_);
+  if (phase_ == Phase::kEnded)
+    return std::unexpected(error_.value_or(Error{Errc::kClosed, "the session was stopped"}));
+  if (phase_ != Phase::kConnected)
+    return fail(Errc::kConnect, "exec of '" + request.program + "' before the RAIL session is up");
+  const std::uint64_t id = next_exec_id_++;
+  commands_.push_back([id, request](Session& s) { s.send_exec(id, request); });
+  SetEvent(wake_);
+  cv_.wait_for(lock, timeout, [&] { return exec_done_.contains(id) || phase_ == Phase::kEnded; });
+  if (auto it = exec_done_.find(id); it != exec_done_.end()) {
+    Result<void> result = std::move(it->second);
+    exec_done_.erase(it);
+    return result;
+  }
+  exec_abandoned_.insert(id);  // a late answer is dropped
+  if (phase_ == Phase::kEnded)
+    return std::unexpected(Error{Errc::kClosed, "the session ended before the guest answered the exec of '" +
+                                                    request.program + "'" +
+                                                    (error_ ? ": " + to_string(*error_) : std::string())});
+  return fail(Errc::kTimeout, "no Execute Result for '" + request.program + "' within " +
+                                  std::to_string(timeout.count()) + " ms");
 }
 
 UINT RdpClient::Session::rail_local_move_size(const RAIL_LOCALMOVESIZE_ORDER& o) {

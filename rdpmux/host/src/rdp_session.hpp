@@ -9,7 +9,9 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "vitrine/rdpmux/host/rdp_client.hpp"
@@ -52,6 +54,7 @@ class RdpClient::Session {
   ClientStats stats() const;
   // Queues `command` for the session thread (dropped once the session ended).
   void post(std::function<void(Session&)> command);
+  Result<void> exec(const ExecRequest& request, std::chrono::milliseconds timeout);
 
   freerdp* instance() const { return context_ ? context_->instance : nullptr; }
   RailClientContext* rail() const { return rail_; }
@@ -80,6 +83,10 @@ class RdpClient::Session {
   void mark_connected();
   void finish(std::optional<Error> error);
   void drain_commands();
+  // Session thread: sends one Client Execute for exec() request `id` (0: the handshake's).
+  void send_exec(std::uint64_t id, const ExecRequest& request);
+  // Any thread: hands exec() request `id` its answer (dropped if its caller gave up).
+  void complete_exec(std::uint64_t id, Result<void> result);
 
   ClientConfig config_;
   ringbus::UniqueFd socket_;
@@ -92,6 +99,14 @@ class RdpClient::Session {
   OwnedFramebuffer owned_fb_;
   FramebufferView fb_;
   std::vector<DesktopRect> damage_;
+  // Client Executes awaiting their Execute Result, oldest first (session thread only). The
+  // server answers in order (MS-RDPERP 3.3.5.2.2), so results are matched by position.
+  struct PendingExec {
+    std::uint64_t id;  // 0: the handshake's program
+    std::string program;
+  };
+  std::deque<PendingExec> execs_in_flight_;
+  std::mutex exec_calls_;  // serializes exec() callers
 
   mutable std::mutex mutex_;
   std::condition_variable cv_;
@@ -100,6 +115,9 @@ class RdpClient::Session {
   std::optional<Error> error_;
   std::deque<std::function<void(Session&)>> commands_;
   ClientStats stats_;
+  std::uint64_t next_exec_id_ = 1;
+  std::map<std::uint64_t, Result<void>> exec_done_;  // answers not yet taken by their caller
+  std::set<std::uint64_t> exec_abandoned_;           // callers that timed out
   std::thread thread_;
 };
 

@@ -73,7 +73,9 @@ class RailSession : public ::testing::Test {
   void SetUp() override {
     link_ = testing::BridgedLink::make();
     ASSERT_TRUE(link_);
-    server_ = RailTestServer::start(link_->server_end.release());
+    vitrine::testing::RailServerConfig server_config;
+    configure_server(server_config);
+    server_ = RailTestServer::start(link_->server_end.release(), server_config);
     ClientConfig config;
     config.security = Security::kRdp;
     config.program = "||notepad";
@@ -93,6 +95,7 @@ class RailSession : public ::testing::Test {
     link_.reset();
   }
   virtual void configure(ClientConfig&) {}
+  virtual void configure_server(vitrine::testing::RailServerConfig&) {}
 
   std::unique_ptr<testing::BridgedLink> link_;
   std::unique_ptr<RailTestServer> server_;
@@ -106,6 +109,81 @@ TEST_F(RailSession, HandshakeExecutesTheProgram) {
   EXPECT_EQ(in.back().kind, ReceivedInput::Kind::kExec);
   EXPECT_EQ(in.back().text, "||notepad");
   EXPECT_EQ(server_->desktop_width(), 800u);
+}
+
+TEST_F(RailSession, ExecStartsAnotherProgramInTheRunningSession) {
+  const auto last_exec = [&] {
+    auto in = server_->input();
+    return in.empty() || in.back().kind != ReceivedInput::Kind::kExec ? ReceivedInput{} : in.back();
+  };
+  auto started = client_->exec({.program = "||calc"}, 10s);
+  ASSERT_TRUE(started) << to_string(started.error());
+  EXPECT_EQ(last_exec().text, "||calc");
+  EXPECT_EQ(last_exec().flags & 0x0004u, 0u);  // an alias, not a file
+  // A path (not an "||alias") goes with TS_RAIL_EXEC_FLAG_FILE (MS-RDPERP 2.2.2.3.1).
+  ASSERT_TRUE(client_->exec({.program = "/usr/bin/xterm"}, 10s));
+  EXPECT_EQ(last_exec().text, "/usr/bin/xterm");
+  EXPECT_NE(last_exec().flags & 0x0004u, 0u);
+  // FreeRDP 2.11's server decodes every string of the order into the program field, the last
+  // non-empty one winning (see ReceivedInput::text): seeing the arguments there shows that they
+  // travelled after the program.
+  ASSERT_TRUE(client_->exec({.program = "||calc", .arguments = "/mode sci"}, 10s));
+  EXPECT_EQ(last_exec().text, "/mode sci");
+  std::size_t execs = 0;
+  for (const auto& e : server_->input()) execs += e.kind == ReceivedInput::Kind::kExec;
+  EXPECT_EQ(execs, 4u);  // the handshake's and three more
+  EXPECT_TRUE(client_->running());
+}
+
+TEST_F(RailSession, ExecRejectsBadRequestsWithoutSendingThem) {
+  auto empty = client_->exec({}, 1s);
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(empty.error().code, Errc::kConfig);
+  client_->stop();
+  auto after = client_->exec({.program = "||calc"}, 1s);
+  ASSERT_FALSE(after);
+  EXPECT_EQ(after.error().code, Errc::kClosed) << to_string(after.error());
+}
+
+class RailSessionRefusingExec : public RailSession {
+ protected:
+  void configure_server(vitrine::testing::RailServerConfig& config) override {
+    config.failing_program = "||missing";
+    config.failing_result = 5;  // RAIL_EXEC_E_FILE_NOT_FOUND
+    config.failing_raw = 2;
+  }
+};
+
+TEST_F(RailSessionRefusingExec, RefusedExecNamesTheProgramAndTheCode) {
+  auto refused = client_->exec({.program = "||missing"}, 10s);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Errc::kExec);
+  const std::string& text = refused.error().message;
+  EXPECT_NE(text.find("'||missing'"), std::string::npos) << text;
+  EXPECT_NE(text.find("RAIL_EXEC_E_FILE_NOT_FOUND"), std::string::npos) << text;
+  EXPECT_NE(text.find("0x00000002"), std::string::npos) << text;
+  // The session goes on: the next program starts.
+  EXPECT_TRUE(client_->running());
+  auto next = client_->exec({.program = "||calc"}, 10s);
+  EXPECT_TRUE(next) << to_string(next.error());
+  EXPECT_EQ(exec_result_name(5), "RAIL_EXEC_E_FILE_NOT_FOUND");
+  EXPECT_EQ(exec_result_name(0x4242), "unknown RAIL exec result");
+}
+
+// Reconnecting to a server whose applications already run: no program, no Client Execute.
+class RailSessionWithoutProgram : public RailSession {
+ protected:
+  void configure(ClientConfig& config) override { config.program.clear(); }
+  void configure_server(vitrine::testing::RailServerConfig& config) override { config.expect_exec = false; }
+};
+
+TEST_F(RailSessionWithoutProgram, HandshakeSendsNoClientExecute) {
+  ASSERT_TRUE(server_->create_window({.id = 3, .title = "Already running", .x = 0, .y = 0, .width = 80, .height = 60}));
+  ASSERT_TRUE(observer_.wait([&] { return observer_.windows.contains(3); }));
+  for (const auto& e : server_->input()) EXPECT_NE(e.kind, ReceivedInput::Kind::kExec) << e.text;
+  auto started = client_->exec({.program = "||late"}, 10s);
+  ASSERT_TRUE(started) << to_string(started.error());
+  EXPECT_EQ(server_->input().back().text, "||late");
 }
 
 TEST_F(RailSession, WindowOrdersReachTheModel) {

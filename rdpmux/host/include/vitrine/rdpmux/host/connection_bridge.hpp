@@ -11,6 +11,9 @@
 // ring's waiting flags first, so no wake-up is lost). End of stream travels both ways: the
 // guest's End record becomes shutdown(SHUT_WR) on the socket, the socket's EOF becomes
 // Connection::shutdown_write().
+//
+// An optional BridgeTap (start()'s last argument) sees every chunk in each direction, for
+// `vitrine record`. Without a tap the pump pays one predictable branch per chunk and nothing else.
 #pragma once
 
 #include <atomic>
@@ -18,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <thread>
 
 #include "vitrine/rdpmux/connection.hpp"
@@ -26,11 +30,33 @@
 
 namespace vitrine::rdpmux::host {
 
+// Observer of a bridge's traffic (recording). Called on the bridge thread only, once per chunk
+// moved, with a view of the bytes where they already are (the guest's record in ring memory,
+// or the span the socket's bytes were received into): no copy is made for the tap. The view
+// is valid during the call only. The bytes from the guest are untrusted input like any other.
+// The tap runs on the pump's hot path: it must not block for long (buffer, then write).
+class BridgeTap {
+ public:
+  // Values match perf::EntryHeader::direction (recording.hpp): 0 host->guest, 1 guest->host.
+  enum class Direction : std::uint16_t {
+    kToGuest = 0,   // socket (FreeRDP, the RDP client) -> guest (the RDP server)
+    kToSocket = 1,  // guest (the RDP server) -> socket
+  };
+  virtual ~BridgeTap() = default;
+  // `steady_ns`: std::chrono::steady_clock (CLOCK_MONOTONIC) in nanoseconds when the chunk
+  // moved; `channel`: the bus channel of the connection.
+  virtual void on_chunk(Direction direction, std::uint32_t channel, std::uint64_t steady_ns,
+                        std::span<const std::byte> bytes) = 0;
+};
+
 class ConnectionBridge {
  public:
-  // Starts pumping; the bridge owns `connection` and `socket` from here on.
+  // Starts pumping; the bridge owns `connection` and `socket` from here on. `tap` (optional)
+  // sees every chunk from the first byte on; it is shared so that one tap can serve several
+  // bridges (it is then called from each bridge's thread).
   static Result<std::unique_ptr<ConnectionBridge>> start(std::unique_ptr<rdpmux::Connection> connection,
-                                                         ringbus::UniqueFd socket);
+                                                         ringbus::UniqueFd socket,
+                                                         std::shared_ptr<BridgeTap> tap = nullptr);
   ~ConnectionBridge();
   ConnectionBridge(const ConnectionBridge&) = delete;
   ConnectionBridge& operator=(const ConnectionBridge&) = delete;
@@ -46,13 +72,14 @@ class ConnectionBridge {
 
  private:
   ConnectionBridge(std::unique_ptr<rdpmux::Connection> connection, ringbus::UniqueFd socket,
-                   ringbus::UniqueFd stop_fd);
+                   ringbus::UniqueFd stop_fd, std::shared_ptr<BridgeTap> tap);
   void run();
   void set_error(Error error);
 
   std::unique_ptr<rdpmux::Connection> connection_;
   ringbus::UniqueFd socket_;
   ringbus::UniqueFd stop_fd_;  // eventfd: stop() wakes the poll
+  std::shared_ptr<BridgeTap> tap_;  // set before the thread starts, never changed
   std::atomic<bool> stopping_{false};
   std::atomic<bool> closed_{false};
   std::atomic<std::uint64_t> to_socket_{0};

@@ -19,6 +19,8 @@ enum class Errc : std::uint8_t {
   kBus,                 // the bus channel faulted (hostile or broken guest side)
   kSystem,              // a system call failed
   kConfig,              // configuration rejected
+  kExec,                // the server refused to start a RemoteApp program (RAIL Execute Result)
+  kTimeout,             // no answer within the caller's timeout
 };
 
 struct Error {

@@ -11,8 +11,8 @@
 // way to use an external socket in 2.11); it owns and closes it. Exactly one security protocol
 // is enabled (TLS with the certificate pinned per VM, or standard RDP security) and
 // auto-reconnect is off: FreeRDP's fallbacks reconnect, which an external fd cannot do.
-// Reconnecting after the guest's server restarted is the caller's job: open a new connection
-// through the bus and start a new RdpClient.
+// Reconnecting after the guest's server restarted is RemoteSession's job (remote_session.hpp):
+// it opens a new connection through the bus and starts a new RdpClient.
 //
 // Threads: FreeRDP runs on the session thread this class starts; DisplaySink and WindowEvents
 // are called there. Input methods may be called from any thread: they queue and wake the
@@ -27,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "vitrine/rdpmux/host/display_sink.hpp"
 #include "vitrine/rdpmux/host/error.hpp"
@@ -48,7 +49,10 @@ struct ClientConfig {
   std::string vm_name = "default";   // names the certificate pin
   std::filesystem::path pin_dir;     // where pins live (required for kTls)
   bool remote_app = true;            // RAIL; false: full desktop
-  std::string program = "||vitrine"; // RemoteApp program ("||alias" or a path)
+  // RemoteApp program ("||alias" or a path) started by the RAIL handshake's Client Execute.
+  // Empty: the handshake sends no Client Execute (reconnecting to a server whose applications
+  // already run); start programs later with RdpClient::exec().
+  std::string program = "||vitrine";
   std::string arguments;
   std::string working_dir;
   std::string username = "vitrine";
@@ -59,6 +63,17 @@ struct ClientConfig {
   // Called once on the session thread when the session ends (error: why, or empty if stopped).
   std::function<void(const std::optional<Error>&)> on_end;
 };
+
+// One more RemoteApp program for a running RAIL session (MS-RDPERP 2.2.2.3.1 Client Execute PDU).
+struct ExecRequest {
+  std::string program{};      // "||alias" or a path in the guest (a path sets TS_RAIL_EXEC_FLAG_FILE)
+  std::string arguments{};    // may be empty
+  std::string working_dir{};  // may be empty
+};
+
+// MS-RDPERP 2.2.2.3.2 Server Execute Result codes by name ("RAIL_EXEC_E_FILE_NOT_FOUND"), or
+// "unknown RAIL exec result" for a value the spec does not define.
+std::string_view exec_result_name(std::uint16_t exec_result);
 
 struct ClientStats {
   std::uint64_t paints = 0;        // EndPaint calls with damage
@@ -84,6 +99,15 @@ class RdpClient {
   // Disconnects and joins the session thread. Idempotent.
   void stop();
   ClientStats stats() const;
+
+  // Starts `request.program` in the running RAIL session and blocks until the server's Execute
+  // Result (MS-RDPERP 2.2.2.3.2) arrives or `timeout` passes. Any thread except the session
+  // thread (not from a DisplaySink/WindowEvents callback); calls are serialized, one request in
+  // flight per caller. Errors: kExec (the server refused: the text names the program, the
+  // RAIL_EXEC_E_* code and the raw result), kTimeout, kConfig (full-desktop mode, empty program,
+  // called on the session thread), kConnect (not connected yet), kClosed (session ended). A
+  // refused exec leaves the session running; only a refused handshake program ends it.
+  Result<void> exec(const ExecRequest& request, std::chrono::milliseconds timeout);
 
   // ---- input (any thread; queued, sent in order on the session thread) ----------------------
   void key(Scancode code, bool down);
