@@ -8,6 +8,7 @@
 #include <string>
 
 #include "renderer.hpp"
+#include "../../perf/include/vitrine/perf/probes.hpp"  // USDT (perf room, header only)
 
 namespace vitrine::compositor {
 namespace {
@@ -187,6 +188,7 @@ Result<PresentResult> Compositor::present(const PixelSource& framebuffer) {
     damage = DamageRegion(framebuffer.bounds());
   }
   if (config_.tile_hashing) damage = hasher_.filter(damage, framebuffer);
+  VITRINE_PROBE2(damage_computed, damage.rect_count(), damage.area());
 
   PresentResult result;
   auto up = uploader_->upload(framebuffer, damage);
@@ -197,6 +199,7 @@ Result<PresentResult> Compositor::present(const PixelSource& framebuffer) {
   stats_.upload_rects += static_cast<std::uint64_t>(up->rects);
   stats_.cpu_waits += static_cast<std::uint64_t>(up->cpu_waits);
   if (up->merged) ++stats_.damage_merged;
+  VITRINE_PROBE2(texture_uploaded, up->bytes_uploaded, up->rects);
 
   std::vector<const Window*> draw;
   for (WindowId id : scene_.stacking()) {
@@ -222,6 +225,7 @@ Result<PresentResult> Compositor::present(const PixelSource& framebuffer) {
       continue;
     }
     ++result.windows_presented;
+    VITRINE_PROBE1(window_presented, w->id);
   }
   redraw_.clear();
   stats_.windows_presented += result.windows_presented;

@@ -7,6 +7,9 @@
 #include <string>
 
 #include "vitrine/ringbus/bus.hpp"
+#if VITRINE_PROBES_COMPOSITOR
+#include "vitrine/compositor/compositor.hpp"
+#endif
 
 namespace {
 
@@ -35,6 +38,42 @@ TEST(ProbesTest, RingProbesAreListedInTheElfNotes) {
     EXPECT_NE(notes.find(std::string("Name: ") + probe), std::string::npos) << probe << " missing in:\n" << notes.substr(0, 2000);
   }
   EXPECT_NE(notes.find("Provider: vitrine"), std::string::npos);
+#endif
+}
+
+// damage_computed, texture_uploaded and window_presented sit in Compositor::present(). This test
+// links the compositor and takes present()'s address so that the linker keeps that object file
+// (and with it the probe notes) in this binary.
+TEST(ProbesTest, CompositorProbesAreListedInTheElfNotes) {
+#if !VITRINE_HAVE_USDT
+  GTEST_SKIP() << "built without <sys/sdt.h> (install systemtap-sdt-dev)";
+#elif !VITRINE_PROBES_COMPOSITOR
+  GTEST_SKIP() << "the compositor is not part of this build (VITRINE_ONLY)";
+#else
+  if (run("command -v readelf").empty()) GTEST_SKIP() << "readelf not installed (binutils)";
+  auto present = &vitrine::compositor::Compositor::present;
+  volatile bool linked = present != nullptr;
+  ASSERT_TRUE(linked);
+  const std::string notes = run("readelf --notes /proc/" + std::to_string(::getpid()) + "/exe");
+  for (const char* probe : {"damage_computed", "texture_uploaded", "window_presented"}) {
+    EXPECT_NE(notes.find(std::string("Name: ") + probe), std::string::npos) << probe << " missing";
+  }
+#endif
+}
+
+// The relay's probes are in the vitrine-guest program itself (not only in a test binary).
+TEST(ProbesTest, RelayProbesAreListedInVitrineGuest) {
+#if !VITRINE_HAVE_USDT
+  GTEST_SKIP() << "built without <sys/sdt.h> (install systemtap-sdt-dev)";
+#elif !defined(VITRINE_GUEST_BIN)
+  GTEST_SKIP() << "vitrine-guest is not part of this build (VITRINE_ONLY)";
+#else
+  if (run("command -v readelf").empty()) GTEST_SKIP() << "readelf not installed (binutils)";
+  const std::string notes = run(std::string("readelf --notes '") + VITRINE_GUEST_BIN + "'");
+  ASSERT_FALSE(notes.empty()) << "readelf printed nothing for " << VITRINE_GUEST_BIN;
+  for (const char* probe : {"pdu_framed", "conn_opened", "conn_closed", "ring_commit", "ring_release"}) {
+    EXPECT_NE(notes.find(std::string("Name: ") + probe), std::string::npos) << probe << " missing";
+  }
 #endif
 }
 
