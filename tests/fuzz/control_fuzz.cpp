@@ -1,10 +1,13 @@
 // fuzz-libs: vitrine_rdpmux_proto
 // Control messages from a hostile peer: decode_control() must reject or accept without
 // crashing, and whatever it accepts re-encodes to the same bytes (nothing read twice, no
-// field left unchecked that encode would normalise).
+// field left unchecked that encode would normalise). Covers the variable-length
+// CatalogFragment (type 32) and CatalogRequest (33): an accepted fragment's header agrees with
+// its record (length, offset + length <= total <= kMaxCatalogBytes).
 #include <cstdint>
 #include <cstring>
 #include <span>
+#include <variant>
 
 #include "vitrine/rdpmux/control_codec.hpp"
 
@@ -15,8 +18,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto m = vitrine::rdpmux::decode_control(type, payload);
   if (m) {
     const auto e = vitrine::rdpmux::encode_control(*m);
-    if (e.type != type || e.size != payload.size() || std::memcmp(e.bytes.data(), payload.data(), e.size) != 0)
+    const auto out = e.payload();
+    if (e.type != type || e.size != payload.size() || out.size() != payload.size() ||
+        std::memcmp(out.data(), payload.data(), out.size()) != 0)
       __builtin_trap();
+    if (const auto* f = std::get_if<vitrine::rdpmux::CatalogFragmentMsg>(&*m)) {
+      const auto& h = f->header;
+      if (f->data().size() != h.length || h.length == 0 || std::uint64_t{h.offset} + h.length > h.total_size ||
+          h.total_size > vitrine::rdpmux::kMaxCatalogBytes || f->record.size() > vitrine::rdpmux::kMaxCatalogFragmentBytes)
+        __builtin_trap();
+    }
   }
   auto end = vitrine::rdpmux::decode_end(payload);
   (void)end;

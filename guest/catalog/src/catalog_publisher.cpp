@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include "vitrine/catalog/desktop_entry.hpp"
-
 namespace vitrine::catalog {
 
 CatalogPublisher::CatalogPublisher(ScanOptions options, std::size_t max_record, CatalogWatcher watcher)
@@ -46,22 +44,6 @@ Result<std::optional<CatalogPublisher::Payloads>> CatalogPublisher::refresh() {
   auto snap = snapshot();
   if (!snap) return std::unexpected(snap.error());
   return std::optional<Payloads>(std::move(*snap));
-}
-
-Result<std::vector<std::string>> CatalogPublisher::resolve_launch(const LaunchRequest& request) const {
-  const AppEntry* app = nullptr;
-  for (const auto& a : catalog_.apps)
-    if (a.id == request.app_id) app = &a;
-  if (!app) {
-    std::string ids;
-    for (const auto& a : catalog_.apps) ids += (ids.empty() ? "" : ", ") + a.id;
-    return fail(Errc::kNotFound, fmt::format("no published application '{}'; published: {}", request.app_id,
-                                             ids.empty() ? "(none)" : ids));
-  }
-  auto argv = expand_exec(app->exec, ExecContext{request.args, app->icon_name, app->name, ""});
-  if (!argv) return std::unexpected(argv.error());
-  if (app->terminal) argv->insert(argv->begin(), {"x-terminal-emulator", "-e"});
-  return argv;
 }
 
 }  // namespace vitrine::catalog

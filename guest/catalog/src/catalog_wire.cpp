@@ -1,5 +1,6 @@
 #include "vitrine/catalog/catalog_wire.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <set>
 
@@ -239,9 +240,9 @@ Result<Catalog> decode_catalog(std::span<const std::byte> blob) {
 std::vector<std::vector<std::byte>> fragment_catalog(std::span<const std::byte> blob, std::uint32_t generation,
                                                      std::size_t max_record) {
   std::vector<std::vector<std::byte>> out;
+  max_record = std::min(max_record, kMaxFragmentRecordBytes);
   const std::size_t chunk = max_record > kFragmentHeaderSize ? max_record - kFragmentHeaderSize : 1;
-  std::size_t off = 0;
-  do {
+  for (std::size_t off = 0; off < blob.size();) {
     std::size_t n = std::min(chunk, blob.size() - off);
     Writer w;
     w.u32(kFragmentMagic);
@@ -253,7 +254,7 @@ std::vector<std::vector<std::byte>> fragment_catalog(std::span<const std::byte> 
     w.bytes(blob.subspan(off, n));
     out.push_back(w.take());
     off += n;
-  } while (off < blob.size());
+  }
   return out;
 }
 

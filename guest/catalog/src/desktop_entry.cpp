@@ -214,6 +214,9 @@ Result<std::vector<std::string>> expand_exec(const std::vector<std::string>& arg
         }
         continue;
       }
+      // Removed codes and an unknown location leave no empty argument behind.
+      if (std::string_view("dDnNvm").find(code) != std::string_view::npos) continue;
+      if (code == 'k' && context.desktop_file.empty()) continue;
     }
     std::string cur;
     for (std::size_t i = 0; i < arg.size(); ++i) {

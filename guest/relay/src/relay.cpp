@@ -146,7 +146,8 @@ void Relay::handle(const rdpmux::ControlMessage& message, std::uint16_t type) {
       return;
     }
     hello_done_ = true;
-    reply(make_hello_reply(version, h->features & kKnownFeatures, io_.memory_registered() ? 1 : 0,
+    // No catalogue publisher in this relay yet: kFeatureCatalog is declined.
+    reply(make_hello_reply(version, h->features & kKnownFeatures & ~kFeatureCatalog, io_.memory_registered() ? 1 : 0,
                            static_cast<std::uint32_t>(::getpid())));
   } else if (const auto* o = std::get_if<OpenMsg>(&message)) {
     open(*o);
@@ -167,6 +168,8 @@ void Relay::handle(const rdpmux::ControlMessage& message, std::uint16_t type) {
     // Nothing: the relay sends no pings.
   } else if (std::get_if<StatsRequestMsg>(&message)) {
     reply(stats_snapshot());
+  } else if (std::get_if<CatalogRequestMsg>(&message)) {
+    error_reply(type, kErrNotNegotiated, "this relay publishes no catalogue");
   } else if (const auto* e = std::get_if<ErrorReplyMsg>(&message)) {
     log_warn("the host rejected a " + std::string(message_name(e->offending_type)) +
              " message: " + std::string(text_of(*e)));

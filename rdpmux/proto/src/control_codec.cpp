@@ -16,6 +16,14 @@ EncodedMessage encode_one(const M& m) {
   return out;
 }
 
+EncodedMessage encode_one(const CatalogFragmentMsg& m) {
+  EncodedMessage out;
+  out.type = kMsgCatalogFragment;
+  out.size = static_cast<std::uint32_t>(m.record.size());
+  out.large = m.record;
+  return out;
+}
+
 template <typename M, std::size_t N>
 void put_text(char (&field)[N], std::uint16_t& length, std::string_view text) {
   const std::size_t n = std::min(text.size(), N);
@@ -51,6 +59,20 @@ Result<ControlMessage> decode_as(std::span<const std::byte> payload) {
   return ControlMessage{m};
 }
 
+Result<ControlMessage> decode_fragment(std::span<const std::byte> payload) {
+  // Size first: nothing of a record outside these bounds is copied or looked at.
+  if (payload.size() <= sizeof(CatalogFragmentHeader) || payload.size() > kMaxCatalogFragmentBytes)
+    return fail(Errc::kMalformed, "CatalogFragment of " + std::to_string(payload.size()) + " bytes (expected " +
+                                      std::to_string(sizeof(CatalogFragmentHeader) + 1) + ".." +
+                                      std::to_string(kMaxCatalogFragmentBytes) + ")");
+  CatalogFragmentMsg m;
+  // The one read of the peer's bytes; the header is parsed from this private copy.
+  m.record.assign(payload.begin(), payload.end());
+  std::memcpy(&m.header, m.record.data(), sizeof m.header);
+  if (auto r = validate(m); !r) return std::unexpected(r.error());
+  return ControlMessage{std::move(m)};
+}
+
 }  // namespace
 
 std::uint16_t message_type_of(const ControlMessage& message) {
@@ -71,6 +93,8 @@ std::string_view message_name(std::uint16_t type) {
     case kMsgStatsRequest: return "StatsRequest";
     case kMsgStatsReply: return "StatsReply";
     case kMsgErrorReply: return "ErrorReply";
+    case kMsgCatalogFragment: return "CatalogFragment";
+    case kMsgCatalogRequest: return "CatalogRequest";
     default: return "unknown";
   }
 }
@@ -80,12 +104,14 @@ Sender message_sender(std::uint16_t type) {
     case kMsgHello:
     case kMsgOpen:
     case kMsgClose:
-    case kMsgStatsRequest: return Sender::kHost;
+    case kMsgStatsRequest:
+    case kMsgCatalogRequest: return Sender::kHost;
     case kMsgHelloReply:
     case kMsgOpened:
     case kMsgOpenFailed:
     case kMsgClosed:
-    case kMsgStatsReply: return Sender::kGuest;
+    case kMsgStatsReply:
+    case kMsgCatalogFragment: return Sender::kGuest;
     default: return Sender::kEither;
   }
 }
@@ -108,9 +134,12 @@ Result<ControlMessage> decode_control(std::uint16_t type, std::span<const std::b
     case kMsgStatsRequest: return decode_as<StatsRequestMsg>(payload);
     case kMsgStatsReply: return decode_as<StatsReplyMsg>(payload);
     case kMsgErrorReply: return decode_as<ErrorReplyMsg>(payload);
+    case kMsgCatalogFragment: return decode_fragment(payload);
+    case kMsgCatalogRequest: return decode_as<CatalogRequestMsg>(payload);
     default:
-      return fail(Errc::kUnknownType, "control message type " + std::to_string(type) +
-                                          " is not in 1.." + std::to_string(kMsgLast));
+      return fail(Errc::kUnknownType, "control message type " + std::to_string(type) + " is not in 1.." +
+                                          std::to_string(kMsgLast) + ", " + std::to_string(kMsgCatalogFragment) +
+                                          ", " + std::to_string(kMsgCatalogRequest));
   }
 }
 
@@ -166,6 +195,27 @@ Result<void> validate(const ClosedMsg& m) {
 }
 
 Result<void> validate(const ErrorReplyMsg& m) { return check_text(m.text, m.text_length, "ErrorReply"); }
+
+Result<void> validate(const CatalogFragmentMsg& m) {
+  const CatalogFragmentHeader& h = m.header;
+  const auto where = [&] {
+    return "CatalogFragment (generation " + std::to_string(h.generation) + ", offset " + std::to_string(h.offset) +
+           ", length " + std::to_string(h.length) + ", total " + std::to_string(h.total_size) + ")";
+  };
+  if (m.record.size() < sizeof h || m.record.size() > kMaxCatalogFragmentBytes)
+    return fail(Errc::kMalformed, "CatalogFragment of " + std::to_string(m.record.size()) + " bytes");
+  if (h.magic != kCatalogFragmentMagic) return fail(Errc::kMalformed, "CatalogFragment with a wrong magic");
+  if (h.reserved != 0) return fail(Errc::kMalformed, where() + " with reserved bits set");
+  if (h.length == 0 || h.length != m.record.size() - sizeof h)
+    return fail(Errc::kMalformed, where() + ": length does not match the record's " +
+                                      std::to_string(m.record.size() - sizeof h) + " bytes after the header");
+  if (h.total_size == 0 || h.total_size > kMaxCatalogBytes)
+    return fail(Errc::kMalformed, where() + ": total size outside 1.." + std::to_string(kMaxCatalogBytes));
+  // 64-bit sum: offset + length must not wrap.
+  if (std::uint64_t{h.offset} + h.length > h.total_size)
+    return fail(Errc::kMalformed, where() + " ends beyond the total size");
+  return {};
+}
 
 HelloMsg make_hello(std::uint32_t features, std::uint32_t max_channels) {
   HelloMsg m{};
@@ -243,6 +293,18 @@ ErrorReplyMsg make_error_reply(std::uint16_t offending_type, std::uint32_t code,
   m.offending_type = offending_type;
   m.code = code;
   put_text<ErrorReplyMsg>(m.text, m.text_length, text);
+  return m;
+}
+
+Result<CatalogFragmentMsg> make_catalog_fragment(std::span<const std::byte> record) {
+  if (record.size() < sizeof(CatalogFragmentHeader) || record.size() > kMaxCatalogFragmentBytes)
+    return fail(Errc::kInvalidArgument, "catalogue fragment of " + std::to_string(record.size()) + " bytes (" +
+                                            std::to_string(sizeof(CatalogFragmentHeader) + 1) + ".." +
+                                            std::to_string(kMaxCatalogFragmentBytes) + ")");
+  CatalogFragmentMsg m;
+  m.record.assign(record.begin(), record.end());
+  std::memcpy(&m.header, m.record.data(), sizeof m.header);
+  if (auto r = validate(m); !r) return fail(Errc::kInvalidArgument, r.error().message);
   return m;
 }
 

@@ -26,8 +26,10 @@ std::uint64_t monotonic_ns() {
 }  // namespace
 
 HostMux::HostMux(ringbus::Bus& bus, BusDoorbells doorbells, HostMuxOptions options)
-    : bus_(bus), doorbells_(std::move(doorbells)), options_(options), slots_(bus.channel_count()) {
+    : bus_(bus), doorbells_(std::move(doorbells)), options_(std::move(options)), slots_(bus.channel_count()) {
   slots_[kControlChannel].state = SlotState::kControl;
+  // Nobody to hand a catalogue to: do not ask the guest to send one.
+  if (!options_.on_catalog_fragment) options_.features &= ~kFeatureCatalog;
 }
 
 HostMux::~HostMux() {
@@ -44,9 +46,10 @@ Result<std::unique_ptr<HostMux>> HostMux::create(ringbus::Bus& bus, BusDoorbells
   if (bus.channel_count() < 2)
     return fail(Errc::kInvalidArgument, "the bus has no connection channels (channel_count 1)");
   if (auto r = doorbells.apply(bus); !r) return std::unexpected(r.error());
-  std::unique_ptr<HostMux> mux(new HostMux(bus, std::move(doorbells), options));
+  std::unique_ptr<HostMux> mux(new HostMux(bus, std::move(doorbells), std::move(options)));
   std::lock_guard lock(mux->mutex_);
-  if (auto r = mux->send(make_hello(options.features, bus.channel_count()), deadline_after(std::chrono::seconds(1)));
+  if (auto r = mux->send(make_hello(mux->options_.features, bus.channel_count()),
+                         deadline_after(std::chrono::seconds(1)));
       !r)
     return std::unexpected(r.error());
   return mux;
@@ -120,6 +123,9 @@ void HostMux::handle(const ControlMessage& message) {
       return;
     }
     hello_reply_ = *hr;
+    accepted_features_.store(hr->features, std::memory_order_relaxed);
+    // A new HelloReply (the relay restarted) starts the catalogue afresh.
+    catalog_stream_ = {};
     ready_.store(true, std::memory_order_release);
   } else if (const auto* op = std::get_if<OpenedMsg>(&message)) {
     Slot* s = slot_for(op->channel);
@@ -167,6 +173,8 @@ void HostMux::handle(const ControlMessage& message) {
     pong_ = *po;
   } else if (const auto* st = std::get_if<StatsReplyMsg>(&message)) {
     stats_reply_ = *st;
+  } else if (const auto* cf = std::get_if<CatalogFragmentMsg>(&message)) {
+    handle_fragment(*cf);
   } else if (const auto* er = std::get_if<ErrorReplyMsg>(&message)) {
     counters_.error_replies.fetch_add(1, std::memory_order_relaxed);
     ringbus::log(ringbus::LogLevel::kWarn, "rdpmux: the guest rejected a " +
@@ -175,9 +183,55 @@ void HostMux::handle(const ControlMessage& message) {
   }
 }
 
+void HostMux::handle_fragment(const CatalogFragmentMsg& fragment) {
+  const CatalogFragmentHeader& h = fragment.header;  // validated by decode_control
+  if (!ready() || (hello_reply_.features & kFeatureCatalog) == 0) {
+    protocol_error(kMsgCatalogFragment, kErrNotNegotiated, "CatalogFragment without kFeatureCatalog agreed in Hello");
+    return;
+  }
+  CatalogStream& st = catalog_stream_;
+  if (h.offset == 0) {
+    if (st.active)
+      ringbus::log(ringbus::LogLevel::kInfo, "rdpmux: catalogue generation " + std::to_string(st.generation) +
+                                                 " abandoned at " + std::to_string(st.received) + " of " +
+                                                 std::to_string(st.total) + " bytes for generation " +
+                                                 std::to_string(h.generation));
+    st = CatalogStream{true, h.generation, h.total_size, 0};
+  } else if (!st.active || h.generation != st.generation || h.total_size != st.total || h.offset != st.received) {
+    const std::string expected = st.active ? "generation " + std::to_string(st.generation) + " at offset " +
+                                                 std::to_string(st.received) + " of " + std::to_string(st.total)
+                                           : "a fragment at offset 0";
+    st.active = false;
+    protocol_error(kMsgCatalogFragment, kErrMalformed,
+                   "CatalogFragment generation " + std::to_string(h.generation) + " offset " +
+                       std::to_string(h.offset) + " total " + std::to_string(h.total_size) + " out of order (expected " +
+                       expected + "); the incomplete catalogue is dropped");
+    return;
+  }
+  // offset + length <= total_size (validate), offset == received: no overflow, no overrun.
+  st.received += h.length;
+  counters_.catalog_fragments.fetch_add(1, std::memory_order_relaxed);
+  if (st.received == st.total) {
+    st.active = false;
+    counters_.catalogs_complete.fetch_add(1, std::memory_order_relaxed);
+  }
+  options_.on_catalog_fragment(fragment.record);
+}
+
+void HostMux::rewake_event_loop() {
+  if (!loop_armed_.load(std::memory_order_acquire)) return;
+  // This thread may have eaten the doorbell the loop sleeps on (EventfdDoorbell::wait drains
+  // it), and cleared the shared waiting flag: ring once so that the loop looks again.
+  if (auto* bell = doorbells_.host(kControlChannel)) bell->ring();
+}
+
 template <typename Done>
 Result<void> HostMux::wait_until(Done&& done, Clock::time_point deadline) {
   ringbus::Channel& ch = bus_.channel(kControlChannel);
+  struct Rewake {
+    HostMux& mux;
+    ~Rewake() { mux.rewake_event_loop(); }
+  } rewake{*this};
   for (;;) {
     if (auto r = drain_control(); !r) return r;
     if (done()) return {};
@@ -239,8 +293,55 @@ std::uint32_t HostMux::free_channels() const {
 
 void HostMux::poll() {
   std::unique_lock lock(mutex_, std::try_to_lock);
-  // A thread inside a control call drains the channel itself.
-  if (lock.owns_lock()) (void)drain_control();
+  // A thread inside a control call drains the channel itself (and rewakes an armed loop).
+  if (!lock.owns_lock()) return;
+  if (loop_armed_.exchange(false, std::memory_order_acq_rel)) {
+    rdpmux::set_consumer_waiting(ring_control(bus_, kControlChannel, false), false);
+    // Drained before reading the ring: a doorbell rung after this point stays pending.
+    if (control_wake_fd() >= 0) doorbells_.host(kControlChannel)->drain();
+  }
+  (void)drain_control();
+}
+
+int HostMux::control_wake_fd() const {
+  // Only a doorbell of its own: a shared one is also drained by connection threads' waits, and
+  // draining it here would steal their wake-ups.
+  if (doorbells_.polling() || doorbells_.host_count() != bus_.channel_count()) return -1;
+  return doorbells_.host(kControlChannel)->fd();
+}
+
+bool HostMux::arm_control_wake() {
+  loop_armed_.store(true, std::memory_order_release);
+  std::unique_lock lock(mutex_, std::try_to_lock);
+  // A control call is running: it drains, and rings control_wake_fd() when it is done.
+  if (!lock.owns_lock()) return true;
+  // The seq_cst hand-shake of ring_wait.hpp: flag, then re-check (readable()'s loads are seq_cst).
+  rdpmux::set_consumer_waiting(ring_control(bus_, kControlChannel, false), true);
+  auto readable = bus_.channel(kControlChannel).rx().readable();
+  return readable && !*readable;  // a faulted ring: poll() resets it
+}
+
+bool HostMux::catalog_negotiated() const {
+  return ready() && (accepted_features_.load(std::memory_order_relaxed) & kFeatureCatalog) != 0;
+}
+
+Result<void> HostMux::request_catalog(std::chrono::nanoseconds timeout) {
+  std::lock_guard lock(mutex_);
+  const auto deadline = deadline_after(timeout);
+  if ((options_.features & kFeatureCatalog) == 0)
+    return fail(Errc::kInvalidArgument, "no catalogue was asked for (HostMuxOptions::on_catalog_fragment is not set)");
+  if (!ready()) {
+    if (auto r = wait_until([&] { return ready(); }, deadline); !r) {
+      if (r.error().code == Errc::kTimeout)
+        return fail(Errc::kTimeout, "the guest relay did not answer Hello (is vitrine-guest running?)");
+      return std::unexpected(r.error());
+    }
+  }
+  if ((hello_reply_.features & kFeatureCatalog) == 0)
+    return fail(Errc::kInvalidArgument, "the guest relay publishes no catalogue (vitrine-guest --no-catalog?)");
+  auto sent = send(CatalogRequestMsg{0}, deadline);
+  rewake_event_loop();
+  return sent;
 }
 
 Result<std::unique_ptr<Connection>> HostMux::open(const Target& target, OpenOptions options) {

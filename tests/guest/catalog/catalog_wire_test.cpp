@@ -1,4 +1,5 @@
 #include "vitrine/catalog/catalog_wire.hpp"
+#include "vitrine/rdpmux/control_codec.hpp"
 
 #include <gtest/gtest.h>
 
@@ -108,6 +109,29 @@ TEST(CatalogWire, FragmentsReassembleInOrderAndNewGenerationsWin) {
   ASSERT_TRUE(last);
   EXPECT_EQ(last->generation, 8u);
   EXPECT_EQ(last->apps.size(), 1u);
+}
+
+TEST(CatalogWire, FragmentsAreValidControlRecordsOfAtMostTheHostsLimit) {
+  Catalog c = sample();
+  c.apps[0].icon_png.assign(kMaxIconPngBytes, std::byte{0x5A});  // a catalogue of several records
+  auto blob = encode_catalog(c);
+  ASSERT_TRUE(blob);
+  auto frags = fragment_catalog(*blob, c.generation, 1u << 30);  // asks for more than allowed
+  ASSERT_GT(frags.size(), 3u);
+  CatalogReassembler r;
+  std::optional<Catalog> done;
+  for (const auto& f : frags) {
+    EXPECT_LE(f.size(), kMaxFragmentRecordBytes);
+    auto m = rdpmux::make_catalog_fragment(f);
+    ASSERT_TRUE(m) << m.error().message;
+    auto step = r.add(m->record);
+    ASSERT_TRUE(step) << step.error().message;
+    if (step->has_value()) done = std::move(**step);
+  }
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->generation, c.generation);
+  EXPECT_EQ(done->apps, c.apps);
+  EXPECT_TRUE(fragment_catalog({}, 1, 100).empty());
 }
 
 TEST(CatalogWire, OutOfOrderOrInconsistentFragmentsAreErrors) {

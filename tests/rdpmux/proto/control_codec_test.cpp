@@ -101,6 +101,62 @@ TEST(ControlCodec, DirectionTable) {
   EXPECT_EQ(message_sender(kMsgPing), Sender::kEither);
 }
 
+std::vector<std::byte> fragment_record(std::uint32_t generation, std::uint32_t offset, std::uint32_t total,
+                                       std::uint32_t length, std::size_t data_bytes) {
+  CatalogFragmentHeader h{kCatalogFragmentMagic, generation, offset, total, length, 0};
+  std::vector<std::byte> out(sizeof h + data_bytes, std::byte{0x42});
+  std::memcpy(out.data(), &h, sizeof h);
+  return out;
+}
+
+TEST(ControlCodec, CatalogFragmentIsVariableLengthAndRoundTrips) {
+  const auto rec = fragment_record(3, 100, 1000, 500, 500);
+  auto d = decode_control(kMsgCatalogFragment, rec);
+  ASSERT_TRUE(d) << to_string(d.error());
+  const auto& f = std::get<CatalogFragmentMsg>(*d);
+  EXPECT_EQ(f.header.generation, 3u);
+  EXPECT_EQ(f.data().size(), 500u);
+  const EncodedMessage e = encode_control(*d);
+  EXPECT_EQ(e.type, kMsgCatalogFragment);
+  ASSERT_EQ(e.size, rec.size());
+  EXPECT_EQ(std::memcmp(e.payload().data(), rec.data(), rec.size()), 0);
+  EXPECT_EQ(message_sender(kMsgCatalogFragment), Sender::kGuest);
+  EXPECT_EQ(message_name(kMsgCatalogFragment), "CatalogFragment");
+
+  // The largest record the host takes, and one byte more.
+  const std::uint32_t max_data = kMaxCatalogFragmentBytes - sizeof(CatalogFragmentHeader);
+  EXPECT_TRUE(decode_control(kMsgCatalogFragment, fragment_record(1, 0, max_data, max_data, max_data)));
+  EXPECT_FALSE(decode_control(kMsgCatalogFragment, fragment_record(1, 0, max_data + 1, max_data + 1, max_data + 1)));
+  EXPECT_TRUE(make_catalog_fragment(rec));
+  EXPECT_EQ(make_catalog_fragment(std::span(rec).first(10)).error().code, Errc::kInvalidArgument);
+}
+
+TEST(ControlCodec, HostileCatalogFragmentsAreRejected) {
+  auto bad = [](std::vector<std::byte> rec) { return !decode_control(kMsgCatalogFragment, rec).has_value(); };
+  EXPECT_TRUE(bad({}));
+  EXPECT_TRUE(bad(fragment_record(1, 0, 10, 0, 0)));           // header only
+  EXPECT_TRUE(bad(fragment_record(1, 0, 10, 11, 10)));         // length says more than follows
+  EXPECT_TRUE(bad(fragment_record(1, 0, 10, 5, 10)));          // ... or less
+  EXPECT_TRUE(bad(fragment_record(1, 8, 10, 5, 5)));           // ends beyond total
+  EXPECT_TRUE(bad(fragment_record(1, 0xFFFFFFF0u, 0xFFFFFFFFu, 32, 32)));  // offset + length wraps
+  EXPECT_TRUE(bad(fragment_record(1, 0, 0, 5, 5)));            // total 0
+  EXPECT_TRUE(bad(fragment_record(1, 0, kMaxCatalogBytes + 1, 5, 5)));  // huge total
+  auto magic = fragment_record(1, 0, 5, 5, 5);
+  magic[0] = std::byte{0};
+  EXPECT_TRUE(bad(magic));
+  auto reserved = fragment_record(1, 0, 5, 5, 5);
+  reserved[20] = std::byte{1};
+  EXPECT_TRUE(bad(reserved));
+}
+
+TEST(ControlCodec, CatalogRequestIsAHostMessage) {
+  const CatalogRequestMsg r = roundtrip(CatalogRequestMsg{0});
+  EXPECT_EQ(r.reserved, 0u);
+  EXPECT_EQ(message_sender(kMsgCatalogRequest), Sender::kHost);
+  EXPECT_FALSE(decode_control(kMsgCatalogRequest, {}));
+  EXPECT_EQ(decode_control(34, std::vector<std::byte>(8)).error().code, Errc::kUnknownType);
+}
+
 TEST(ControlCodec, EndRecord) {
   auto e = encode_end(104);
   EXPECT_EQ(*decode_end(e), 104);
@@ -112,7 +168,10 @@ TEST(ControlCodec, RandomBytesNeverCrash) {
   std::vector<std::byte> buf(160);
   int accepted = 0;
   for (int i = 0; i < 200000; ++i) {
-    const auto type = static_cast<std::uint16_t>(rng() % (kMsgLast + 3));
+    // Core types, one unknown on each side, and the catalogue's two.
+    auto type = static_cast<std::uint16_t>(rng() % (kMsgLast + 5));
+    if (type == kMsgLast + 3) type = kMsgCatalogFragment;
+    if (type == kMsgLast + 4) type = kMsgCatalogRequest;
     const std::size_t size = rng() % buf.size();
     for (auto& b : buf) b = static_cast<std::byte>(rng());
     auto m = decode_control(type, std::span(buf).first(size));
@@ -121,7 +180,7 @@ TEST(ControlCodec, RandomBytesNeverCrash) {
       // Anything accepted re-encodes to the same bytes.
       const EncodedMessage e = encode_control(*m);
       ASSERT_EQ(e.size, size);
-      ASSERT_EQ(std::memcmp(e.bytes.data(), buf.data(), size), 0);
+      ASSERT_EQ(std::memcmp(e.payload().data(), buf.data(), size), 0);
     }
   }
   EXPECT_GT(accepted, 0);

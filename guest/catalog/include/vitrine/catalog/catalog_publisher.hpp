@@ -6,10 +6,10 @@
 //   send every payload of pub->snapshot() as kMsgCatalogFragment  // after Hello, and on
 //                                                                 // kMsgCatalogRequest
 //   poll(pub->fd()) readable -> if (auto p = pub->refresh()) send *p   // on changes
-//   kMsgLaunchRequest -> decode_launch_request -> pub->resolve_launch(req) -> exec (RemoteApp
-//                        exec in the RDP server) -> encode_launch_result
 //
-// Not thread-safe: one thread (the relay's loop) calls everything.
+// Launching is the host's business (launch_argv.hpp + a RemoteApp exec in the RDP session).
+// Not thread-safe: one thread (vitrine-guest's catalogue thread, relay/catalog_feed.hpp) calls
+// everything.
 #pragma once
 
 #include <memory>
@@ -26,7 +26,8 @@ class CatalogPublisher {
  public:
   using Payloads = std::vector<std::vector<std::byte>>;
 
-  // max_record: the largest record payload the control ring accepts (> kFragmentHeaderSize).
+  // max_record: the largest record payload to send (> kFragmentHeaderSize; clamped to
+  // kMaxFragmentRecordBytes, the host's limit).
   static Result<std::unique_ptr<CatalogPublisher>> create(ScanOptions options, std::size_t max_record);
 
   int fd() const { return watcher_.fd(); }
@@ -40,11 +41,6 @@ class CatalogPublisher {
   // Drains watcher events (non-blocking) and re-scans; returns fragments of the new generation
   // when the catalogue changed, nullopt when it did not.
   Result<std::optional<Payloads>> refresh();
-
-  // The argv to start for a launch request: the entry's Exec with field codes expanded and the
-  // request's arguments; Terminal=true entries run in `x-terminal-emulator -e`. kNotFound with
-  // the published ids listed when the id is unknown.
-  Result<std::vector<std::string>> resolve_launch(const LaunchRequest& request) const;
 
  private:
   CatalogPublisher(ScanOptions options, std::size_t max_record, CatalogWatcher watcher);

@@ -3,6 +3,11 @@
 // may change ring bytes at any time), then every field is checked. A message that fails is
 // reported as kMalformed / kUnknownType with the offending values; the caller answers with an
 // ErrorReply and keeps running.
+//
+// Sizes: every message is a fixed struct of at most 128 bytes, except CatalogFragment, whose
+// payload is 24..kMaxCatalogFragmentBytes bytes (a header and a slice of the catalogue blob).
+// decode_control() checks the size before it copies anything, so a hostile record costs at most
+// one copy of kMaxCatalogFragmentBytes.
 #pragma once
 
 #include <array>
@@ -12,15 +17,28 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "vitrine/rdpmux/control_layout.hpp"
 #include "vitrine/rdpmux/error.hpp"
 
 namespace vitrine::rdpmux {
 
+// A decoded CatalogFragment: the header (validated) and the whole record payload, header
+// included, as the private copy that was validated (what CatalogReassembler::add takes).
+struct CatalogFragmentMsg {
+  CatalogFragmentHeader header{};
+  std::vector<std::byte> record;
+  // The slice of the catalogue blob: record without its header.
+  std::span<const std::byte> data() const {
+    return std::span<const std::byte>(record).subspan(sizeof(CatalogFragmentHeader));
+  }
+};
+
 using ControlMessage =
     std::variant<HelloMsg, HelloReplyMsg, OpenMsg, OpenedMsg, OpenFailedMsg, CloseMsg, ClosedMsg,
-                 PingMsg, PongMsg, StatsRequestMsg, StatsReplyMsg, ErrorReplyMsg>;
+                 PingMsg, PongMsg, StatsRequestMsg, StatsReplyMsg, ErrorReplyMsg, CatalogFragmentMsg,
+                 CatalogRequestMsg>;
 
 // Record type of a message struct (kMsg*).
 template <typename M> constexpr std::uint16_t message_type();
@@ -36,6 +54,8 @@ template <> constexpr std::uint16_t message_type<PongMsg>() { return kMsgPong; }
 template <> constexpr std::uint16_t message_type<StatsRequestMsg>() { return kMsgStatsRequest; }
 template <> constexpr std::uint16_t message_type<StatsReplyMsg>() { return kMsgStatsReply; }
 template <> constexpr std::uint16_t message_type<ErrorReplyMsg>() { return kMsgErrorReply; }
+template <> constexpr std::uint16_t message_type<CatalogFragmentMsg>() { return kMsgCatalogFragment; }
+template <> constexpr std::uint16_t message_type<CatalogRequestMsg>() { return kMsgCatalogRequest; }
 
 std::uint16_t message_type_of(const ControlMessage& message);
 std::string_view message_name(std::uint16_t type);
@@ -44,12 +64,16 @@ std::string_view message_name(std::uint16_t type);
 enum class Sender : std::uint8_t { kHost, kGuest, kEither };
 Sender message_sender(std::uint16_t type);
 
-// One encoded message: the record type and its payload bytes.
+// One encoded message: the record type and its payload bytes. Fixed messages live in `bytes`
+// (no allocation); a CatalogFragment, the one variable-length message, in `large`.
 struct EncodedMessage {
   std::uint16_t type = 0;
   std::uint32_t size = 0;
   std::array<std::byte, 128> bytes{};
-  std::span<const std::byte> payload() const { return {bytes.data(), size}; }
+  std::vector<std::byte> large;
+  std::span<const std::byte> payload() const {
+    return large.empty() ? std::span<const std::byte>(bytes.data(), size) : std::span<const std::byte>(large);
+  }
 };
 static_assert(sizeof(StatsReplyMsg) <= 128 && sizeof(OpenMsg) <= 128);
 
@@ -65,6 +89,8 @@ Result<void> validate(const OpenMsg& m);
 Result<void> validate(const OpenFailedMsg& m);
 Result<void> validate(const ClosedMsg& m);
 Result<void> validate(const ErrorReplyMsg& m);
+// Header fields and that `record` is exactly the header plus `length` bytes.
+Result<void> validate(const CatalogFragmentMsg& m);
 
 // Builders: fill the fixed text fields (truncating to the field, never overflowing).
 HelloMsg make_hello(std::uint32_t features, std::uint32_t max_channels);
@@ -80,6 +106,9 @@ ClosedMsg make_closed(std::uint32_t channel, int error, std::uint64_t bytes_to_h
                       std::uint64_t bytes_from_host, std::string_view text);
 ErrorReplyMsg make_error_reply(std::uint16_t offending_type, std::uint32_t code,
                                std::string_view text);
+// Wraps one record payload that guest/catalog's fragment_catalog() produced (header included).
+// kInvalidArgument when it would not pass validate() on the receiving side.
+Result<CatalogFragmentMsg> make_catalog_fragment(std::span<const std::byte> record);
 
 // The used part of a fixed text field.
 std::string_view text_of(const OpenFailedMsg& m);

@@ -1,8 +1,11 @@
 // Wire layout of the Vitrine relay protocol. Logic-free: fixed-width little-endian integers,
-// explicit padding, static_asserts on every size and offset. Any change bumps kProtocolVersion.
+// explicit padding, static_asserts on every size and offset. Any change to an existing message
+// bumps kProtocolVersion; a new message comes with a feature bit negotiated in Hello, so that a
+// peer without it never sees the message (the version stays).
 //
 // Channel 0 (control): every record is one message; the ringbus record type is the message
-// type (kMsg*), the record payload is the message struct, exactly sizeof() bytes.
+// type (kMsg*), the record payload is the message struct, exactly sizeof() bytes. The one
+// exception is CatalogFragment (below): a variable-length record, header + bytes.
 //
 //   host                                    guest (vitrine-guest)
 //    | Hello{versions, features, channels} ->  |
@@ -13,6 +16,9 @@
 //    | Close{N}  (abort)                    -> |  the guest drops the socket
 //    | <- Closed{N, errno, byte counts, text}  |  after the guest's last record on N
 //    | Ping / Pong, StatsRequest / StatsReply, ErrorReply (any malformed or unexpected message)
+//    | <- CatalogFragment x n                |  kFeatureCatalog: after HelloReply, after each
+//    | CatalogRequest                       -> |  CatalogRequest, and on every change (new
+//    |                                         |  generation); see "Application catalogue" below
 //
 // Channel N >= 1 (one connection): each direction is a byte stream cut into records.
 //   kRecordData: payload = stream bytes; flag kDataWholePdus when the relay framed them
@@ -62,7 +68,9 @@ inline constexpr std::uint32_t kControlChannel = 0;
 inline constexpr std::uint32_t kFeatureFramedPdus = 1u << 0;   // relay frames RDP PDUs
 inline constexpr std::uint32_t kFeatureUnixTargets = 1u << 1;  // Open with a Unix path
 inline constexpr std::uint32_t kFeatureStats = 1u << 2;        // StatsRequest / StatsReply
-inline constexpr std::uint32_t kKnownFeatures = kFeatureFramedPdus | kFeatureUnixTargets | kFeatureStats;
+inline constexpr std::uint32_t kFeatureCatalog = 1u << 3;      // CatalogFragment / CatalogRequest
+inline constexpr std::uint32_t kKnownFeatures =
+    kFeatureFramedPdus | kFeatureUnixTargets | kFeatureStats | kFeatureCatalog;
 
 // Control message types = ringbus record types on channel 0 (0 is the ring's padding type).
 inline constexpr std::uint16_t kMsgHello = 1;         // host -> guest
@@ -77,7 +85,10 @@ inline constexpr std::uint16_t kMsgPong = 9;          // either way
 inline constexpr std::uint16_t kMsgStatsRequest = 10; // host -> guest
 inline constexpr std::uint16_t kMsgStatsReply = 11;   // guest -> host
 inline constexpr std::uint16_t kMsgErrorReply = 12;   // either way
-inline constexpr std::uint16_t kMsgLast = kMsgErrorReply;
+inline constexpr std::uint16_t kMsgLast = kMsgErrorReply;  // last of the core messages (1..12)
+// Application catalogue (kFeatureCatalog). 13..31 stay free for core messages.
+inline constexpr std::uint16_t kMsgCatalogFragment = 32;  // guest -> host, variable length
+inline constexpr std::uint16_t kMsgCatalogRequest = 33;   // host -> guest: send it all again
 
 // Data channel record types and flags.
 inline constexpr std::uint16_t kRecordData = 1;
@@ -98,6 +109,7 @@ inline constexpr std::uint32_t kErrBadChannel = 3;   // channel out of range or 
 inline constexpr std::uint32_t kErrWrongDirection = 4;  // e.g. a guest->host message sent to the guest
 inline constexpr std::uint32_t kErrVersion = 5;      // no common version
 inline constexpr std::uint32_t kErrNotReady = 6;     // request before Hello
+inline constexpr std::uint32_t kErrNotNegotiated = 7;  // message of a feature Hello did not agree on
 
 inline constexpr std::size_t kUnixPathMax = 108;     // sun_path incl. terminator
 inline constexpr std::size_t kTextMax = 112;
@@ -235,6 +247,56 @@ struct ErrorReplyMsg {
 static_assert(sizeof(ErrorReplyMsg) == 128);
 static_assert(offsetof(ErrorReplyMsg, text) == 16);
 
+// ---- Application catalogue (kFeatureCatalog) -------------------------------------------------
+// The guest publishes its applications (guest/catalog: names, commands, PNG icons) as one blob
+// of up to kMaxCatalogBytes; the blob's own format is guest/catalog's catalog_wire.hpp. It
+// crosses channel 0 cut into CatalogFragment records, in order, offsets 0, n1, n1+n2, ... up to
+// total_size. A fragment at offset 0 starts a catalogue (abandoning an incomplete one); every
+// other fragment must continue the current one exactly (same generation and total, offset =
+// bytes received so far). The host checks all of that before it hands a fragment on; anything
+// else is a protocol error and drops the incomplete catalogue.
+//
+// CatalogFragment record payload (24 + length bytes, at most kMaxCatalogFragmentBytes):
+//    0                   1                   2                   3
+//    0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//   +---------------------------------------------------------------+
+//   |                   magic (u32) "VCFR" 0x52464356               |
+//   +---------------------------------------------------------------+
+//   |      generation (u32): the guest's catalogue version          |
+//   +---------------------------------------------------------------+
+//   |      offset (u32): where these bytes go in the blob           |
+//   +---------------------------------------------------------------+
+//   |      total_size (u32): blob size, 1..kMaxCatalogBytes         |
+//   +---------------------------------------------------------------+
+//   |      length (u32): bytes after this header, >= 1              |
+//   +---------------------------------------------------------------+
+//   |                        reserved (u32) = 0                     |
+//   +---------------------------------------------------------------+
+//   |                    length bytes of the blob                   |
+//   +---------------------------------------------------------------+
+inline constexpr std::uint32_t kCatalogFragmentMagic = 0x52464356;  // "VCFR", little-endian
+inline constexpr std::uint32_t kMaxCatalogBytes = 32u << 20;        // whole blob
+inline constexpr std::uint32_t kMaxCatalogFragmentBytes = 64u << 10;  // one record's payload
+
+struct CatalogFragmentHeader {
+  std::uint32_t magic;
+  std::uint32_t generation;
+  std::uint32_t offset;
+  std::uint32_t total_size;
+  std::uint32_t length;
+  std::uint32_t reserved;
+};
+static_assert(sizeof(CatalogFragmentHeader) == 24);
+static_assert(offsetof(CatalogFragmentHeader, offset) == 8);
+static_assert(offsetof(CatalogFragmentHeader, length) == 16);
+static_assert(kMaxCatalogFragmentBytes > sizeof(CatalogFragmentHeader));
+
+// CatalogRequest: "send the whole catalogue again" (the host lost it, or starts a UI late).
+struct CatalogRequestMsg {
+  std::uint64_t reserved;
+};
+static_assert(sizeof(CatalogRequestMsg) == 8);
+
 // Payload of a kRecordEnd record on a data channel.
 struct EndRecord {
   std::int32_t error;    // 0: clean end of stream; errno otherwise (ECONNRESET, EPROTO, ...)
@@ -243,6 +305,8 @@ struct EndRecord {
 static_assert(sizeof(EndRecord) == 8);
 
 static_assert(std::is_trivially_copyable_v<OpenMsg> && std::is_trivially_copyable_v<ClosedMsg> &&
-              std::is_trivially_copyable_v<StatsReplyMsg> && std::is_trivially_copyable_v<EndRecord>);
+              std::is_trivially_copyable_v<StatsReplyMsg> && std::is_trivially_copyable_v<EndRecord> &&
+              std::is_trivially_copyable_v<CatalogFragmentHeader> &&
+              std::is_trivially_copyable_v<CatalogRequestMsg>);
 
 }  // namespace vitrine::rdpmux

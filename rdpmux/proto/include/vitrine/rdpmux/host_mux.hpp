@@ -12,14 +12,27 @@
 //
 // Trust: every guest message is decoded with decode_control() and checked against the
 // channel's state; a bad one is counted, logged and answered with an ErrorReply.
+//
+// Application catalogue (kFeatureCatalog, offered only when on_catalog_fragment is set): the
+// guest sends its catalogue after HelloReply, after request_catalog() and on every change.
+// Fragments reach on_catalog_fragment only in order (control_layout.hpp checks them all); the
+// callback joins them with guest/catalog's CatalogReassembler. An event loop that is not
+// otherwise busy with the mux sleeps on control_wake_fd() to get them:
+//
+//   for (;;) {
+//     if (mux.arm_control_wake()) ::poll({mux.control_wake_fd(), POLLIN, ...}, timeout);
+//     mux.poll();   // delivers fragments, answers pings, frees closed channels
+//   }
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -33,7 +46,15 @@
 namespace vitrine::rdpmux {
 
 struct HostMuxOptions {
-  std::uint32_t features = kKnownFeatures;  // offered in Hello
+  // Offered in Hello. kFeatureCatalog is offered only when on_catalog_fragment is set.
+  std::uint32_t features = kKnownFeatures;
+  // One CatalogFragment record payload (CatalogFragmentHeader + bytes, already checked: magic,
+  // sizes, and that it continues the catalogue in order), for CatalogReassembler::add.
+  // Called on whichever thread drains the control channel (poll(), or a thread inside open(),
+  // ping(), stats(), wait_ready() or request_catalog()) with the control lock held: it must not
+  // call back into the HostMux, and should only copy or reassemble (no blocking). The span is
+  // valid for the call only.
+  std::function<void(std::span<const std::byte>)> on_catalog_fragment;
 };
 
 struct HostMuxCounters {
@@ -41,6 +62,8 @@ struct HostMuxCounters {
   std::atomic<std::uint64_t> error_replies{0};    // ErrorReply messages received from the guest
   std::atomic<std::uint64_t> opens{0};
   std::atomic<std::uint64_t> open_failures{0};
+  std::atomic<std::uint64_t> catalog_fragments{0};  // delivered to on_catalog_fragment
+  std::atomic<std::uint64_t> catalogs_complete{0};  // fragment sequences that reached total_size
 };
 
 class HostMux {
@@ -64,8 +87,30 @@ class HostMux {
   Result<std::chrono::nanoseconds> ping(std::chrono::nanoseconds timeout);
   Result<StatsReplyMsg> stats(std::chrono::nanoseconds timeout);
 
-  // Handles pending guest messages without blocking (Closed, Ping, ErrorReply, ...).
+  // Asks the guest to send its whole catalogue again (answered with CatalogFragments, which
+  // arrive through on_catalog_fragment). Does not wait for them. kInvalidArgument when the
+  // catalogue was not negotiated (no callback, or a relay started with --no-catalog), kTimeout
+  // when the guest is not ready within `timeout` or does not read the control channel.
+  Result<void> request_catalog(std::chrono::nanoseconds timeout = std::chrono::seconds(1));
+  // Whether HelloReply accepted kFeatureCatalog (false before the guest answered).
+  bool catalog_negotiated() const;
+
+  // Handles pending guest messages without blocking (Closed, Ping, ErrorReply, CatalogFragment
+  // ...). Any thread. When another thread is inside a control call, that thread drains instead.
   void poll();
+
+  // For an event loop that sleeps until the guest writes on the control channel: the eventfd
+  // the guest rings for channel 0 (BusDoorbells::host(0)), -1 when the bus polls (no doorbells:
+  // then call poll() periodically). With one host doorbell shared by every channel this fd is
+  // also the connections' doorbell; prefer one doorbell per channel (create_eventfds(channels)).
+  int control_wake_fd() const;
+  // Call right before sleeping on control_wake_fd(): sets the host's waiting flag on the
+  // guest->host control ring (the guest rings the doorbell only when it is set) and re-checks.
+  // true: sleep (nothing pending); false: messages are already there, call poll() now. The
+  // next poll() clears the flag and drains the eventfd. A control call on another thread that
+  // consumes the wake-up rings the fd again when it is done, so the loop never sleeps through
+  // messages that arrived meanwhile.
+  bool arm_control_wake();
 
   std::uint32_t channel_count() const { return static_cast<std::uint32_t>(slots_.size()); }
   std::uint32_t free_channels() const;
@@ -97,6 +142,9 @@ class HostMux {
   Result<void> wait_until(Done&& done, std::chrono::steady_clock::time_point deadline);
   void discard_rx(std::uint32_t channel);
   void maybe_free(std::uint32_t channel);
+  void handle_fragment(const CatalogFragmentMsg& fragment);
+  // After a control call's wait: hands the control doorbell back to an armed event loop.
+  void rewake_event_loop();
   // From Connection (takes the mutex).
   void connection_closed(std::uint32_t channel);
 
@@ -106,6 +154,7 @@ class HostMux {
   mutable std::mutex mutex_;
   std::vector<Slot> slots_;  // index = channel id; slot 0 is the control channel
   std::atomic<bool> ready_{false};
+  std::atomic<std::uint32_t> accepted_features_{0};  // hello_reply_.features, for any thread
   HelloReplyMsg hello_reply_{};
   std::uint32_t next_request_ = 1;
   // Replies awaited by one blocked caller (mutex_ held throughout its wait).
@@ -113,6 +162,14 @@ class HostMux {
   std::uint32_t open_request_ = 0;
   std::optional<PongMsg> pong_;
   std::optional<StatsReplyMsg> stats_reply_;
+  // The catalogue being received: the next fragment must continue it (control_layout.hpp).
+  struct CatalogStream {
+    bool active = false;
+    std::uint32_t generation = 0;
+    std::uint32_t total = 0;
+    std::uint32_t received = 0;
+  } catalog_stream_;
+  std::atomic<bool> loop_armed_{false};  // an event loop sleeps on control_wake_fd()
   std::atomic<std::uint32_t> live_connections_{0};
   HostMuxCounters counters_;
 };
