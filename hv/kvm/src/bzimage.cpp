@@ -130,6 +130,7 @@ Result<std::vector<std::byte>> build_boot_params(const BzImage& kernel, const Bo
   store_le<std::uint32_t>(zp, boot::kRamdiskSize, static_cast<std::uint32_t>(spec.initrd_size));
   store_le<std::uint32_t>(zp, boot::kExtRamdiskImage, static_cast<std::uint32_t>(spec.initrd_addr >> 32));
   store_le<std::uint32_t>(zp, boot::kExtRamdiskSize, static_cast<std::uint32_t>(spec.initrd_size >> 32));
+  store_le<std::uint64_t>(zp, boot::kAcpiRsdpAddr, spec.acpi_rsdp_addr);
   zp[boot::kE820Entries] = std::byte{static_cast<std::uint8_t>(spec.e820.size())};
   for (std::size_t i = 0; i < spec.e820.size(); ++i) {
     const std::size_t at = boot::kE820Table + i * boot::kE820EntryBytes;

@@ -105,8 +105,11 @@ int main(int argc, char** argv) {
   app.add_option("--doorbell-to-guest-fd", config.doorbell_to_guest_fd, "eventfd that interrupts the guest");
   app.add_option("--console-log", console_log, "write the guest console here instead of stdout");
   app.add_option("--kvm-device", config.kvm_device, "KVM device node")->capture_default_str();
+  bool no_acpi = false;
+  app.add_flag("--no-acpi", no_acpi, "no ACPI tables (MP table only; poweroff -f then only halts the guest)");
   CLI11_PARSE(app, argc, argv);
   config.ram_bytes = std::uint64_t{mem_mib} << 20;
+  config.acpi = !no_acpi;
 
   int console_fd = STDOUT_FILENO;
   if (!console_log.empty()) {

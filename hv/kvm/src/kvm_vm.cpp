@@ -11,6 +11,8 @@
 #include <fstream>
 #include <iterator>
 
+#include "vitrine/hv/kvm/acpi.hpp"
+#include "vitrine/hv/kvm/acpi_pm.hpp"
 #include "vitrine/hv/kvm/bzimage.hpp"
 #include "vitrine/hv/kvm/layout.hpp"
 #include "vitrine/hv/kvm/legacy_devices.hpp"
@@ -258,6 +260,17 @@ Result<void> KvmVm::load_kernel(const KvmVmConfig& config) {
     spec.initrd_size = initrd->size();
   }
   spec.e820 = e820_map(ram_.size());
+  if (config.acpi) {
+    acpi::AcpiSpec a;
+    a.vcpus = config.vcpus;
+    a.pci_mmio32_start = layout::kPciMmio32Start;
+    a.pci_mmio32_end = layout::kPciMmio32End;
+    a.pci_mmio64_start = layout::kPciMmio64Start;
+    a.pci_mmio64_end = layout::kPciMmio64Start + layout::kMaxBusBytes;
+    auto rsdp = acpi::write_acpi_tables(ram_.bytes(), a);
+    if (!rsdp) return std::unexpected(rsdp.error());
+    spec.acpi_rsdp_addr = *rsdp;
+  }
   auto zero_page = build_boot_params(*kernel, spec);
   if (!zero_page) return std::unexpected(zero_page.error());
   if (auto r = ram_.write(layout::kZeroPage, *zero_page); !r) return r;
@@ -279,6 +292,10 @@ Result<void> KvmVm::setup_devices(const KvmVmConfig& config) {
     return r;
   }
   if (auto r = pio_.insert(std::make_shared<PostPort>(), 0x80, 1); !r) return r;
+  if (config.acpi) {
+    auto pm = std::make_shared<AcpiPmDevice>([this] { end(VmEnd::kPowerOff, "guest powered off through ACPI (S5)"); });
+    if (auto r = pio_.insert(pm, layout::kPortAcpiPm1aEvt, AcpiPmDevice::kBytes); !r) return r;
+  }
   auto bridge = std::make_shared<PciHostBridge>();
   if (auto r = pio_.insert(bridge, layout::kPortPciConfig, 8); !r) return r;
   if (config.bus_memory.empty()) return {};

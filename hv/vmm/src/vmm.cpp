@@ -13,6 +13,7 @@
 #include <ctime>
 #include <memory>
 
+#include "vitrine/hv/kvm_backend.hpp"
 #include "vitrine/hv/qemu_backend.hpp"
 #include "vitrine/hv/sandbox_backend.hpp"
 #include "vitrine/hv/vm_config.hpp"
@@ -51,10 +52,28 @@ std::filesystem::path default_log_dir(const std::string& name) {
   return std::filesystem::path("/tmp") / ("vitrine-" + std::to_string(::getuid())) / name;
 }
 
+// --backend NAME: the config's [vm] or [sandbox] part must suit the new backend.
+std::expected<VmConfig, ConfigError> override_backend(std::expected<VmConfig, ConfigError> config,
+                                                      const std::string& name) {
+  if (!config || name.empty()) return config;
+  const std::pair<const char*, BackendKind> known[] = {
+      {"sandbox", BackendKind::kSandbox}, {"qemu", BackendKind::kQemu}, {"kvm", BackendKind::kKvm}};
+  for (auto [n, kind] : known) {
+    if (name != n) continue;
+    if (kind == BackendKind::kSandbox && config->programs.empty())
+      return std::unexpected(ConfigError{"backend", "--backend sandbox needs [[sandbox.program]] entries"});
+    if (kind != BackendKind::kSandbox && (config->kernel.empty() || config->initramfs.empty()))
+      return std::unexpected(ConfigError{"backend", "--backend " + name + " needs vm.kernel and vm.initramfs"});
+    config->backend = kind;
+    return config;
+  }
+  return std::unexpected(ConfigError{"backend", "--backend \"" + name + "\" is unknown (sandbox, qemu or kvm)"});
+}
+
 }  // namespace
 
-int check_config(const std::filesystem::path& path) {
-  auto config = load_vm_config(path);
+int check_config(const std::filesystem::path& path, const std::string& backend_override) {
+  auto config = override_backend(load_vm_config(path), backend_override);
   if (!config) {
     std::fprintf(stderr, "vitrine-vmm: %s: %s\n", path.c_str(), config.error().to_string().c_str());
     return 2;
@@ -82,7 +101,7 @@ int run_vmm(const VmmOptions& options) {
   // is bad: closing an AF_UNIX socket with unread data resets the connection, and the parent
   // would lose our error line.
   auto handoff = ringbus::receive_handoff(control.get(), std::chrono::seconds(30));
-  auto config = load_vm_config(options.config_path);
+  auto config = override_backend(load_vm_config(options.config_path), options.backend);
   Vmm vmm(control.get(), config ? config->name : "?");
   if (!handoff) {
     vmm.emit("error handoff: " + ringbus::to_string(handoff.error()));
@@ -133,8 +152,8 @@ int run_vmm(const VmmOptions& options) {
       backend = std::make_unique<QemuBackend>(*config, QemuOptions{log_dir}, emit);
       break;
     case BackendKind::kKvm:
-      vmm.emit("error backend: the kvm backend is not part of this vitrine-vmm build");
-      return 2;
+      backend = std::make_unique<KvmBackend>(*config, KvmOptions{log_dir, options.kvm_program, "/dev/kvm"}, emit);
+      break;
   }
   if (auto r = backend->start(std::move(fds)); !r) {
     vmm.emit("state crashed start failed: " + ringbus::to_string(r.error()));

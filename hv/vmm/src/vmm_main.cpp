@@ -2,7 +2,8 @@
 // that device emulation and guest-facing parsing never share an address space with the
 // user's display. Started by vitrine with a control socket (see vmm_client.hpp).
 //
-//   vitrine-vmm --config vm.toml --control-fd 3 [--log-dir DIR] [--sandbox-init PATH]
+//   vitrine-vmm --config vm.toml --control-fd 3 [--log-dir DIR] [--sandbox-init PATH] [--kvm-program PATH]
+//               [--backend sandbox|qemu|kvm]
 //   vitrine-vmm --config vm.toml --check      validate the config and exit (0 ok, 2 bad)
 #include <CLI/CLI.hpp>
 
@@ -11,16 +12,18 @@
 #include "vmm.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"vitrine-vmm: runs one Vitrine VM (sandbox or qemu backend) on a bus handed over by vitrine"};
+  CLI::App app{"vitrine-vmm: runs one Vitrine VM (sandbox, qemu or kvm backend) on a bus handed over by vitrine"};
   vitrine::hv::VmmOptions o;
   bool check = false;
   app.add_option("--config", o.config_path, "VM configuration (TOML)")->required();
   app.add_option("--control-fd", o.control_fd, "inherited SOCK_SEQPACKET control socket");
   app.add_option("--log-dir", o.log_dir, "where the VM's logs go (overrides log_dir of the config)");
   app.add_option("--sandbox-init", o.sandbox_init, "path of vitrine-sandbox-init");
+  app.add_option("--kvm-program", o.kvm_program, "path of vitrine-kvm (kvm backend; default: next to vitrine-vmm)");
+  app.add_option("--backend", o.backend, "run this backend instead of the config's (sandbox, qemu, kvm)");
   app.add_flag("--check", check, "validate the configuration and exit");
   CLI11_PARSE(app, argc, argv);
-  if (check) return vitrine::hv::check_config(o.config_path);
+  if (check) return vitrine::hv::check_config(o.config_path, o.backend);
   if (o.control_fd < 0) {
     std::fprintf(stderr, "vitrine-vmm: --control-fd is required (vitrine starts the vmm; try --check)\n");
     return 2;

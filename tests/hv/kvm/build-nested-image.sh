@@ -2,27 +2,37 @@
 # Builds the boot files of the nested KVM test from Debian packages only (never installed):
 #   <out>/<key>/vmlinuz         Debian's kernel (linux-image-amd64's versioned dependency)
 #   <out>/<key>/outer.img       initramfs of the QEMU TCG guest: busybox-static, the kvm,
-#                               kvm-amd modules (+ irqbypass, ccp), vitrine-kvm, and /inner/
-#                               holding the same kernel and inner.img
+#                               kvm-amd modules (+ irqbypass, ccp), vitrine-vmm (with the shared
+#                               libraries it needs) and vitrine-kvm, the launcher that hands
+#                               vitrine-vmm the bus, and /inner/ holding the same kernel,
+#                               inner.img and vm.toml (backend kvm, --cpus vCPUs)
 #   <out>/<key>/inner.img       initramfs of the guest vitrine-kvm boots: busybox-static and the
 #                               test's guest program
+# With --bench (bench_vm): the outer guest also holds qemu-system-x86_64 (its libraries and
+# bios-microvm.bin) and its init runs bench_vm's comparison instead of the test: the inner guest
+# under `vitrine-vmm --backend kvm`, then under QEMU -M microvm, each served by
+# `nested-launcher --serve` (lines "bench: ..."); the inner program runs with --bench.
 # <key> hashes every input; a second run with the same inputs only prints the paths.
 # Last line printed: IMAGE <dir>
-# Usage: build-nested-image.sh --out DIR --vmm VITRINE_KVM --guest GUEST_PROGRAM [--cpus N]
+# Usage: build-nested-image.sh --out DIR --vmm VITRINE_KVM --vmmd VITRINE_VMM --launcher LAUNCHER
+#                              --guest GUEST_PROGRAM [--cpus N] [--bench]
 set -euo pipefail
 
-out="" vmm="" guest="" cpus=1
+out="" vmm="" vmmd="" launcher="" guest="" cpus=1 bench=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$2"; shift 2 ;;
     --vmm) vmm="$2"; shift 2 ;;
     --guest) guest="$2"; shift 2 ;;
+    --vmmd) vmmd="$2"; shift 2 ;;
+    --launcher) launcher="$2"; shift 2 ;;
+    --bench) bench=1; shift ;;
     --cpus) cpus="$2"; shift 2 ;;
     *) echo "build-nested-image: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
-[ -n "$out" ] && [ -f "$vmm" ] && [ -f "$guest" ] ||
-  { echo "build-nested-image: need --out DIR, --vmm FILE and --guest FILE" >&2; exit 2; }
+[ -n "$out" ] && [ -f "$vmm" ] && [ -f "$vmmd" ] && [ -f "$launcher" ] && [ -f "$guest" ] ||
+  { echo "build-nested-image: need --out DIR, --vmm FILE, --vmmd FILE, --launcher FILE and --guest FILE" >&2; exit 2; }
 mkdir -p "$out/debs"
 out=$(cd "$out" && pwd)
 step=0
@@ -40,7 +50,7 @@ kpkg=$(apt-cache show "linux-image-amd64=$meta_ver" | awk -F': ' '/^Depends:/ {p
 kver=$(pkg_version "$kpkg")
 bver=$(pkg_version busybox-static)
 
-key=$({ echo "$kpkg $kver $bver cpus $cpus"; sha256sum "$0" "$vmm" "$guest" | cut -d' ' -f1; } | sha256sum | cut -c1-16)
+key=$({ echo "$kpkg $kver $bver cpus $cpus bench $bench"; sha256sum "$0" "$vmm" "$vmmd" "$launcher" "$guest" | cut -d' ' -f1; } | sha256sum | cut -c1-16)
 dest="$out/$key"
 progress "inputs: $kpkg $kver, busybox-static $bver, key $key"
 if [ -f "$dest/outer.img" ] && [ -f "$dest/vmlinuz" ]; then
@@ -75,14 +85,15 @@ new_root "$inner"
 cp "$guest" "$inner/bin/nested-guest"
 cat > "$inner/init" <<'INIT'
 #!/bin/sh
-# Inner guest (booted by vitrine-kvm): run the bus test program, then reset, which ends the VM.
+# Inner guest (booted by vitrine-kvm): run the bus test program, then power off (ACPI S5),
+# which ends the VM.
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 echo "inner: init running, $(grep -c ^processor /proc/cpuinfo) cpus"
-/bin/nested-guest
+if grep -q vitrine.bench /proc/cmdline; then /bin/nested-guest --bench; else /bin/nested-guest; fi
 echo "inner: nested-guest exited $?"
-reboot -f
+poweroff -f
 INIT
 chmod 755 "$inner/init"
 (cd "$inner" && find . | cpio -o -H newc --quiet | gzip -6) > "$work/inner.img"
@@ -98,13 +109,95 @@ for m in irqbypass kvm ccp kvm-amd; do
     *) cp "$f" "$outer/lib/modules/$m.ko" ;;
   esac
 done
-cp "$vmm" "$outer/bin/vitrine-kvm"
+strip --strip-debug -o "$outer/bin/vitrine-kvm" "$vmm"
+strip --strip-debug -o "$outer/bin/vitrine-vmm" "$vmmd"
+strip --strip-debug -o "$outer/bin/nested-launcher" "$launcher"
+# vitrine-vmm is dynamically linked: its libraries and the loader, at the paths ldd names.
+ldd "$vmmd" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u | while read -r lib; do
+  mkdir -p "$outer$(dirname "$lib")"
+  cp -L "$lib" "$outer$lib"
+done
 mkdir -p "$outer/inner"
 cp "$vmlinuz" "$outer/inner/vmlinuz"
 cp "$work/inner.img" "$outer/inner/inner.img"
+cat > "$outer/inner/vm.toml" <<TOML
+# The inner VM: vitrine-vmm --backend kvm runs vitrine-kvm on it. The bus geometry is the one
+# the test creates on the machine above (1 channel, 64 KiB rings, 1 MiB region).
+name = "inner"
+backend = "kvm"
+log_dir = "/tmp/vm"
+[bus]
+size = 1048576
+channels = 1
+ring_size = 65536
+[vm]
+kernel = "vmlinuz"
+initramfs = "inner.img"
+cmdline = "console=ttyS0 quiet panic=-1 reboot=k 8250.nr_uarts=1 no_timer_check"
+memory_mib = 256
+vcpus = $cpus
+TOML
+sed -e 's/^vcpus = .*/vcpus = 1/' -e 's/^\(cmdline = ".*\)"$/\1 vitrine.bench"/' "$outer/inner/vm.toml" > "$outer/inner/vm-bench.toml"
+copy_with_libs() {  # a dynamically linked program and what ldd says it loads, at the same paths
+  mkdir -p "$outer$(dirname "$1")"
+  cp -L "$1" "$outer$1"
+  ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u | while read -r lib; do
+    mkdir -p "$outer$(dirname "$lib")"
+    [ -f "$outer$lib" ] || cp -L "$lib" "$outer$lib"
+  done
+}
+if [ "$bench" = 1 ]; then
+  qemu=$(command -v qemu-system-x86_64) || { echo "build-nested-image: --bench needs qemu-system-x86_64" >&2; exit 1; }
+  copy_with_libs "$qemu"
+  mkdir -p "$outer/usr/share/qemu"
+  cp -L /usr/share/qemu/bios-microvm.bin "$outer/usr/share/qemu/"
+fi
+if [ "$bench" = 1 ]; then
+  main_run="/bin/bench-run"
+else
+  main_run="/bin/test-run"
+fi
+cat > "$outer/bin/test-run" <<INIT
+#!/bin/sh
+# The test: vitrine-vmm --backend kvm on QEMU's ivshmem BAR2; the test machine is the bus host.
+dev=""
+for d in /sys/bus/pci/devices/*; do
+  [ "\$(cat \$d/vendor)" = 0x1af4 ] && [ "\$(cat \$d/device)" = 0x1110 ] && dev=\$d
+done
+echo "nested: /dev/kvm ready, ivshmem at \$dev"
+/bin/nested-launcher --bus-file \$dev/resource2 -- /bin/vitrine-vmm --config /inner/vm.toml --backend kvm
+echo "nested: vitrine-vmm exited \$?"
+echo "nested: --- inner serial console"
+cat /tmp/vm/inner-serial.log
+echo "nested: --- vitrine-kvm log"
+cat /tmp/vm/inner-kvm.log
+echo "nested: --- end"
+INIT
+cmdline=$(sed -n 's/^cmdline = "\(.*\)"$/\1/p' "$outer/inner/vm-bench.toml")
+cat > "$outer/bin/bench-run" <<INIT
+#!/bin/sh
+# bench_vm: the same kernel and initramfs under vitrine-vmm --backend kvm, then QEMU -M microvm;
+# nested-launcher is the bus host of both (hello time, RSS, doorbell numbers).
+mount -t tmpfs tmpfs /dev/shm
+echo "bench: start"
+/bin/nested-launcher --create-bus /dev/shm/vbus-kvm --serve --label kvm --timeout 200 -- \\
+  /bin/vitrine-vmm --config /inner/vm-bench.toml --backend kvm
+echo "nested: vitrine-vmm exited \$?"
+/bin/nested-launcher --create-bus /dev/shm/vbus-qemu --serve --label microvm --timeout 200 -- \\
+  /usr/bin/qemu-system-x86_64 -M microvm,pcie=on -accel kvm -cpu host -m 256 -smp 1 -nodefaults \\
+  -no-user-config -display none -no-reboot -serial file:/tmp/vm/microvm-serial.log \\
+  -kernel /inner/vmlinuz -initrd /inner/inner.img -append "$cmdline" \\
+  -object memory-backend-file,id=vbus,mem-path=/dev/shm/vbus-qemu,size=1048576,share=on \\
+  -device ivshmem-plain,memdev=vbus
+echo "nested: qemu exited \$?"
+echo "nested: --- kvm serial"; tail -5 /tmp/vm/inner-serial.log
+echo "nested: --- microvm serial"; tail -15 /tmp/vm/microvm-serial.log
+echo "nested: --- end"
+INIT
+chmod 755 "$outer/bin/test-run" "$outer/bin/bench-run"
 cat > "$outer/init" <<INIT
 #!/bin/sh
-# Outer guest (QEMU TCG, -cpu max): load KVM, find QEMU's ivshmem device, run vitrine-kvm on it.
+# Outer guest (QEMU TCG, -cpu max): load KVM, then the test (or bench) run.
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
@@ -113,15 +206,8 @@ if [ ! -e /dev/kvm ]; then
   echo "nested: NO-KVM: svm flags in /proc/cpuinfo: \$(grep -c -w svm /proc/cpuinfo)"
   poweroff -f
 fi
-dev=""
-for d in /sys/bus/pci/devices/*; do
-  [ "\$(cat \$d/vendor)" = 0x1af4 ] && [ "\$(cat \$d/device)" = 0x1110 ] && dev=\$d
-done
-echo "nested: /dev/kvm ready, ivshmem at \$dev"
-/bin/vitrine-kvm --kernel /inner/vmlinuz --initrd /inner/inner.img --mem 256 --cpus $cpus \\
-  --cmdline "console=ttyS0 quiet panic=-1 reboot=k 8250.nr_uarts=1 i8042.noaux no_timer_check" \\
-  --bus-file \$dev/resource2
-echo "nested: vitrine-kvm exited \$?"
+mkdir -p /tmp/vm /dev/shm
+$main_run
 poweroff -f
 INIT
 chmod 755 "$outer/init"

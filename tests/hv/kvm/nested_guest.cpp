@@ -2,6 +2,7 @@
 // finds the ivshmem device vitrine-kvm exposes (1af4:1110) in sysfs, maps BAR2, attaches the
 // bus as the guest, sends checksummed records to the host test two levels up, checks its ack.
 // Prints "nested-guest: OK ..." and exits 0 on success; a line naming the failure otherwise.
+// With --bench (bench_vm): hello, then the measurements of nested_guest_bench.cpp instead.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -12,11 +13,13 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <span>
 #include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "nested_guest_bench.hpp"
 #include "nested_protocol.hpp"
 #include "vitrine/ringbus/bus.hpp"
 
@@ -32,7 +35,8 @@ std::string read_line(const std::filesystem::path& p) {
 }
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  const bool bench = argc > 1 && std::strcmp(argv[1], "--bench") == 0;
   std::string device;
   for (const auto& e : std::filesystem::directory_iterator("/sys/bus/pci/devices")) {
     if (read_line(e.path() / "vendor") == "0x1af4" && read_line(e.path() / "device") == "0x1110") {
@@ -69,6 +73,17 @@ int main() {
     return 1;
   }
   auto& ch = bus->channel(0);
+  {
+    const std::uint32_t hello[2] = {static_cast<std::uint32_t>(::sysconf(_SC_NPROCESSORS_ONLN)), 0};
+    auto sent = ch.try_send(nested::kHello, std::as_bytes(std::span(hello)));
+    if (!sent || !*sent) {
+      std::puts("nested-guest: FAIL send hello");
+      return 1;
+    }
+    std::printf("nested-guest: hello sent, %u cpus online\n", hello[0]);
+    std::fflush(stdout);
+  }
+  if (bench) return nested::run_guest_bench(ch, device);
   std::vector<std::byte> rec;
   std::vector<std::uint64_t> sums;
   for (std::uint32_t seq = 0; seq < nested::kRecords; ++seq) {

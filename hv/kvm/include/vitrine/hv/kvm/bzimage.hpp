@@ -38,6 +38,7 @@ inline constexpr std::size_t kPayloadLength = 0x24c;
 inline constexpr std::size_t kPrefAddress = 0x258;
 inline constexpr std::size_t kInitSize = 0x260;
 // boot_params fields outside the setup header.
+inline constexpr std::size_t kAcpiRsdpAddr = 0x070;     // boot_params.acpi_rsdp_addr (u64)
 inline constexpr std::size_t kExtRamdiskImage = 0x0c0;
 inline constexpr std::size_t kExtRamdiskSize = 0x0c4;
 inline constexpr std::size_t kExtCmdLinePtr = 0x0c8;
@@ -88,6 +89,7 @@ struct BootParamsSpec {
   std::uint64_t initrd_addr = 0;     // 0: no initramfs
   std::uint64_t initrd_size = 0;
   std::vector<E820Entry> e820;
+  std::uint64_t acpi_rsdp_addr = 0;  // boot_params.acpi_rsdp_addr; 0: none (Linux scans the BIOS area)
 };
 
 // The e820 map of a guest with `ram_bytes` of RAM starting at GPA 0 (low RAM up to the EBDA,

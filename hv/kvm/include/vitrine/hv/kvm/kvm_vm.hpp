@@ -6,7 +6,7 @@
 //   access to an unknown port / MMIO address  -> warning (rate-limited), the guest continues
 //   triple fault (KVM_EXIT_SHUTDOWN)          -> the VM ends: VmEnd::kTripleFault
 //   i8042 reset, KVM system event reset       -> the VM ends: VmEnd::kReset (`reboot -f`)
-//   KVM system event shutdown                 -> the VM ends: VmEnd::kPowerOff
+//   ACPI S5 (PM1a SLP_EN), KVM system event shutdown -> the VM ends: VmEnd::kPowerOff (`poweroff -f`)
 //   entry failure / KVM internal error        -> the VM ends: VmEnd::kGuestError
 // Each ending is logged with its reason.
 #pragma once
@@ -38,6 +38,9 @@ struct KvmVmConfig {
   std::string cmdline = "console=ttyS0 quiet panic=-1";
   std::uint64_t ram_bytes = 256ull << 20;
   unsigned vcpus = 1;
+  // ACPI tables (acpi.hpp) and the PM1a power-off port: `poweroff -f` ends the VM. Without,
+  // Linux finds the vCPUs in the MP table and `poweroff -f` only halts.
+  bool acpi = true;
   // The bus: a shared mapping (size a power of two) that becomes ivshmem BAR2. Empty: no
   // ivshmem device. The mapping must outlive the VM.
   std::span<std::byte> bus_memory;

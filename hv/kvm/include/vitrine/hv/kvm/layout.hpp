@@ -10,7 +10,8 @@
 //   0x0000_8ff0  | initial stack top         |
 //   0x0000_9000  | PML4, PDPT, 4 x PD        |  identity map of the first 4 GiB, 2 MiB pages
 //   0x0002_0000  | kernel command line       |
-//   0x0009_fc00  | MP table (EBDA)           |  not RAM in the e820 map
+//   0x0009_fc00  | MP table (EBDA)           |  not RAM in the e820 map (up to 1 MiB)
+//   0x000e_0000  | ACPI RSDP, tables         |  in the BIOS area Linux scans for the RSDP
 //   0x0010_0000  | protected-mode kernel     |  bzImage payload, 64-bit entry at +0x200
 //                | ...                       |
 //                | initramfs                 |  page-aligned, at the top of RAM
@@ -38,6 +39,8 @@ inline constexpr std::uint64_t kCmdlineStart = 0x20000;
 inline constexpr std::uint64_t kCmdlineMax = 0x10000;  // also capped by the kernel's cmdline_size
 inline constexpr std::uint64_t kEbdaStart = 0x9fc00;   // end of low RAM; the MP table lives here
 inline constexpr std::uint64_t kLowRamEnd = kEbdaStart;
+inline constexpr std::uint64_t kAcpiStart = 0xe0000;   // RSDP (16-byte aligned), then the tables
+inline constexpr std::uint64_t kAcpiEnd = 0xf0000;
 inline constexpr std::uint64_t kHighRamStart = 0x100000;  // 1 MiB
 inline constexpr std::uint64_t kKernelLoad = 0x100000;    // bzImage protected-mode code
 inline constexpr std::uint64_t kKernel64EntryOffset = 0x200;  // boot protocol 2.12, 64-bit entry
@@ -59,9 +62,12 @@ inline constexpr std::uint16_t kPortI8042Command = 0x64;
 inline constexpr std::uint16_t kPortCmosIndex = 0x70;   // 0x70..0x71
 inline constexpr std::uint16_t kPortCom1 = 0x3f8;       // 0x3f8..0x3ff
 inline constexpr std::uint16_t kPortPciConfig = 0xcf8;  // conf1: 0xcf8 address, 0xcfc data
+inline constexpr std::uint16_t kPortAcpiPm1aEvt = 0x600;  // PM1a status (2 bytes), enable (2 bytes)
+inline constexpr std::uint16_t kPortAcpiPm1aCnt = 0x604;  // PM1a control (2 bytes): SLP_TYP, SLP_EN
 
 // Interrupt lines (GSIs of the in-kernel IOAPIC; 0..15 are also the PIC's).
 inline constexpr std::uint32_t kGsiCom1 = 4;
+inline constexpr std::uint32_t kGsiAcpiSci = 9;   // ACPI SCI (FADT SCI_INT); level, active high (MADT)
 inline constexpr std::uint32_t kGsiIvshmem = 16;  // PCI INTA of the ivshmem device, edge, high
 inline constexpr std::uint32_t kIoapicPins = 24;
 
