@@ -5,16 +5,22 @@
 //   vitrine-guest --bus-path /dev/shm/NAME [--doorbell-fds ...]
 //   vitrine-guest --ivshmem [BDF] [--sysfs-root DIR]         in a VM (QEMU / vitrine-vmm)
 //   options: --no-fixed-buffers
+//            --apps-dir DIR (repeatable; an XDG "applications" folder to publish; default: those
+//            of $XDG_DATA_HOME and $XDG_DATA_DIRS), --no-catalog (publish nothing)
 #include <signal.h>
 #include <sys/signalfd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include "vitrine/catalog/desktop_scanner.hpp"
 #include "vitrine/relay/bus_attach.hpp"
+#include "vitrine/relay/catalog_feed.hpp"
 #include "vitrine/relay/relay.hpp"
 #include "vitrine/relay/uring_engine.hpp"
 #include "vitrine/ringbus/log.hpp"
@@ -24,7 +30,12 @@ namespace {
 void usage() {
   std::fprintf(stderr,
                "usage: vitrine-guest (--bus-fd N | --handoff-fd S | --bus-path PATH | --ivshmem [BDF])\n"
-               "                     [--doorbell-fds G,H0,...] [--sysfs-root DIR] [--no-fixed-buffers]\n");
+               "                     [--doorbell-fds G,H0,...] [--sysfs-root DIR] [--no-fixed-buffers]\n"
+               "                     [--apps-dir DATA/applications]... [--no-catalog]\n"
+               "  --apps-dir: publish the .desktop files of this folder (repeatable, first wins on\n"
+               "              equal ids); icons come from DATA/icons and DATA/pixmaps. Default: the\n"
+               "              applications folders of $XDG_DATA_HOME and $XDG_DATA_DIRS.\n"
+               "  --no-catalog: publish no application catalogue.\n");
 }
 
 int die(const std::string& what) {
@@ -44,6 +55,8 @@ int main(int argc, char** argv) {
   std::string sysfs_root = "/sys";
   std::vector<int> doorbell_fds;
   relay::RelayOptions options;
+  std::vector<std::filesystem::path> apps_data_dirs;
+  bool publish_catalog = true;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
@@ -77,6 +90,19 @@ int main(int argc, char** argv) {
       sysfs_root = v;
     } else if (a == "--no-fixed-buffers") {
       options.register_memory = false;
+    } else if (a == "--apps-dir") {
+      const char* v = value();
+      if (!v) return usage(), 2;
+      // The XDG layout: DATA/applications holds the entries, DATA/icons their icons, and the
+      // desktop file ids are paths below applications/ (so the folder's name matters).
+      std::filesystem::path dir = std::filesystem::path(v).lexically_normal();
+      if (dir.filename().empty()) dir = dir.parent_path();
+      if (dir.filename() != "applications" || !dir.is_absolute())
+        return die(std::string("--apps-dir ") + v + ": give the absolute path of an XDG 'applications' folder "
+                   "(DATA/applications; icons are looked up in DATA/icons)");
+      apps_data_dirs.push_back(dir.parent_path());
+    } else if (a == "--no-catalog") {
+      publish_catalog = false;
     } else if (a == "--help" || a == "-h") {
       usage();
       return 0;
@@ -109,6 +135,22 @@ int main(int argc, char** argv) {
   if (!engine) return die(rdpmux::to_string(engine.error()));
   auto r = relay::Relay::create((*attached)->bus, (*attached)->doorbells, **engine, options);
   if (!r) return die(rdpmux::to_string(r.error()));
+  if (publish_catalog) {
+    catalog::ScanOptions scan;
+    scan.data_dirs = apps_data_dirs.empty() ? catalog::xdg_data_dirs_from_env() : apps_data_dirs;
+    // A quarter of the control ring per record: replies always find room beside a fragment.
+    const std::size_t ring_payload = (*attached)->bus.channel(rdpmux::kControlChannel).tx().max_payload();
+    const std::size_t max_record = std::min<std::size_t>(rdpmux::kMaxCatalogFragmentBytes, ring_payload / 4);
+    if (max_record <= sizeof(rdpmux::CatalogFragmentHeader) + 64) {
+      ringbus::log(ringbus::LogLevel::kWarn, "vitrine-guest: control ring too small for the catalogue (" +
+                                                 std::to_string(ring_payload) + " bytes): not published");
+    } else if (auto feed = relay::CatalogFeed::start(std::move(scan), max_record); !feed) {
+      ringbus::log(ringbus::LogLevel::kWarn,
+                   "vitrine-guest: catalogue not published: " + rdpmux::to_string(feed.error()));
+    } else {
+      (*r)->set_catalog(std::move(*feed));
+    }
+  }
   ringbus::log(ringbus::LogLevel::kInfo,
                "vitrine-guest: attached to " + (*attached)->description + ", " +
                    std::to_string((*attached)->bus.channel_count()) + " channels, " +

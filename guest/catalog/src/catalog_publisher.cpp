@@ -22,9 +22,24 @@ Result<std::unique_ptr<CatalogPublisher>> CatalogPublisher::create(ScanOptions o
 
 void CatalogPublisher::rescan() {
   ScanResult r = scan_desktop_entries(options_);
-  for (auto& a : r.apps) a.source.clear();  // guest-local detail, not published
   skipped_ = std::move(r.skipped);
-  catalog_.apps = std::move(r.apps);
+  catalog_.apps.clear();
+  // One entry that breaks a wire limit (a huge icon, a name that is not UTF-8) would make
+  // encode_catalog refuse the whole catalogue: check each alone, drop what does not fit.
+  for (auto& a : r.apps) {
+    const std::string source = std::move(a.source);
+    a.source.clear();  // guest-local detail, not published
+    if (a.icon_png.size() > kMaxIconPngBytes) {
+      skipped_.push_back(fmt::format("{}: icon left out: {} bytes as PNG, limit {}", source, a.icon_png.size(),
+                                     kMaxIconPngBytes));
+      a.icon_png.clear();
+    }
+    if (auto one = encode_catalog(Catalog{0, {a}}); !one) {
+      skipped_.push_back(fmt::format("{}: not publishable: {}", source, one.error().message));
+      continue;
+    }
+    catalog_.apps.push_back(std::move(a));
+  }
 }
 
 Result<CatalogPublisher::Payloads> CatalogPublisher::snapshot() const {
@@ -33,8 +48,8 @@ Result<CatalogPublisher::Payloads> CatalogPublisher::snapshot() const {
   return fragment_catalog(*blob, catalog_.generation, max_record_);
 }
 
-Result<std::optional<CatalogPublisher::Payloads>> CatalogPublisher::refresh() {
-  auto changed = watcher_.wait_for_change(std::chrono::milliseconds(0), std::chrono::milliseconds(0));
+Result<std::optional<CatalogPublisher::Payloads>> CatalogPublisher::refresh(std::chrono::milliseconds settle) {
+  auto changed = watcher_.wait_for_change(std::chrono::milliseconds(0), settle);
   if (!changed) return std::unexpected(changed.error());
   if (!*changed) return std::optional<Payloads>{};
   std::vector<AppEntry> before = catalog_.apps;

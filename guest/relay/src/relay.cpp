@@ -19,7 +19,11 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using rdpmux::Errc;
 
-enum Op : std::uint8_t { kOpConnect = 1, kOpRecv, kOpSend, kOpCancel, kOpDoorbell, kOpStop };
+enum Op : std::uint8_t { kOpConnect = 1, kOpRecv, kOpSend, kOpCancel, kOpDoorbell, kOpStop, kOpCatalog };
+
+// CatalogFragment records sent per loop iteration: at most ~1 MiB of copying before the loop
+// looks at the data channels again.
+constexpr int kCatalogRecordsPerTurn = 16;
 
 std::uint64_t token(Op op, std::uint32_t channel, std::uint32_t generation) {
   return std::uint64_t{generation} << 32 | std::uint64_t{channel} << 8 | op;
@@ -102,6 +106,30 @@ bool Relay::flush_replies() {
   return sent_any;
 }
 
+bool Relay::flush_catalog() {
+  // Replies first: an Opened or a Pong never waits behind megabytes of icons.
+  if (!pending_replies_.empty()) return false;
+  bool sent_any = false;
+  ringbus::Channel& ch = bus_.channel(rdpmux::kControlChannel);
+  for (int i = 0; i < kCatalogRecordsPerTurn && !catalog_out_.empty(); ++i) {
+    auto sent = ch.try_send(rdpmux::kMsgCatalogFragment, catalog_out_.front());
+    if (!sent || !*sent) break;  // full (or faulted until the host resets it): retry later
+    catalog_out_.pop_front();
+    counters_.catalog_fragments.add();
+    sent_any = true;
+  }
+  return sent_any;
+}
+
+void Relay::take_catalog() {
+  auto batch = catalog_->take();
+  if (!batch || !catalog_live_) return;  // nobody asked for it yet: Hello requests a fresh one
+  // The newest catalogue replaces whatever of an older one is unsent: it starts at offset 0,
+  // so the host drops the incomplete older one (control_layout.hpp).
+  catalog_out_.assign(std::make_move_iterator(batch->records.begin()), std::make_move_iterator(batch->records.end()));
+  counters_.catalog_batches.add();
+}
+
 void Relay::error_reply(std::uint16_t type, std::uint32_t code, const std::string& text) {
   counters_.protocol_errors.add();
   log_warn("bad control message (type " + std::to_string(type) + "): " + text);
@@ -146,9 +174,14 @@ void Relay::handle(const rdpmux::ControlMessage& message, std::uint16_t type) {
       return;
     }
     hello_done_ = true;
-    // No catalogue publisher in this relay yet: kFeatureCatalog is declined.
-    reply(make_hello_reply(version, h->features & kKnownFeatures & ~kFeatureCatalog, io_.memory_registered() ? 1 : 0,
-                           static_cast<std::uint32_t>(::getpid())));
+    std::uint32_t features = h->features & kKnownFeatures;
+    if (!catalog_) features &= ~kFeatureCatalog;  // vitrine-guest --no-catalog
+    // A (new) host: whatever was queued for the previous one is stale.
+    catalog_live_ = (features & kFeatureCatalog) != 0;
+    catalog_out_.clear();
+    reply(make_hello_reply(version, features, io_.memory_registered() ? 1 : 0, static_cast<std::uint32_t>(::getpid())));
+    // The catalogue follows the HelloReply (replies are always sent before fragments).
+    if (catalog_live_) catalog_->request_snapshot();
   } else if (const auto* o = std::get_if<OpenMsg>(&message)) {
     open(*o);
   } else if (const auto* c = std::get_if<CloseMsg>(&message)) {
@@ -169,7 +202,13 @@ void Relay::handle(const rdpmux::ControlMessage& message, std::uint16_t type) {
   } else if (std::get_if<StatsRequestMsg>(&message)) {
     reply(stats_snapshot());
   } else if (std::get_if<CatalogRequestMsg>(&message)) {
-    error_reply(type, kErrNotNegotiated, "this relay publishes no catalogue");
+    if (!catalog_live_) {
+      error_reply(type, kErrNotNegotiated,
+                  catalog_ ? "CatalogRequest without kFeatureCatalog agreed in Hello"
+                           : "this relay publishes no catalogue (vitrine-guest --no-catalog)");
+      return;
+    }
+    catalog_->request_snapshot();
   } else if (const auto* e = std::get_if<ErrorReplyMsg>(&message)) {
     log_warn("the host rejected a " + std::string(message_name(e->offending_type)) +
              " message: " + std::string(text_of(*e)));
@@ -542,6 +581,11 @@ void Relay::on_completion(const IoCompletion& cq) {
     stop_seen_ = true;
     return;
   }
+  if (op == kOpCatalog) {
+    catalog_polled_ = false;
+    if (catalog_) take_catalog();
+    return;
+  }
   if (channel >= conns_.size()) return;
   RelayConnection& c = *conns_[channel];
   if (generation != c.generation) return;
@@ -560,6 +604,9 @@ bool Relay::arm_and_recheck() {
   armed_consumer_.clear();
   armed_producer_.clear();
   armed_consumer_.push_back(conns_[rdpmux::kControlChannel]->h2g_control);
+  // Replies or catalogue records wait for room on g2h 0: the host's release must wake us.
+  if (!pending_replies_.empty() || !catalog_out_.empty())
+    armed_producer_.push_back(conns_[rdpmux::kControlChannel]->g2h_control);
   for (std::size_t i = 1; i < conns_.size(); ++i) {
     RelayConnection& c = *conns_[i];
     const bool wants_h2g = (c.state == ConnState::kIdle && c.used) ||
@@ -577,6 +624,9 @@ bool Relay::arm_and_recheck() {
   if (readable(conns_[0]->channel.rx())) return true;
   if (!pending_replies_.empty()) {
     auto w = conns_[0]->channel.tx().writable(static_cast<std::uint32_t>(pending_replies_.front().size));
+    if (!w || *w) return true;
+  } else if (!catalog_out_.empty()) {
+    auto w = conns_[0]->channel.tx().writable(static_cast<std::uint32_t>(catalog_out_.front().size()));
     if (!w || *w) return true;
   }
   for (std::size_t i = 1; i < conns_.size(); ++i) {
@@ -600,8 +650,13 @@ void Relay::disarm() {
 }
 
 rdpmux::Result<void> Relay::run_once(std::chrono::nanoseconds max_wait) {
+  if (catalog_ && !catalog_polled_) {
+    io_.poll_readable(catalog_->ready_fd(), token(kOpCatalog, 0, 0));
+    catalog_polled_ = true;
+  }
   bool progress = flush_replies();
   progress |= handle_control();
+  progress |= flush_catalog();
   for (std::size_t i = 1; i < conns_.size(); ++i) progress |= pump(*conns_[i]);
 
   bool sleep = false;

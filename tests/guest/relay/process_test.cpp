@@ -5,39 +5,12 @@
 
 #include <filesystem>
 
+#include "process_util.hpp"
 #include "relay_fixture.hpp"
 #include "vitrine/ringbus/handoff.hpp"
 
 namespace vitrine::relay::testing {
 namespace {
-
-// fds listed in `keep` are inherited (close-on-exec cleared in the child).
-pid_t spawn_guest(const std::vector<std::string>& args, const std::vector<int>& keep) {
-  const pid_t pid = ::fork();
-  if (pid != 0) return pid;
-  for (int fd : keep) ::fcntl(fd, F_SETFD, 0);
-  std::vector<char*> argv;
-  std::string bin = VITRINE_GUEST_BIN;
-  argv.push_back(bin.data());
-  std::vector<std::string> copy = args;
-  for (auto& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  ::execv(bin.c_str(), argv.data());
-  ::_exit(127);
-}
-
-int stop_guest(pid_t pid) {
-  ::kill(pid, SIGTERM);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-std::string join(const std::vector<int>& fds) {
-  std::string s;
-  for (int fd : fds) s += (s.empty() ? "" : ",") + std::to_string(fd);
-  return s;
-}
 
 // Echo one message through the relay process.
 void echo_through(rdpmux::HostMux& mux) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,37 @@ class Child {
  private:
   pid_t pid_ = -1;
 };
+
+#ifdef VITRINE_GUEST_BIN
+// vitrine-guest (VITRINE_GUEST_BIN) with `args`; fds listed in `keep` are inherited
+// (close-on-exec cleared in the child).
+inline pid_t spawn_guest(const std::vector<std::string>& args, const std::vector<int>& keep) {
+  const pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  for (int fd : keep) ::fcntl(fd, F_SETFD, 0);
+  std::vector<char*> argv;
+  std::string bin = VITRINE_GUEST_BIN;
+  argv.push_back(bin.data());
+  std::vector<std::string> copy = args;
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ::execv(bin.c_str(), argv.data());
+  ::_exit(127);
+}
+
+inline int stop_guest(pid_t pid) {
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+inline std::string join(const std::vector<int>& fds) {
+  std::string s;
+  for (int fd : fds) s += (s.empty() ? "" : ",") + std::to_string(fd);
+  return s;
+}
+#endif  // VITRINE_GUEST_BIN
 
 inline bool have_program(const std::string& name) {
   const std::string cmd = "command -v " + name + " >/dev/null 2>&1";

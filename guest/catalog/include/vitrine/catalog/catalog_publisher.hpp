@@ -12,6 +12,7 @@
 // everything.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -38,9 +39,10 @@ class CatalogPublisher {
   // The current catalogue as fragments (for a host that just said Hello or asked again).
   Result<Payloads> snapshot() const;
 
-  // Drains watcher events (non-blocking) and re-scans; returns fragments of the new generation
-  // when the catalogue changed, nullopt when it did not.
-  Result<std::optional<Payloads>> refresh();
+  // Drains watcher events and re-scans; returns fragments of the new generation when the
+  // catalogue changed, nullopt when it did not. `settle`: keep draining until events stop for
+  // this long (a package install writes many files; one re-scan covers them). 0: no wait.
+  Result<std::optional<Payloads>> refresh(std::chrono::milliseconds settle = std::chrono::milliseconds(0));
 
  private:
   CatalogPublisher(ScanOptions options, std::size_t max_record, CatalogWatcher watcher);

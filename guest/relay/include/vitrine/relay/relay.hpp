@@ -1,7 +1,9 @@
 // Relay: the guest side of the relay protocol (rdpmux/proto control_layout.hpp). One thread,
 // one event loop over an IoEngine (io_uring on Linux):
 //
-//   channel 0   Hello / Open / Close / Ping / StatsRequest from the host -> replies
+//   channel 0   Hello / Open / Close / Ping / StatsRequest / CatalogRequest from the host ->
+//               replies; the application catalogue (CatalogFeed, its own thread) as
+//               CatalogFragment records, sent only when the ring has room and no reply waits
 //   channel N   socket --recv straight into a claimed g2h span--> commit --> host
 //               host --h2g records--> sendmsg straight from ring memory --> socket
 //
@@ -27,6 +29,7 @@
 
 #include "vitrine/rdpmux/bus_doorbells.hpp"
 #include "vitrine/rdpmux/control_codec.hpp"
+#include "vitrine/relay/catalog_feed.hpp"
 #include "vitrine/relay/io_engine.hpp"
 #include "vitrine/ringbus/bus.hpp"
 #include "vitrine/ringbus/ring.hpp"
@@ -56,6 +59,8 @@ struct RelayCounters {
   ringbus::Counter protocol_errors;         // malformed / unexpected host messages
   ringbus::Counter recvs;                   // receive operations completed with data
   ringbus::Counter sends;
+  ringbus::Counter catalog_batches;         // whole catalogues queued for the host
+  ringbus::Counter catalog_fragments;       // CatalogFragment records sent
 };
 
 struct RelayConnection;  // relay_connection.hpp (private)
@@ -68,6 +73,10 @@ class Relay {
   ~Relay();
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;
+
+  // Publishes the application catalogue through `feed` (before run(); the Relay owns it).
+  // Without one, Hello's kFeatureCatalog is declined.
+  void set_catalog(std::unique_ptr<CatalogFeed> feed) { catalog_ = std::move(feed); }
 
   // Runs until `stop` becomes true (checked at least every 100 ms) or `stop_fd` (e.g. a
   // signalfd, -1 for none) becomes readable. Then closes every connection.
@@ -90,6 +99,8 @@ class Relay {
   void handle(const rdpmux::ControlMessage& message, std::uint16_t type);
   void reply(const rdpmux::ControlMessage& message);
   bool flush_replies();
+  bool flush_catalog();
+  void take_catalog();
   void error_reply(std::uint16_t type, std::uint32_t code, const std::string& text);
   void open(const rdpmux::OpenMsg& m);
 
@@ -116,6 +127,10 @@ class Relay {
   RelayOptions options_;
   std::vector<std::unique_ptr<RelayConnection>> conns_;  // index = channel id (0 unused)
   std::deque<rdpmux::EncodedMessage> pending_replies_;   // control ring was full
+  std::unique_ptr<CatalogFeed> catalog_;
+  bool catalog_live_ = false;     // the host's Hello and ours agreed on kFeatureCatalog
+  bool catalog_polled_ = false;   // a poll on catalog_->ready_fd() is queued
+  std::deque<std::vector<std::byte>> catalog_out_;  // fragments of the newest catalogue, unsent
   bool hello_done_ = false;
   bool doorbell_polled_ = false;
   bool stop_polled_ = false;
