@@ -23,15 +23,15 @@ namespace vitrine::testing {
 
 struct RailServerConfig {
   bool tls = false;             // TLS (needs cert/key files) or standard RDP security, no encryption
-  std::string certificate_file;  // PEM
-  std::string key_file;          // PEM
+  std::string certificate_file{};  // PEM
+  std::string key_file{};          // PEM
   bool remote_app = true;        // advertise RAIL
   // wait_ready() waits for the client's Client Execute; false: for its system parameters (a
   // client that reconnects with no program sends no Client Execute).
   bool expect_exec = true;
   // A Client Execute for exactly this program is answered with `failing_result` (a
   // RAIL_EXEC_E_* code) and `failing_raw`; every other program with RAIL_EXEC_S_OK.
-  std::string failing_program;
+  std::string failing_program{};
   std::uint16_t failing_result = 5;   // RAIL_EXEC_E_FILE_NOT_FOUND
   std::uint32_t failing_raw = 2;      // ERROR_FILE_NOT_FOUND
 };

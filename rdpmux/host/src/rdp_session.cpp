@@ -345,6 +345,9 @@ void RdpClient::Session::stop() {
     stop_requested_ = true;
   }
   if (wake_) SetEvent(wake_);
+  // stop() may run on two threads at once (a RemoteSession's supervisor and its owner): one
+  // joins, the other waits for that join instead of joining the same thread again.
+  std::lock_guard join(join_mutex_);
   // Thread-safe in FreeRDP: sets the abort event a connect in progress watches.
   if (context_ && thread_.joinable()) freerdp_abort_connect(context_->instance);
   if (thread_.joinable()) thread_.join();

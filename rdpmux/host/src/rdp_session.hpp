@@ -107,6 +107,7 @@ class RdpClient::Session {
   };
   std::deque<PendingExec> execs_in_flight_;
   std::mutex exec_calls_;  // serializes exec() callers
+  std::mutex join_mutex_;  // serializes stop()'s join
 
   mutable std::mutex mutex_;
   std::condition_variable cv_;

@@ -18,13 +18,11 @@
 
 #include "process_util.hpp"  // tests/guest/relay: Child, Xvfb
 #include "rail_test_server.hpp"
+#include "relay_harness.hpp"
 #include "vitrine/rdpmux/host/cert_pin_store.hpp"
 #include "vitrine/rdpmux/host/connection_bridge.hpp"
 #include "vitrine/rdpmux/host/gateway.hpp"
 #include "vitrine/rdpmux/host/rdp_client.hpp"
-#include "vitrine/rdpmux/host_mux.hpp"
-#include "vitrine/relay/relay.hpp"
-#include "vitrine/relay/uring_engine.hpp"
 
 namespace vitrine::rdpmux::host {
 namespace {
@@ -77,84 +75,8 @@ class Observer final : public WindowEvents, public DisplaySink {
   }
 };
 
-// A TCP listener on 127.0.0.1 whose accepted connections are served by RailTestServers.
-class ServerPool {
- public:
-  ServerPool() {
-    fd_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(fd_.get(), 8) == 0 &&
-        ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&a), &len) == 0)
-      port_ = ntohs(a.sin_port);
-    thread_ = std::thread([this] {
-      for (;;) {
-        const int c = ::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
-        if (c < 0) return;
-        std::lock_guard lock(mutex_);
-        servers_.push_back(RailTestServer::start(c));
-        cv_.notify_all();
-      }
-    });
-  }
-  ~ServerPool() {
-    ::shutdown(fd_.get(), SHUT_RDWR);
-    thread_.join();
-  }
-  std::uint16_t port() const { return port_; }
-  RailTestServer* wait_server(std::size_t index) {
-    std::unique_lock lock(mutex_);
-    if (!cv_.wait_for(lock, 20s, [&] { return servers_.size() > index; })) return nullptr;
-    return servers_[index].get();
-  }
-
- private:
-  ringbus::UniqueFd fd_;
-  std::uint16_t port_ = 0;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::vector<std::unique_ptr<RailTestServer>> servers_;
-  std::thread thread_;
-};
-
-class RelayChain : public ::testing::Test {
+class RelayChain : public testing::RelayHarness {
  protected:
-  void SetUp() override {
-    auto host = ringbus::Bus::create(ringbus::BusConfig::uniform(4, 20, 20));
-    ASSERT_TRUE(host);
-    host_bus_ = std::make_unique<ringbus::Bus>(std::move(*host));
-    auto guest = ringbus::Bus::attach_fd(ringbus::UniqueFd(::dup(host_bus_->fd())), ringbus::Side::kGuest);
-    ASSERT_TRUE(guest);
-    guest_bus_ = std::make_unique<ringbus::Bus>(std::move(*guest));
-    auto bells = rdpmux::BusDoorbells::create_eventfds(4);
-    ASSERT_TRUE(bells);
-    auto guest_fds = bells->dup_fds();
-    ASSERT_TRUE(guest_fds);
-    auto guest_bells = rdpmux::BusDoorbells::from_fds(std::move(*guest_fds));
-    ASSERT_TRUE(guest_bells);
-    guest_bells_ = std::make_unique<rdpmux::BusDoorbells>(std::move(*guest_bells));
-    auto engine = relay::UringEngine::create();
-    if (!engine) GTEST_SKIP() << "io_uring unavailable: " << rdpmux::to_string(engine.error());
-    engine_ = std::move(*engine);
-    auto r = relay::Relay::create(*guest_bus_, *guest_bells_, *engine_);
-    ASSERT_TRUE(r) << rdpmux::to_string(r.error());
-    relay_ = std::move(*r);
-    relay_thread_ = std::thread([this] { (void)relay_->run(stop_); });
-    auto mux = rdpmux::HostMux::create(*host_bus_, std::move(*bells));
-    ASSERT_TRUE(mux) << rdpmux::to_string(mux.error());
-    mux_ = std::move(*mux);
-    ASSERT_TRUE(mux_->wait_ready(5s));
-  }
-  void TearDown() override {
-    stop_ = true;
-    if (auto* bell = guest_bells_ ? guest_bells_->guest() : nullptr) bell->ring();
-    if (relay_thread_.joinable()) relay_thread_.join();
-    relay_.reset();
-    mux_.reset();
-  }
-
   std::unique_ptr<RdpClient> connect(int fd, Observer& observer) {
     ClientConfig config;
     config.security = Security::kRdp;
@@ -169,14 +91,7 @@ class RelayChain : public ::testing::Test {
     return std::move(*client);
   }
 
-  ServerPool pool_;
-  std::unique_ptr<ringbus::Bus> host_bus_, guest_bus_;
-  std::unique_ptr<rdpmux::BusDoorbells> guest_bells_;
-  std::unique_ptr<relay::UringEngine> engine_;
-  std::unique_ptr<relay::Relay> relay_;
-  std::unique_ptr<rdpmux::HostMux> mux_;
-  std::atomic<bool> stop_{false};
-  std::thread relay_thread_;
+  testing::ServerPool pool_;
 };
 
 TEST_F(RelayChain, WindowsPixelsAndInputThroughTheRelay) {
@@ -279,7 +194,7 @@ TEST_F(RelayChain, FullDesktopFromFreerdpShadowThroughTheRelay) {
   if (screen.display().empty()) GTEST_SKIP() << "Xvfb did not start";
   std::uint16_t port = 0;
   {
-    ServerPool probe_pool;  // a free port: bound, then released for the shadow server
+    testing::ServerPool probe_pool;  // a free port: bound, then released for the shadow server
     port = probe_pool.port();
   }
   Child shadow = Child::start({"freerdp-shadow-cli", "/port:" + std::to_string(port), "/bind-address:127.0.0.1",

@@ -96,7 +96,7 @@ class RdpClient {
   bool running() const;
   // Why the session ended or failed; empty while running or after a clean stop().
   std::optional<Error> error() const;
-  // Disconnects and joins the session thread. Idempotent.
+  // Disconnects and joins the session thread. Idempotent; any thread but the session thread.
   void stop();
   ClientStats stats() const;
 
