@@ -11,6 +11,7 @@
 #include <algorithm>
 
 #include "rail_orders.hpp"
+#include "vitrine/perf/probes.hpp"
 #include "vitrine/rdpmux/host/cert_pin_store.hpp"
 
 namespace vitrine::rdpmux::host {
@@ -485,6 +486,20 @@ BOOL RdpClient::Session::end_paint() {
     stats_.damage_rects += damage_.size();
   }
   display_.damaged(fb_, damage_);
+  // USDT frame_decoded(width, height, pixels): the damage's bounding box and the damaged pixel
+  // count of this paint, once the sink has it (perf/include/vitrine/perf/probes.hpp).
+  std::int64_t x0 = fw, y0 = fh, x1 = 0, y1 = 0;
+  std::uint64_t pixels = 0;
+  for (const DesktopRect& r : damage_) {
+    x0 = std::min<std::int64_t>(x0, r.x);
+    y0 = std::min<std::int64_t>(y0, r.y);
+    x1 = std::max<std::int64_t>(x1, r.x + std::int64_t{r.width});
+    y1 = std::max<std::int64_t>(y1, r.y + std::int64_t{r.height});
+    pixels += std::uint64_t{r.width} * r.height;
+  }
+  [[maybe_unused]] const auto box_width = static_cast<std::uint32_t>(x1 - x0);
+  [[maybe_unused]] const auto box_height = static_cast<std::uint32_t>(y1 - y0);
+  VITRINE_PROBE3(frame_decoded, box_width, box_height, pixels);
   return TRUE;
 }
 

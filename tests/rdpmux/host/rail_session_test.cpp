@@ -5,12 +5,15 @@
 #include <condition_variable>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <functional>
 #include <map>
 #include <mutex>
 
 #include "bus_pair.hpp"
 #include "rail_test_server.hpp"
+#include "vitrine/perf/probes.hpp"
 #include "vitrine/rdpmux/host/rdp_client.hpp"
 
 namespace vitrine::rdpmux::host {
@@ -361,6 +364,20 @@ TEST_F(RailSession, MalformedPduEndsTheSessionWithAnError) {
   ASSERT_TRUE(server_->send_raw(garbage, false));
   ASSERT_TRUE(client_->wait_ended(15s));
   EXPECT_TRUE(client_->error());
+}
+
+// The USDT probe at the end of each paint is in the binary (a tracer attaches to it by name; its
+// firing needs perf/bpftrace with privileges, which tests do not have).
+TEST(FrameDecodedProbe, IsCompiledIntoTheClient) {
+#if VITRINE_HAVE_USDT
+  std::ifstream self("/proc/self/exe", std::ios::binary);
+  ASSERT_TRUE(self);
+  const std::string image((std::istreambuf_iterator<char>(self)), std::istreambuf_iterator<char>());
+  // .note.stapsdt descriptors hold "provider\0name\0".
+  EXPECT_NE(image.find(std::string("vitrine\0frame_decoded\0", 22)), std::string::npos);
+#else
+  GTEST_SKIP() << "built without <sys/sdt.h> (systemtap-sdt-dev): USDT probes compile to nothing";
+#endif
 }
 
 }  // namespace
