@@ -4,9 +4,8 @@
 
 #include <condition_variable>
 #include <cstring>
+#include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -370,9 +369,14 @@ TEST_F(RailSession, MalformedPduEndsTheSessionWithAnError) {
 // firing needs perf/bpftrace with privileges, which tests do not have).
 TEST(FrameDecodedProbe, IsCompiledIntoTheClient) {
 #if VITRINE_HAVE_USDT
-  std::ifstream self("/proc/self/exe", std::ios::binary);
-  ASSERT_TRUE(self);
-  const std::string image((std::istreambuf_iterator<char>(self)), std::istreambuf_iterator<char>());
+  std::error_code ec;
+  const auto size = std::filesystem::file_size("/proc/self/exe", ec);
+  ASSERT_FALSE(ec) << ec.message();
+  std::string image(size, '\0');
+  std::FILE* self = std::fopen("/proc/self/exe", "rb");
+  ASSERT_NE(self, nullptr);
+  image.resize(std::fread(image.data(), 1, image.size(), self));
+  std::fclose(self);
   // .note.stapsdt descriptors hold "provider\0name\0".
   EXPECT_NE(image.find(std::string("vitrine\0frame_decoded\0", 22)), std::string::npos);
 #else
