@@ -9,6 +9,11 @@ Usage: bench/report.py [--build build/release] [--out build/release/report] [--q
 Outputs: OUT/report.md, OUT/ratios.svg, and each program's JSON (OUT/<program>.json and
 OUT/<program>.json.ratios.json). Only ratios measured within one program run are reported:
 absolute times on a shared 2-core machine are not comparable between runs.
+
+The report opens with the headlines: RDP over the bus vs RDP over the guest network path
+(bench_e2e: a veth pair into a network namespace; needs root, else listed as skipped with the
+reason) for update throughput, input-to-paint round trip and connect time, and the compositor's
+upload bytes per damaged byte (bench_compositor's uploaded_per_damaged_byte counters).
 """
 import argparse
 import glob
@@ -46,6 +51,63 @@ def run_program(path, out_dir, min_time, bench_filter):
         except json.JSONDecodeError:
             errors.append("unreadable JSON output")
     return name, proc.returncode, ratios, errors
+
+
+HEADLINE_PROGRAM = "bench_e2e"
+
+
+def headline_section(out_dir, rows):
+    """Markdown lines for the headline table: the e2e ratios, then compositor upload efficiency."""
+    md = ["## Headlines", "",
+          "RDP over Vitrine's bus vs RDP over the guest network path (a veth pair into a network "
+          "namespace: the sandbox's analogue of RDP to a VM over its virtual NIC), same server, "
+          "same client, same run:", "", "| measure | ratio |", "|---|---:|"]
+    e2e = [r for r in rows if r["program"] == HEADLINE_PROGRAM]
+    for r in e2e:
+        md.append(f'| {r["label"]} | {r["ratio"]:.2f}x |')
+    if not e2e:
+        md.append("| (bench_e2e did not report: not built, or filtered out) | |")
+    # Why a veth benchmark did not run (no root, no iproute2), from the program's JSON.
+    path = os.path.join(out_dir, HEADLINE_PROGRAM + ".json")
+    if os.path.exists(path):
+        try:
+            with open(path) as f:
+                runs = json.load(f).get("benchmarks", [])
+        except json.JSONDecodeError:
+            runs = []
+        absolute = {}
+        for b in runs:
+            if b.get("error_occurred"):
+                md.append(f'| {b["name"]}: skipped | {b.get("error_message", "")} |')
+                continue
+            if b.get("run_type", "iteration") != "iteration":
+                continue
+            absolute[b["name"]] = b
+        if absolute:
+            md += ["", "Same run, absolute (this machine, this minute only):", "",
+                   "| benchmark | time | MB/s | p50 us | p99 us |", "|---|---:|---:|---:|---:|"]
+            for name, b in absolute.items():
+                mbs = b.get("bytes_per_second", 0) / 1e6
+                md.append(f'| {name} | {b.get("real_time", 0):.1f} {b.get("time_unit", "")} | '
+                          f'{mbs:.1f} | {b.get("p50_us", 0):.0f} | {b.get("p99_us", 0):.0f} |')
+    # Compositor: bytes uploaded per byte of damage (1.0 = exactly the damage; more = merging).
+    comp = os.path.join(out_dir, "bench_compositor.json")
+    upl = []
+    if os.path.exists(comp):
+        try:
+            with open(comp) as f:
+                for b in json.load(f).get("benchmarks", []):
+                    if "uploaded_per_damaged_byte" in b and not b.get("error_occurred"):
+                        upl.append((b["name"], b["uploaded_per_damaged_byte"]))
+        except json.JSONDecodeError:
+            pass
+    md += ["", "Compositor upload bytes per damaged byte (1.00 = only the damage is uploaded):", ""]
+    if upl:
+        md += ["| benchmark | uploaded / damaged |", "|---|---:|"]
+        md += [f"| {n} | {v:.2f} |" for n, v in upl]
+    else:
+        md.append("(bench_compositor did not report it: not built, filtered out, or no GL)")
+    return md + [""]
 
 
 def svg_chart(rows, width=900, bar=18):
@@ -118,7 +180,8 @@ def main():
           f"Programs: {', '.join(os.path.basename(p) for p in programs)}. "
           f"Mode: {'quick (CI)' if args.quick else 'normal'}. Every ratio compares two benchmarks of the same "
           "program run (same machine, same minutes); higher means the first is better.", "",
-          "| program | ratio | value | target |", "|---|---|---:|---|"]
+          ] + headline_section(out, rows) + [
+          "## Every ratio", "", "| program | ratio | value | target |", "|---|---|---:|---|"]
     for r in rows:
         target = f'>= {r["target"]:.2f}x ({"met" if r["met"] else "missed"})' if r.get("target") else ""
         md.append(f'| {r["program"]} | {r["label"]} | {r["ratio"]:.2f}x | {target} |')
