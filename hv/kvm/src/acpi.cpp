@@ -13,8 +13,6 @@ namespace {
 
 using detail::store_le;
 
-constexpr std::size_t kHeaderBytes = 36;
-constexpr std::size_t kFadtBytes = 276;  // ACPI 6.4 table 5.9
 constexpr std::size_t kFacsBytes = 64;
 
 // Growable little-endian byte sink.
