@@ -218,20 +218,26 @@ void HostMux::handle_fragment(const CatalogFragmentMsg& fragment) {
   options_.on_catalog_fragment(fragment.record);
 }
 
+HostMux::ControlLock::ControlLock(HostMux& mux) : mux_(mux), lock_(mux.mutex_) {}
+
+HostMux::ControlLock::~ControlLock() {
+  lock_.unlock();
+  mux_.rewake_event_loop();
+}
+
 void HostMux::rewake_event_loop() {
-  if (!loop_armed_.load(std::memory_order_acquire)) return;
-  // This thread may have eaten the doorbell the loop sleeps on (EventfdDoorbell::wait drains
-  // it), and cleared the shared waiting flag: ring once so that the loop looks again.
-  if (auto* bell = doorbells_.host(kControlChannel)) bell->ring();
+  // seq_cst, paired with arm_control_wake(): the loop stores the flag, then its try_lock finds
+  // the lock taken; this load follows our unlock. A flag set so late that this load misses it
+  // costs the loop one bounded poll timeout, never a lost message (poll() drains everything).
+  if (!loop_armed_.load(std::memory_order_seq_cst)) return;
+  // The control call may have eaten the doorbell the loop sleeps on (EventfdDoorbell::wait
+  // drains it) and cleared the shared waiting flag: ring once so that the loop looks again.
+  if (control_wake_fd() >= 0) doorbells_.host(kControlChannel)->ring();
 }
 
 template <typename Done>
 Result<void> HostMux::wait_until(Done&& done, Clock::time_point deadline) {
   ringbus::Channel& ch = bus_.channel(kControlChannel);
-  struct Rewake {
-    HostMux& mux;
-    ~Rewake() { mux.rewake_event_loop(); }
-  } rewake{*this};
   for (;;) {
     if (auto r = drain_control(); !r) return r;
     if (done()) return {};
@@ -243,7 +249,7 @@ Result<void> HostMux::wait_until(Done&& done, Clock::time_point deadline) {
 }
 
 Result<HelloReplyMsg> HostMux::wait_ready(std::chrono::nanoseconds timeout) {
-  std::lock_guard lock(mutex_);
+  ControlLock lock(*this);
   if (auto r = wait_until([&] { return ready(); }, deadline_after(timeout)); !r) {
     if (r.error().code == Errc::kTimeout)
       return fail(Errc::kTimeout, "the guest relay did not answer Hello (is vitrine-guest running?)");
@@ -275,7 +281,7 @@ void HostMux::maybe_free(std::uint32_t channel) {
 }
 
 void HostMux::connection_closed(std::uint32_t channel) {
-  std::lock_guard lock(mutex_);
+  ControlLock lock(*this);
   Slot& s = slots_[channel];
   s.host_closed = true;
   if (!s.guest_closed.load(std::memory_order_acquire))
@@ -295,7 +301,7 @@ void HostMux::poll() {
   std::unique_lock lock(mutex_, std::try_to_lock);
   // A thread inside a control call drains the channel itself (and rewakes an armed loop).
   if (!lock.owns_lock()) return;
-  if (loop_armed_.exchange(false, std::memory_order_acq_rel)) {
+  if (loop_armed_.exchange(false, std::memory_order_seq_cst)) {
     rdpmux::set_consumer_waiting(ring_control(bus_, kControlChannel, false), false);
     // Drained before reading the ring: a doorbell rung after this point stays pending.
     if (control_wake_fd() >= 0) doorbells_.host(kControlChannel)->drain();
@@ -311,7 +317,7 @@ int HostMux::control_wake_fd() const {
 }
 
 bool HostMux::arm_control_wake() {
-  loop_armed_.store(true, std::memory_order_release);
+  loop_armed_.store(true, std::memory_order_seq_cst);  // see rewake_event_loop()
   std::unique_lock lock(mutex_, std::try_to_lock);
   // A control call is running: it drains, and rings control_wake_fd() when it is done.
   if (!lock.owns_lock()) return true;
@@ -326,7 +332,7 @@ bool HostMux::catalog_negotiated() const {
 }
 
 Result<void> HostMux::request_catalog(std::chrono::nanoseconds timeout) {
-  std::lock_guard lock(mutex_);
+  ControlLock lock(*this);
   const auto deadline = deadline_after(timeout);
   if ((options_.features & kFeatureCatalog) == 0)
     return fail(Errc::kInvalidArgument, "no catalogue was asked for (HostMuxOptions::on_catalog_fragment is not set)");
@@ -339,13 +345,11 @@ Result<void> HostMux::request_catalog(std::chrono::nanoseconds timeout) {
   }
   if ((hello_reply_.features & kFeatureCatalog) == 0)
     return fail(Errc::kInvalidArgument, "the guest relay publishes no catalogue (vitrine-guest --no-catalog?)");
-  auto sent = send(CatalogRequestMsg{0}, deadline);
-  rewake_event_loop();
-  return sent;
+  return send(CatalogRequestMsg{0}, deadline);
 }
 
 Result<std::unique_ptr<Connection>> HostMux::open(const Target& target, OpenOptions options) {
-  std::lock_guard lock(mutex_);
+  ControlLock lock(*this);
   const auto deadline = deadline_after(options.timeout);
   if (!ready()) {
     if (auto r = wait_until([&] { return ready(); }, deadline); !r) {
@@ -411,7 +415,7 @@ Result<std::unique_ptr<Connection>> HostMux::open(const Target& target, OpenOpti
 }
 
 Result<std::chrono::nanoseconds> HostMux::ping(std::chrono::nanoseconds timeout) {
-  std::lock_guard lock(mutex_);
+  ControlLock lock(*this);
   const auto deadline = deadline_after(timeout);
   const std::uint64_t nonce = monotonic_ns() ^ 0x5a5a5a5a5a5a5a5aull;
   const std::uint64_t t0 = monotonic_ns();
@@ -423,7 +427,7 @@ Result<std::chrono::nanoseconds> HostMux::ping(std::chrono::nanoseconds timeout)
 }
 
 Result<StatsReplyMsg> HostMux::stats(std::chrono::nanoseconds timeout) {
-  std::lock_guard lock(mutex_);
+  ControlLock lock(*this);
   const auto deadline = deadline_after(timeout);
   stats_reply_.reset();
   if (auto r = send(StatsRequestMsg{0}, deadline); !r) return std::unexpected(r.error());

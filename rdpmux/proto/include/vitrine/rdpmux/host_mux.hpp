@@ -107,9 +107,10 @@ class HostMux {
   // Call right before sleeping on control_wake_fd(): sets the host's waiting flag on the
   // guest->host control ring (the guest rings the doorbell only when it is set) and re-checks.
   // true: sleep (nothing pending); false: messages are already there, call poll() now. The
-  // next poll() clears the flag and drains the eventfd. A control call on another thread that
-  // consumes the wake-up rings the fd again when it is done, so the loop never sleeps through
-  // messages that arrived meanwhile.
+  // next poll() clears the flag and drains the eventfd. A control call on another thread
+  // (which may consume the wake-up, and drains the channel itself) rings the fd again when it
+  // releases the control lock. Sleep with a bounded timeout (100-500 ms): a loop that arms in
+  // the instant that call unlocks may be woken only by the timeout (then poll() catches up).
   bool arm_control_wake();
 
   std::uint32_t channel_count() const { return static_cast<std::uint32_t>(slots_.size()); }
@@ -143,8 +144,20 @@ class HostMux {
   void discard_rx(std::uint32_t channel);
   void maybe_free(std::uint32_t channel);
   void handle_fragment(const CatalogFragmentMsg& fragment);
-  // After a control call's wait: hands the control doorbell back to an armed event loop.
+  // After a control call: hands the control doorbell back to an armed event loop.
   void rewake_event_loop();
+  // The control lock of every control call: unlocking rewakes an armed event loop.
+  class ControlLock {
+   public:
+    explicit ControlLock(HostMux& mux);
+    ~ControlLock();
+    ControlLock(const ControlLock&) = delete;
+    ControlLock& operator=(const ControlLock&) = delete;
+
+   private:
+    HostMux& mux_;
+    std::unique_lock<std::mutex> lock_;
+  };
   // From Connection (takes the mutex).
   void connection_closed(std::uint32_t channel);
 
