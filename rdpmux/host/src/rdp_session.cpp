@@ -228,6 +228,12 @@ Result<void> RdpClient::Session::configure() {
        freerdp_settings_set_bool(s, FreeRDP_SurfaceCommandsEnabled, TRUE) &&
        freerdp_settings_set_bool(s, FreeRDP_FastPathOutput, TRUE) &&
        freerdp_settings_set_bool(s, FreeRDP_SupportGraphicsPipeline, FALSE) &&
+       // No lossy codec is advertised (FreeRDP's defaults, made explicit): servers send raw
+       // SurfaceBits or planar/interleaved bitmaps, so the framebuffer is exactly the server's
+       // pixels at 32 bpp (the full-desktop test compares them with a screenshot).
+       freerdp_settings_set_bool(s, FreeRDP_RemoteFxCodec, FALSE) &&
+       freerdp_settings_set_bool(s, FreeRDP_NSCodec, FALSE) &&
+       freerdp_settings_set_bool(s, FreeRDP_JpegCodec, FALSE) &&
        freerdp_settings_set_bool(s, FreeRDP_AudioPlayback, FALSE) &&
        freerdp_settings_set_bool(s, FreeRDP_DeviceRedirection, FALSE) &&
        freerdp_settings_set_bool(s, FreeRDP_RedirectClipboard, FALSE) &&

@@ -19,6 +19,9 @@
 #include "process_util.hpp"  // tests/guest/relay: Child, Xvfb
 #include "rail_test_server.hpp"
 #include "relay_harness.hpp"
+#if VITRINE_TEST_HAVE_X11
+#include "x11_screen.hpp"
+#endif
 #include "vitrine/rdpmux/host/cert_pin_store.hpp"
 #include "vitrine/rdpmux/host/connection_bridge.hpp"
 #include "vitrine/rdpmux/host/gateway.hpp"
@@ -42,9 +45,21 @@ class Observer final : public WindowEvents, public DisplaySink {
   void notify_icon_deleted(WindowId, std::uint32_t) override {}
   void local_move_size(const LocalMoveSize&) override {}
   void framebuffer_changed(const FramebufferView& fb) override { set([&] { framebuffer = fb; }); }
-  void damaged(const FramebufferView&, std::span<const DesktopRect> rects) override {
+  void damaged(const FramebufferView& fb, std::span<const DesktopRect> rects) override {
     set([&] {
-      for (const auto& r : rects) area += std::uint64_t{r.width} * r.height;
+      // A copy of the damaged pixels (0x00RRGGBB), made on the session thread while FreeRDP
+      // leaves the framebuffer alone: the test thread compares the copy, never the live buffer.
+      snapshot.resize(std::size_t{fb.width} * fb.height);
+      for (const auto& r : rects) {
+        area += std::uint64_t{r.width} * r.height;
+        for (std::uint32_t y = 0; y < r.height; ++y)
+          for (std::uint32_t x = 0; x < r.width; ++x) {
+            const std::size_t px = std::size_t(r.x) + x, py = std::size_t(r.y) + y;
+            std::uint32_t v;
+            std::memcpy(&v, fb.pixels + py * fb.stride + px * 4, 4);
+            snapshot[py * fb.width + px] = v & 0xFFFFFFu;
+          }
+      }
     });
   }
   template <typename P>
@@ -63,6 +78,7 @@ class Observer final : public WindowEvents, public DisplaySink {
   std::map<WindowId, std::string> titles;
   FramebufferView framebuffer;
   std::uint64_t area = 0;
+  std::vector<std::uint32_t> snapshot;  // damaged pixels so far, 0x00RRGGBB, rows top-down
 
  private:
   template <typename F>
@@ -184,14 +200,32 @@ TEST_F(RelayChain, GatewayRefusesClientsWhenTheGuestTargetIsDown) {
 }
 
 // Full desktop against a real server: freerdp-shadow-cli shadowing a private Xvfb, reached only
-// through the bus and the relay, TLS with the certificate pinned for this "VM".
+// through the bus and the relay, TLS with the certificate pinned for this "VM". The root window
+// shows a known pattern; the client's framebuffer must equal an XGetImage screenshot of it
+// exactly. Lossless because RdpClient advertises no lossy codec (no RemoteFX, NSCodec or GFX),
+// so the shadow server sends planar bitmaps (lossless at 32 bpp). The cursor is not in either
+// image: freerdp-shadow-cli 2.11 does not blend it into what it sends (its blend call is
+// commented out) and XGetImage never returns a software cursor.
 TEST_F(RelayChain, FullDesktopFromFreerdpShadowThroughTheRelay) {
   using relay::testing::Child;
   using relay::testing::have_program;
   if (!have_program("Xvfb") || !have_program("freerdp-shadow-cli"))
     GTEST_SKIP() << "needs Xvfb and freerdp-shadow-cli (freerdp2-shadow-x11)";
+#if !VITRINE_TEST_HAVE_X11
+  GTEST_SKIP() << "built without Xlib (libx11-dev): cannot draw on or screenshot the Xvfb";
+#else
+  constexpr std::uint32_t kWidth = 640, kHeight = 480;
   relay::testing::Xvfb screen("640x480x24");
   if (screen.display().empty()) GTEST_SKIP() << "Xvfb did not start";
+  testing::X11Screen x11(screen.display());
+  if (!x11.open()) GTEST_SKIP() << "cannot open " << screen.display();
+  const auto pattern = [](std::uint32_t x, std::uint32_t y) {
+    return vitrine::testing::test_pattern(static_cast<std::int32_t>(x), static_cast<std::int32_t>(y), 3) & 0xFFFFFFu;
+  };
+  ASSERT_TRUE(x11.paint_root(kWidth, kHeight, pattern)) << "depth " << x11.depth();
+  const auto shot = x11.grab(kWidth, kHeight);
+  ASSERT_TRUE(shot);
+  ASSERT_EQ(shot->at(17, 33), pattern(17, 33));  // the screen shows the pattern
   std::uint16_t port = 0;
   {
     testing::ServerPool probe_pool;  // a free port: bound, then released for the shadow server
@@ -202,7 +236,7 @@ TEST_F(RelayChain, FullDesktopFromFreerdpShadowThroughTheRelay) {
                               {"DISPLAY=" + screen.display()});
   std::unique_ptr<rdpmux::Connection> conn;
   for (int i = 0; i < 100 && !conn; ++i) {
-    auto c = mux_->open(rdpmux::Target::tcp(port), {.framed = true, .timeout = 5000ms});
+    auto c = open(port);
     if (c) conn = std::move(*c);
     else std::this_thread::sleep_for(100ms);
   }
@@ -217,19 +251,34 @@ TEST_F(RelayChain, FullDesktopFromFreerdpShadowThroughTheRelay) {
   config.vm_name = "shadow";
   config.pin_dir = pins;
   config.remote_app = false;
-  config.width = 640;
-  config.height = 480;
+  config.width = kWidth;
+  config.height = kHeight;
   Observer observer;
   auto client = RdpClient::start(config, ringbus::UniqueFd(fds[0]), observer, observer);
   ASSERT_TRUE(client) << to_string(client.error());
   auto up = (*client)->wait_connected(30s);
   ASSERT_TRUE(up) << to_string(up.error());
-  // The shadow server sends the whole screen after activation.
-  ASSERT_TRUE(observer.wait([&] { return observer.area >= 640u * 480u; }));
+  // The shadow server sends the whole screen after activation, in several paints.
+  const auto mismatches = [&] {
+    if (observer.snapshot.size() != shot->pixels.size()) return shot->pixels.size();
+    std::size_t bad = 0;
+    for (std::size_t i = 0; i < shot->pixels.size(); ++i) bad += observer.snapshot[i] != shot->pixels[i];
+    return bad;
+  };
+  const bool equal = observer.wait([&] { return observer.area >= std::uint64_t{kWidth} * kHeight && mismatches() == 0; });
   {
     std::lock_guard lock(observer.mutex);
-    EXPECT_EQ(observer.framebuffer.width, 640u);
-    EXPECT_EQ(observer.framebuffer.height, 480u);
+    EXPECT_EQ(observer.framebuffer.width, kWidth);
+    EXPECT_EQ(observer.framebuffer.height, kHeight);
+    EXPECT_TRUE(equal) << mismatches() << " of " << shot->pixels.size() << " pixels differ from the screenshot";
+    if (!equal && observer.snapshot.size() == shot->pixels.size()) {
+      for (std::size_t i = 0; i < shot->pixels.size(); ++i)
+        if (observer.snapshot[i] != shot->pixels[i]) {
+          ADD_FAILURE() << "first difference at (" << i % kWidth << ", " << i / kWidth << "): client 0x" << std::hex
+                        << observer.snapshot[i] << ", screen 0x" << shot->pixels[i];
+          break;
+        }
+    }
   }
   EXPECT_TRUE(CertPinStore(pins).pinned("shadow"));
   (*client)->mouse_move({100, 100});
@@ -237,6 +286,7 @@ TEST_F(RelayChain, FullDesktopFromFreerdpShadowThroughTheRelay) {
   (*client)->stop();
   shadow.stop();
   std::filesystem::remove_all(pins);
+#endif
 }
 
 }  // namespace
