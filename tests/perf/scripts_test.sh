@@ -12,7 +12,10 @@ command -v perf >/dev/null || { echo "SKIP: perf not installed (linux-perf)"; ex
 if ! perf record -o "$tmp/probe.data" -e cpu-clock -- true >/dev/null 2>&1; then
   echo "SKIP: perf cannot record here (perf_event_paranoid=$(cat /proc/sys/kernel/perf_event_paranoid))"; exit 77
 fi
-"$scripts/record.sh" -o "$tmp/run.data" -- "$bin" --gtest_brief=1 >/dev/null 2>&1
+# The workload's own result does not matter here (a test of it failing under load on a busy
+# machine must not fail this one); a recording that did not happen fails the steps below.
+"$scripts/record.sh" -o "$tmp/run.data" -- "$bin" --gtest_brief=1 >/dev/null 2>&1 || echo "note: the recorded workload exited $?"
+test -s "$tmp/run.data"
 "$scripts/report.py" "$tmp/run.data" --top 3 | grep -q '%'
 "$scripts/flamegraph.py" "$tmp/run.data" -o "$tmp/fg.json"
 python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['profiles'][0]['samples']" "$tmp/fg.json"
