@@ -54,10 +54,12 @@ int run_replay(const ReplayArgs& args) {
     spdlog::error("replay of {}: {}", args.file, r.error());
     return kExitFailure;
   }
-  const double seconds = std::chrono::duration<double>(r->elapsed).count();
-  fmt::print("replayed {} ({}): bus channel {}, {} server PDUs chunks, {} bytes in {:.3f} s ({:.1f} MB/s)\n",
+  const double total = std::chrono::duration<double>(r->elapsed).count();
+  const double fed = std::chrono::duration<double>(r->feed.feed_time).count();
+  fmt::print("replayed {} ({}): bus channel {}, {} server chunks, {} bytes fed in {:.3f} s ({:.1f} MB/s); {:.3f} s "
+             "in all with client and display start\n",
              args.file, args.realtime ? "real time" : "full speed", r->feed.channel, r->feed.entries_fed,
-             r->feed.bytes_fed, seconds, seconds > 0 ? static_cast<double>(r->feed.bytes_fed) / seconds / 1e6 : 0.0);
+             r->feed.bytes_fed, fed, fed > 0 ? static_cast<double>(r->feed.bytes_fed) / fed / 1e6 : 0.0, total);
   fmt::print("display: {} paints, {} presents, {} windows at the end\n", r->paints, r->presents, r->windows);
   for (const auto& p : r->screenshots) fmt::print("screenshot {}\n", p.string());
   if (r->client_error) spdlog::debug("client session ended: {}", *r->client_error);

@@ -104,12 +104,14 @@ std::expected<FeedStats, std::string> feed_recording(const std::string& path, in
   if (flags < 0 || ::fcntl(socket, F_SETFL, flags | O_NONBLOCK) != 0)
     return std::unexpected(std::string("cannot make the replay socket non-blocking: ") + std::strerror(errno));
   Pump pump{socket, stats, options.stop, {}};
+  std::optional<std::chrono::steady_clock::time_point> first_write;
   // Pass 2: feed, paced as asked.
   auto fed = perf::replay_recording(path, options.pacing, [&](const perf::Entry& e) {
     if (e.direction != kFromGuest || e.type != kRecordedRdpBytes || e.channel != *channel) {
       ++stats.entries_skipped;
       return !pump.stopped();
     }
+    if (!first_write) first_write = std::chrono::steady_clock::now();
     if (!pump.write_all(e.payload)) return false;
     ++stats.entries_fed;
     stats.bytes_fed += e.payload.size();
@@ -119,6 +121,7 @@ std::expected<FeedStats, std::string> feed_recording(const std::string& path, in
   if (!pump.error.empty()) return std::unexpected(pump.error);
   if (pump.stopped()) return std::unexpected(std::string("stopped"));
 
+  if (first_write) stats.feed_time = std::chrono::steady_clock::now() - *first_write;
   // End of the recorded stream: the client reads every PDU before it sees the end.
   ::shutdown(socket, SHUT_WR);
   const auto deadline = std::chrono::steady_clock::now() + options.drain_timeout;

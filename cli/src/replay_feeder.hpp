@@ -35,6 +35,9 @@ struct FeedStats {
   std::uint64_t bytes_from_client = 0;  // read and dropped
   std::uint64_t entries_skipped = 0;    // other channels / the client's recorded bytes
   bool client_closed = false;           // the client closed its end after the stream ended
+  // First recorded byte written -> last one taken by the client's socket (the socket buffer
+  // holds the tail: the pipeline's pace, not the client's startup).
+  std::chrono::nanoseconds feed_time{0};
 };
 
 // Reads the whole recording (every block's checksum) and checks that the chosen channel's server
