@@ -86,10 +86,11 @@ def headline_section(out_dir, rows):
         if absolute:
             md += ["", "Same run, absolute (this machine, this minute only):", "",
                    "| benchmark | time | MB/s | p50 us | p99 us |", "|---|---:|---:|---:|---:|"]
+            def num(b, key, scale=1.0):
+                return f"{b[key] * scale:.1f}" if key in b else "-"
             for name, b in absolute.items():
-                mbs = b.get("bytes_per_second", 0) / 1e6
                 md.append(f'| {name} | {b.get("real_time", 0):.1f} {b.get("time_unit", "")} | '
-                          f'{mbs:.1f} | {b.get("p50_us", 0):.0f} | {b.get("p99_us", 0):.0f} |')
+                          f'{num(b, "bytes_per_second", 1e-6)} | {num(b, "p50_us")} | {num(b, "p99_us")} |')
     # Compositor: bytes uploaded per byte of damage (1.0 = exactly the damage; more = merging).
     comp = os.path.join(out_dir, "bench_compositor.json")
     upl = []
