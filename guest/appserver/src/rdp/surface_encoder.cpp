@@ -147,7 +147,8 @@ bool SurfaceEncoder::encode_raw(const x11::ImageView& image, const Rect& dest) {
 bool SurfaceEncoder::encode_rfx(const x11::ImageView& image, const Rect& dest) {
   // Chunks of 4x4 RemoteFX tiles: each rfx_encode_message call holds a bounded number of
   // pooled tiles, and a large damage area starts reaching the wire after its first chunk.
-  // (Under mimalloc, FreeRDP 2.11's encoder refused a full 1024x768 region: see bench/appserver.)
+  // (In a process that links mimalloc, link vitrine::winpr_aligned_malloc too: without it every
+  // rfx_encode_message fails, see src/alloc/winpr_aligned_malloc.cpp.)
   constexpr int32_t kChunk = 256;
   if (dest.width > kChunk || dest.height > kChunk) {
     for (const Rect& c : split_into_tiles(dest, kChunk)) {

@@ -64,4 +64,24 @@ std::vector<uint32_t> read_pixels(Display* dpy, Drawable d, int x, int y, int w,
   return out;
 }
 
+std::optional<TopLevel> find_top_level(Display* dpy, const std::string& res_class) {
+  Window root_ret = 0, parent = 0, *children = nullptr;
+  unsigned n = 0;
+  XSync(dpy, False);
+  if (!XQueryTree(dpy, DefaultRootWindow(dpy), &root_ret, &parent, &children, &n)) return std::nullopt;
+  std::optional<TopLevel> found;
+  for (unsigned i = 0; i < n && !found; ++i) {
+    XClassHint hint{};
+    if (!XGetClassHint(dpy, children[i], &hint)) continue;
+    const bool match = hint.res_class && res_class == hint.res_class;
+    if (hint.res_name) XFree(hint.res_name);
+    if (hint.res_class) XFree(hint.res_class);
+    XWindowAttributes a{};
+    if (match && XGetWindowAttributes(dpy, children[i], &a) && a.map_state == IsViewable)
+      found = TopLevel{children[i], a.x, a.y, a.width + 2 * a.border_width, a.height + 2 * a.border_width};
+  }
+  if (children) XFree(children);
+  return found;
+}
+
 }  // namespace vitrine::appserver::testing
