@@ -5,8 +5,8 @@
 //   vitrine-guest --bus-path /dev/shm/NAME [--doorbell-fds ...]
 //   vitrine-guest --ivshmem [BDF] [--sysfs-root DIR]         in a VM (QEMU / vitrine-vmm)
 //   options: --no-fixed-buffers
-//            --apps-dir DIR (repeatable; an XDG "applications" folder to publish; default: those
-//            of $XDG_DATA_HOME and $XDG_DATA_DIRS), --no-catalog (publish nothing)
+//            --apps-dir DIR (repeatable; a folder of .desktop files to publish; default: the
+//            applications folders of $XDG_DATA_HOME and $XDG_DATA_DIRS), --no-catalog
 #include <signal.h>
 #include <sys/signalfd.h>
 
@@ -31,10 +31,11 @@ void usage() {
   std::fprintf(stderr,
                "usage: vitrine-guest (--bus-fd N | --handoff-fd S | --bus-path PATH | --ivshmem [BDF])\n"
                "                     [--doorbell-fds G,H0,...] [--sysfs-root DIR] [--no-fixed-buffers]\n"
-               "                     [--apps-dir DATA/applications]... [--no-catalog]\n"
-               "  --apps-dir: publish the .desktop files of this folder (repeatable, first wins on\n"
-               "              equal ids); icons come from DATA/icons and DATA/pixmaps. Default: the\n"
-               "              applications folders of $XDG_DATA_HOME and $XDG_DATA_DIRS.\n"
+               "                     [--apps-dir DIR]... [--no-catalog]\n"
+               "  --apps-dir: publish the .desktop files below this absolute folder instead of the\n"
+               "              applications folders of $XDG_DATA_HOME and $XDG_DATA_DIRS (repeatable,\n"
+               "              the first wins on equal ids); icons: DIR/../icons, DIR/../pixmaps,\n"
+               "              then the XDG data dirs'.\n"
                "  --no-catalog: publish no application catalogue.\n");
 }
 
@@ -55,7 +56,7 @@ int main(int argc, char** argv) {
   std::string sysfs_root = "/sys";
   std::vector<int> doorbell_fds;
   relay::RelayOptions options;
-  std::vector<std::filesystem::path> apps_data_dirs;
+  std::vector<std::filesystem::path> apps_dirs;
   bool publish_catalog = true;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -93,15 +94,9 @@ int main(int argc, char** argv) {
     } else if (a == "--apps-dir") {
       const char* v = value();
       if (!v) return usage(), 2;
-      // The XDG layout: DATA/applications holds the entries, DATA/icons their icons, and the
-      // desktop file ids are paths below applications/ (so the folder's name matters).
-      std::filesystem::path dir = std::filesystem::path(v).lexically_normal();
-      if (dir.filename().empty()) dir = dir.parent_path();
-      if (dir.filename() != "applications" || !dir.is_absolute())
-        return die(std::string("--apps-dir ") + v + ": give the absolute path of an XDG 'applications' folder "
-                   "(DATA/applications; icons are looked up in DATA/icons)");
-      apps_data_dirs.push_back(dir.parent_path());
-    } else if (a == "--no-catalog") {
+      const std::filesystem::path dir = std::filesystem::path(v).lexically_normal();
+      if (!dir.is_absolute()) return die(std::string("--apps-dir ") + v + ": give an absolute path");
+      apps_dirs.push_back(dir);    } else if (a == "--no-catalog") {
       publish_catalog = false;
     } else if (a == "--help" || a == "-h") {
       usage();
@@ -137,7 +132,14 @@ int main(int argc, char** argv) {
   if (!r) return die(rdpmux::to_string(r.error()));
   if (publish_catalog) {
     catalog::ScanOptions scan;
-    scan.data_dirs = apps_data_dirs.empty() ? catalog::xdg_data_dirs_from_env() : apps_data_dirs;
+    scan.data_dirs = catalog::xdg_data_dirs_from_env();
+    if (!apps_dirs.empty()) {
+      // Icons of an XDG-shaped folder (DATA/applications) sit in DATA/icons: look there first.
+      std::vector<std::filesystem::path> icon_dirs;
+      for (const auto& d : apps_dirs) icon_dirs.push_back(d.parent_path());
+      scan.data_dirs.insert(scan.data_dirs.begin(), icon_dirs.begin(), icon_dirs.end());
+      scan.application_dirs = apps_dirs;
+    }
     // A quarter of the control ring per record: replies always find room beside a fragment.
     const std::size_t ring_payload = (*attached)->bus.channel(rdpmux::kControlChannel).tx().max_payload();
     const std::size_t max_record = std::min<std::size_t>(rdpmux::kMaxCatalogFragmentBytes, ring_payload / 4);

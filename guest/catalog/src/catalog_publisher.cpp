@@ -11,9 +11,7 @@ Result<std::unique_ptr<CatalogPublisher>> CatalogPublisher::create(ScanOptions o
   if (max_record <= kFragmentHeaderSize)
     return fail(Errc::kMalformed, fmt::format("max_record {} leaves no room after the {}-byte fragment header",
                                               max_record, kFragmentHeaderSize));
-  std::vector<std::filesystem::path> watched;
-  for (const auto& d : options.data_dirs) watched.push_back(d / "applications");
-  auto watcher = CatalogWatcher::create(watched);
+  auto watcher = CatalogWatcher::create(application_folders(options));
   if (!watcher) return std::unexpected(watcher.error());
   std::unique_ptr<CatalogPublisher> p(new CatalogPublisher(std::move(options), max_record, std::move(*watcher)));
   p->rescan();

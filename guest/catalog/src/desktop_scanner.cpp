@@ -49,6 +49,13 @@ struct Candidate {
 
 }  // namespace
 
+std::vector<fs::path> application_folders(const ScanOptions& options) {
+  if (!options.application_dirs.empty()) return options.application_dirs;
+  std::vector<fs::path> out;
+  for (const auto& d : options.data_dirs) out.push_back(d / "applications");
+  return out;
+}
+
 std::vector<fs::path> xdg_data_dirs_from_env() {
   std::vector<fs::path> dirs;
   if (const char* home = std::getenv("XDG_DATA_HOME"); home && home[0] == '/') {
@@ -71,8 +78,9 @@ ScanResult scan_desktop_entries(const ScanOptions& options) {
 
   // Desktop file ID -> the file that wins (first data dir that has it).
   std::map<std::string, Candidate> by_id;
-  for (std::size_t rank = 0; rank < options.data_dirs.size(); ++rank) {
-    fs::path apps_dir = options.data_dirs[rank] / "applications";
+  const std::vector<fs::path> folders = application_folders(options);
+  for (std::size_t rank = 0; rank < folders.size(); ++rank) {
+    const fs::path& apps_dir = folders[rank];
     std::error_code ec;
     if (!fs::is_directory(apps_dir, ec)) continue;
     fs::recursive_directory_iterator it(apps_dir, fs::directory_options::skip_permission_denied, ec);

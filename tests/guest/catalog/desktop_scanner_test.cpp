@@ -109,6 +109,26 @@ TEST(DesktopScanner, MissingDirsGiveAnEmptyCatalogue) {
   EXPECT_TRUE(r.apps.empty());
 }
 
+TEST(DesktopScanner, ExplicitApplicationFoldersReplaceTheDataDirsOnes) {
+  TempDir d;
+  write_file(d.path() / "one/sub/a.desktop", entry("A", "a", "Icon=appicon\n"));
+  write_file(d.path() / "two/sub-a.desktop", entry("Shadowed", "x"));
+  write_file(d.path() / "two/b.desktop", entry("B", "b"));
+  write_file(d.path() / "data/applications/c.desktop", entry("C", "c"));  // not scanned
+  write_file(d.path() / "data/icons/hicolor/48x48/apps/appicon.png", png_of(48, 48, 2));
+  ScanOptions o;
+  o.application_dirs = {d.path() / "one", d.path() / "two"};
+  o.data_dirs = {d.path() / "data"};  // icons only
+  EXPECT_EQ(application_folders(o), o.application_dirs);
+  auto r = scan_desktop_entries(o);
+  ASSERT_EQ(r.apps.size(), 2u);
+  ASSERT_NE(find(r, "sub-a"), nullptr);
+  EXPECT_EQ(find(r, "sub-a")->name, "A");  // the earlier folder wins the same id
+  EXPECT_FALSE(find(r, "sub-a")->icon_png.empty());
+  EXPECT_NE(find(r, "b"), nullptr);
+  EXPECT_EQ(find(r, "c"), nullptr);
+}
+
 TEST(DesktopScanner, DataDirsFromEnvironmentFollowTheSpec) {
   ::setenv("XDG_DATA_HOME", "/h", 1);
   ::setenv("XDG_DATA_DIRS", "/a:relative:/b", 1);

@@ -208,8 +208,17 @@ TEST_F(CatalogProcess, NoCatalogPublishesNothing) {
   EXPECT_EQ(mux_->counters().protocol_errors.load(), 0u);
 }
 
-TEST_F(CatalogProcess, AnAppsDirThatIsNotAnApplicationsFolderIsRefused) {
-  const pid_t pid = spawn_guest({"--bus-fd", "3", "--apps-dir", dir_.path().string()}, {});
+TEST_F(CatalogProcess, AnyFolderNameWorksAndARelativeAppsDirIsRefused) {
+  // `vitrine demo` publishes a folder named demo-applications.
+  const fs::path other = dir_.path() / "demo-applications";
+  fs::create_directories(other);
+  install(other, "xlogo.desktop", desktop("XLogo", "xlogo"));
+  start({"--apps-dir", other.string()});
+  ASSERT_TRUE(wait_catalogs(1));
+  ASSERT_EQ(catalogs_[0].apps.size(), 1u);
+  EXPECT_EQ(catalogs_[0].apps[0].id, "xlogo");
+
+  const pid_t pid = spawn_guest({"--bus-fd", "3", "--apps-dir", "relative/applications"}, {});
   int status = 0;
   ::waitpid(pid, &status, 0);
   ASSERT_TRUE(WIFEXITED(status));

@@ -17,6 +17,10 @@ struct ScanOptions {
   // Most important first ($XDG_DATA_HOME, then $XDG_DATA_DIRS): an ID found in an earlier dir
   // hides the same ID in later ones, including when the earlier file says Hidden=true.
   std::vector<std::filesystem::path> data_dirs;
+  // When not empty: these folders are scanned instead of DATA/applications of each data dir
+  // (Desktop File IDs relative to each; earlier folders win), and data_dirs only serve the
+  // icon lookup. For `vitrine-guest --apps-dir`, whose folders need not be named applications.
+  std::vector<std::filesystem::path> application_dirs;
   bool load_icons = true;
   int icon_size = 48;
   std::string path_env;  // PATH used for TryExec; empty: the process's PATH
@@ -30,6 +34,9 @@ struct ScanResult {
 // $XDG_DATA_HOME (default ~/.local/share) followed by $XDG_DATA_DIRS
 // (default /usr/local/share:/usr/share); relative entries are ignored, as the spec says.
 std::vector<std::filesystem::path> xdg_data_dirs_from_env();
+
+// The folders scan_desktop_entries() reads (and CatalogPublisher watches), most important first.
+std::vector<std::filesystem::path> application_folders(const ScanOptions& options);
 
 // Never fails as a whole: unreadable or malformed files are listed in `skipped`. Entries that
 // are not Type=Application, NoDisplay, Hidden, limited by OnlyShowIn, without Exec, or whose
