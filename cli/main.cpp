@@ -34,13 +34,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
-    int rc = app.exit(e);
-    auto* demo = app.get_subcommand("demo");
-    if (demo->parsed() && !demo_is_wired()) {
-      fmt::print(stderr, "\nvitrine demo is not available in this build: {}\n", demo_unavailable_reason());
-      return kExitUnavailable;
-    }
-    return rc;
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? kExitOk : kExitUsage;

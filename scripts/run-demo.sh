@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# The README's main job: installs dependencies, builds the release preset and runs the main
-# program. Today that is the bus benchmark with its same-run ratio summary; once `vitrine demo`
-# exists (cli/), this runs the demo on the built-in sandbox guest instead.
+# The README's main job: installs dependencies, builds the release preset and runs `vitrine demo`:
+# the built-in sandbox guest (Xvfb + vitrine-appserver + vitrine-guest) whose xterm and xclock
+# open as host windows on $DISPLAY. Without a display it runs headless for 30 s and writes a PNG
+# of every window (and windows.json) to build/release/demo-screenshots. Extra arguments go to
+# `vitrine demo` (see `build/release/bin/vitrine demo --help`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 cmake --preset release >/dev/null
 cmake --build --preset release -j"$(nproc)"
-if [ -x build/release/bin/vitrine ] && build/release/bin/vitrine demo --help >/dev/null 2>&1; then
-  exec build/release/bin/vitrine demo "$@"
+vitrine=build/release/bin/vitrine
+if [ $# -eq 0 ] && [ -z "${DISPLAY:-}" ]; then
+  set -- --headless --duration 30 --screenshot-dir build/release/demo-screenshots
+  echo "No \$DISPLAY: running the demo headless for 30 s; window screenshots go to build/release/demo-screenshots"
 fi
-echo "Running the bus benchmark (ring vs memcpy, pipe, Unix socket, TCP; results: build/release/bench_ringbus.json)"
-exec build/release/bin/bench_ringbus --benchmark_min_time=0.2 \
-  --benchmark_out=build/release/bench_ringbus.json --benchmark_out_format=json "$@"
+status=0
+"$vitrine" demo "$@" || status=$?
+if [ -f build/release/demo-screenshots/windows.json ] && [ $# -gt 0 ]; then
+  echo "Windows the host showed (build/release/demo-screenshots):"
+  cat build/release/demo-screenshots/windows.json
+fi
+# 130: stopped with Ctrl-C after a clean shutdown.
+[ "$status" -eq 0 ] || [ "$status" -eq 130 ] || exit "$status"

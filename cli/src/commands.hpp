@@ -22,13 +22,9 @@ void add_launch_command(CLI::App& app, GlobalOptions& globals, int& exit_code);
 void add_launcher_commands(CLI::App& app, GlobalOptions& globals, int& exit_code);
 void add_stats_command(CLI::App& app, GlobalOptions& globals, int& exit_code);
 void add_catalog_command(CLI::App& app, GlobalOptions& globals, int& exit_code);
-// run, demo and connect: they need the VM, RemoteApp and compositor parts wired together.
+// run, demo and connect: start a VM and an RDP session through its bus (instance.hpp).
 void add_session_commands(CLI::App& app, GlobalOptions& globals, int& exit_code);
 
-// True when `vitrine demo` can really run (scripts/run-demo.sh relies on `demo --help`
-// returning 0 only then).
-bool demo_is_wired();
-std::string demo_unavailable_reason();
 
 // Sends one request to the running instance. On failure prints what to do and returns the exit
 // code (kExitNoInstance, kExitFailure).

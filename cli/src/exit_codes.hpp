@@ -8,7 +8,6 @@ inline constexpr int kExitFailure = 1;       // the operation failed; the messag
 inline constexpr int kExitUsage = 2;         // bad command line
 inline constexpr int kExitNoInstance = 3;    // no running instance answers on the launcher socket
 inline constexpr int kExitUnknownApp = 4;    // the application is not published by the guest
-inline constexpr int kExitUnavailable = 5;   // this build cannot do it yet (a part is not wired)
 inline constexpr int kExitInterrupted = 130; // stopped by SIGINT/SIGTERM after a clean shutdown
 
 inline constexpr const char* kExitCodesHelp =
@@ -18,7 +17,6 @@ inline constexpr const char* kExitCodesHelp =
     "  2    bad command line\n"
     "  3    no running Vitrine instance (start one with `vitrine run` or `vitrine demo`)\n"
     "  4    unknown application (the message lists the published ones)\n"
-    "  5    not available in this build (a part it needs is not wired yet)\n"
     "  130  interrupted (Ctrl-C); everything started was stopped\n";
 
 }  // namespace vitrine::cli

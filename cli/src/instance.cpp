@@ -1,0 +1,313 @@
+#include "instance.hpp"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <future>
+
+#include "launcher_server.hpp"
+#include "runtime_paths.hpp"
+#include "vitrine/catalog/launch_argv.hpp"
+#include "vitrine/rdpmux/host/remote_session.hpp"
+
+namespace vitrine::cli {
+
+using namespace std::chrono_literals;
+namespace rh = rdpmux::host;
+
+namespace {
+
+// The appserver (and Windows' RemoteApp) split arguments shell-like: quote what needs it.
+std::string quote_arg(const std::string& arg) {
+  if (!arg.empty() && arg.find_first_of(" \t\n'\"\\$`*?[]{}()<>|&;#~") == std::string::npos) return arg;
+  std::string out = "'";
+  for (char c : arg) {
+    if (c == '\'') out += "'\\''";
+    else out += c;
+  }
+  return out + "'";
+}
+
+std::string join_args(const std::vector<std::string>& argv, std::size_t from) {
+  std::string out;
+  for (std::size_t i = from; i < argv.size(); ++i) {
+    if (!out.empty()) out += ' ';
+    out += quote_arg(argv[i]);
+  }
+  return out;
+}
+
+std::string human_bytes(std::uint64_t bytes) {
+  char buf[32];
+  if (bytes >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.1f GiB", static_cast<double>(bytes) / (1ull << 30));
+  else if (bytes >= (1ull << 20)) std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1ull << 20));
+  else if (bytes >= 1024) std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(bytes) / 1024);
+  else std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
+  return buf;
+}
+
+}  // namespace
+
+std::filesystem::path state_dir(const std::string& instance) {
+  const char* xdg = std::getenv("XDG_STATE_HOME");
+  std::filesystem::path base;
+  if (xdg != nullptr && xdg[0] == '/') base = xdg;
+  else if (const char* home = std::getenv("HOME"); home != nullptr && home[0] == '/')
+    base = std::filesystem::path(home) / ".local" / "state";
+  else base = std::filesystem::temp_directory_path() / ("vitrine-state-" + std::to_string(::getuid()));
+  return base / "vitrine" / instance;
+}
+
+Instance::Instance(const InstanceOptions& options, ShutdownSignal& signal) : options_(options), signal_(signal) {}
+
+std::expected<std::unique_ptr<Instance>, std::string> Instance::start(const InstanceOptions& options,
+                                                                     ShutdownSignal& signal) {
+  std::unique_ptr<Instance> self(new Instance(options, signal));
+  Instance& in = *self;
+  in.started_at_ = std::chrono::steady_clock::now();
+
+  // The launcher socket first: a second instance of the same name must fail before it boots a VM.
+  auto socket = launcher_socket_path(options.instance);
+  if (!socket) return std::unexpected(socket.error());
+  auto launcher = LauncherServer::start({.socket_path = *socket}, in);
+  if (!launcher) return std::unexpected(launcher.error());
+  in.launcher_ = std::move(*launcher);
+
+  VmSessionOptions vm;
+  vm.vmm = options.bin_dir / "vitrine-vmm";
+  if (std::filesystem::exists(options.bin_dir / "vitrine-sandbox-init"))
+    vm.sandbox_init = options.bin_dir / "vitrine-sandbox-init";
+  vm.log_dir = options.state_dir / "logs";
+  vm.progress = [](std::string_view line) { spdlog::info("{}", line); };
+  vm.interrupted = [&in] {
+    if (in.signal_.poll_signal() != 0) in.interrupted_ = true;
+    return in.interrupted_.load();
+  };
+  vm.mux.on_catalog_fragment = [&in](std::span<const std::byte> fragment) { in.on_catalog_fragment(fragment); };
+  auto session = VmSession::start(options.config_file, vm);
+  if (!session) return std::unexpected(session.error());
+  in.vm_ = std::move(*session);
+  spdlog::info("VM \"{}\" is running; its logs are in {}", in.vm_->config().name, in.vm_->log_dir().string());
+  if (auto r = in.vm_->mux().request_catalog(); !r)
+    spdlog::warn("cannot ask the guest for its applications: {}", rdpmux::to_string(r.error()));
+
+  RemoteDisplayOptions display;
+  display.headless = options.headless;
+  display.x_display = options.x_display;
+  display.screenshot_dir = options.screenshot_dir;
+  auto d = RemoteDisplay::create(display);
+  if (!d) return std::unexpected(d.error());
+  in.display_ = std::move(*d);
+
+  rh::RemoteSessionConfig config;
+  config.client.security = options.security;
+  config.client.vm_name = in.vm_->config().name;
+  config.client.pin_dir = options.state_dir / "pins";
+  config.client.remote_app = true;
+  config.client.program = options.start_apps.empty() ? std::string() : options.start_apps.front();
+  config.client.width = options.width;
+  config.client.height = options.height;
+  config.on_reconnect = [](int attempt, const rh::Error& why) {
+    spdlog::warn("the guest's RDP server went away ({}); reconnecting through the bus (attempt {})", rh::to_string(why),
+                 attempt);
+  };
+  VmSession& vm_session = *in.vm_;
+  auto opener = [&vm_session, &in]() { return vm_session.open_rdp(30s, &in.interrupted_); };
+
+  // The session's thread calls the display while connecting, and the display applies those calls
+  // on this (UI) thread: start it on a helper thread and keep dispatching until it is up.
+  spdlog::info("connecting RemoteApp through the bus");
+  auto pending = std::async(std::launch::async, [&] {
+    return rh::RemoteSession::start(opener, config, *in.display_, *in.display_);
+  });
+  const auto connect_deadline = std::chrono::steady_clock::now() + 60s;
+  auto fds = in.display_->wake_fds();
+  while (pending.wait_for(0ms) != std::future_status::ready) {
+    std::vector<pollfd> p;
+    for (int fd : fds) p.push_back({fd, POLLIN, 0});
+    (void)::poll(p.data(), p.size(), 50);
+    in.display_->dispatch();
+    if (std::chrono::steady_clock::now() > connect_deadline) in.display_->shutdown();  // unblocks the session
+  }
+  auto remote = pending.get();
+  if (remote && std::chrono::steady_clock::now() > connect_deadline) {
+    (*remote)->stop();
+    return std::unexpected("RemoteApp connection through the bus took longer than 60 s (guest logs in " +
+                           in.vm_->log_dir().string() + ")");
+  }
+  if (!remote) {
+    in.display_->shutdown();
+    return std::unexpected("RemoteApp connection through the bus failed: " + rh::to_string(remote.error()) +
+                           " (guest logs in " + in.vm_->log_dir().string() + ")");
+  }
+  in.session_ = std::move(*remote);
+  in.input_ = std::make_unique<GuestInputOf<rh::RemoteSession>>(*in.session_);
+  in.display_->set_guest_input(in.input_.get());
+  in.ready_.store(true, std::memory_order_release);
+  spdlog::info("connected; launcher socket {}", in.launcher_->path().string());
+  in.starter_ = std::thread([&in] { in.start_remaining_apps(); });
+  return self;
+}
+
+void Instance::start_remaining_apps() {
+  for (std::size_t i = 1; i < options_.start_apps.size() && !interrupted_; ++i) {
+    const std::string& program = options_.start_apps[i];
+    if (auto r = session_->exec({program, {}, {}}, 30s); !r)
+      spdlog::warn("could not open {}: {}", program, rh::to_string(r.error()));
+  }
+}
+
+int Instance::run() {
+  const auto deadline = options_.duration.count() > 0 ? started_at_ + options_.duration
+                                                      : std::chrono::steady_clock::time_point::max();
+  int exit_code = 0;
+  const int control_fd = vm_->mux().control_wake_fd();
+  for (;;) {
+    std::vector<pollfd> p{{signal_.fd(), POLLIN, 0}};
+    for (int fd : display_->wake_fds()) p.push_back({fd, POLLIN, 0});
+    // Sleep on the control channel only once its waiting flag is set (else the guest would not
+    // ring); false means messages are already pending: do not sleep at all.
+    const bool armed = control_fd >= 0 && vm_->mux().arm_control_wake();
+    if (armed) p.push_back({control_fd, POLLIN, 0});
+    (void)::poll(p.data(), p.size(), armed || control_fd < 0 ? 100 : 0);
+    if (signal_.poll_signal() != 0 || interrupted_) {
+      spdlog::info("stopping (interrupted)");
+      exit_code = 130;
+      break;
+    }
+    display_->dispatch();
+    vm_->mux().poll();  // control messages: the catalogue, Closed, ErrorReply
+    if (auto ended = vm_->poll_vm()) {
+      spdlog::error("the VM ended: {} (logs in {})", *ended, vm_->log_dir().string());
+      exit_code = 1;
+      break;
+    }
+    if (!session_->running()) {
+      const auto why = session_->error();
+      spdlog::error("the RemoteApp session ended: {}", why ? rh::to_string(*why) : std::string("closed"));
+      exit_code = 1;
+      break;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      spdlog::info("stopping (--duration {} s elapsed)", options_.duration.count());
+      break;
+    }
+  }
+  if (display_->headless() && !options_.screenshot_dir.empty()) {
+    display_->dispatch();
+    if (auto shots = display_->write_screenshots(options_.screenshot_dir); shots)
+      spdlog::info("wrote {} window screenshot(s) and windows.json to {}", shots->size(),
+                   options_.screenshot_dir.string());
+    else
+      spdlog::warn("screenshots: {}", shots.error());
+  }
+  shutdown();
+  return exit_code;
+}
+
+void Instance::shutdown() {
+  interrupted_ = true;
+  launcher_.reset();  // no launch request may reach a session that is going away
+  if (display_) display_->shutdown();  // the session thread must not wait for this thread now
+  if (starter_.joinable()) starter_.join();
+  if (session_) session_->stop();
+  session_.reset();
+  if (vm_) {
+    const auto how = vm_->stop();
+    spdlog::info("VM {}", how);
+  }
+  vm_.reset();
+}
+
+Instance::~Instance() { shutdown(); }
+
+void Instance::on_catalog_fragment(std::span<const std::byte> fragment) {
+  std::lock_guard lock(catalog_mutex_);
+  auto r = reassembler_.add(fragment);
+  if (!r) {
+    ++catalog_errors_;
+    spdlog::warn("the guest sent a bad catalogue fragment: {}", r.error().message);
+    return;
+  }
+  if (!*r) return;
+  catalog_generation_ = (*r)->generation;
+  apps_ = std::move((*r)->apps);
+  std::string names;
+  for (const auto& a : apps_) names += (names.empty() ? "" : ", ") + a.id;
+  spdlog::info("the guest publishes {} application(s): {}", apps_.size(), names.empty() ? "(none)" : names);
+}
+
+std::vector<catalog::AppEntry> Instance::apps() {
+  std::lock_guard lock(catalog_mutex_);
+  return apps_;
+}
+
+std::expected<std::string, std::string> Instance::launch(const catalog::AppEntry& app,
+                                                         const std::vector<std::string>& args) {
+  auto argv = catalog::launch_argv(app, args);
+  if (!argv) return std::unexpected("cannot build the command of " + app.id + ": " + argv.error().message);
+  if (argv->empty()) return std::unexpected(app.id + " has an empty command");
+  if (!ready_.load(std::memory_order_acquire) || !session_)
+    return std::unexpected(std::string("the instance is still starting; try again in a moment"));
+  auto r = session_->exec({argv->front(), join_args(*argv, 1), app.working_dir}, 30s);
+  if (!r) return std::unexpected(rh::to_string(r.error()));
+  ++launches_;
+  return "started " + app.name + " (" + argv->front() + ")";
+}
+
+std::vector<std::pair<std::string, std::string>> Instance::stats() {
+  std::vector<std::pair<std::string, std::string>> out;
+  const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_at_);
+  out.emplace_back("uptime", std::to_string(uptime.count()) + " s");
+  if (!ready_.load(std::memory_order_acquire)) {
+    out.emplace_back("state", "starting");
+    return out;
+  }
+  if (vm_) {
+    const auto& c = vm_->mux().counters();
+    out.emplace_back("bus.channels_free", std::to_string(vm_->mux().free_channels()) + "/" +
+                                              std::to_string(vm_->mux().channel_count()));
+    out.emplace_back("bus.opens", std::to_string(c.opens.load()));
+    out.emplace_back("bus.protocol_errors", std::to_string(c.protocol_errors.load()));
+    if (auto rtt = vm_->mux().ping(500ms); rtt)
+      out.emplace_back("bus.control_rtt", std::to_string(rtt->count() / 1000) + " us");
+    if (auto relay = vm_->mux().stats(500ms); relay) {
+      out.emplace_back("relay.open_connections", std::to_string(relay->open_connections));
+      out.emplace_back("relay.bytes_to_host", human_bytes(relay->bytes_to_host));
+      out.emplace_back("relay.bytes_from_host", human_bytes(relay->bytes_from_host));
+      out.emplace_back("relay.records_to_host", std::to_string(relay->records_to_host));
+      out.emplace_back("relay.bytes_copied", human_bytes(relay->bytes_copied));
+      out.emplace_back("relay.backpressure_events", std::to_string(relay->backpressure_events));
+    }
+  }
+  if (session_) {
+    const auto s = session_->stats();
+    out.emplace_back("rdp.paints", std::to_string(s.paints));
+    out.emplace_back("rdp.damage_rects", std::to_string(s.damage_rects));
+    out.emplace_back("rdp.reconnects", std::to_string(session_->reconnects()));
+    out.emplace_back("rdp.bytes_from_guest", human_bytes(session_->bytes_from_guest()));
+    out.emplace_back("rdp.bytes_to_guest", human_bytes(session_->bytes_to_guest()));
+  }
+  if (display_) {
+    const auto d = display_->stats();
+    out.emplace_back("display.windows", std::to_string(display_->windows().size()));
+    out.emplace_back("display.presents", std::to_string(d.presents));
+    out.emplace_back("display.bytes_damaged", human_bytes(d.compositor.bytes_damaged));
+    out.emplace_back("display.bytes_uploaded", human_bytes(d.compositor.bytes_uploaded));
+    out.emplace_back("display.input_events", std::to_string(d.input_events));
+    out.emplace_back("display.callback_timeouts", std::to_string(d.callback_timeouts));
+  }
+  {
+    std::lock_guard lock(catalog_mutex_);
+    out.emplace_back("catalog.apps", std::to_string(apps_.size()));
+    out.emplace_back("catalog.generation", std::to_string(catalog_generation_));
+    out.emplace_back("catalog.errors", std::to_string(catalog_errors_));
+  }
+  out.emplace_back("launches", std::to_string(launches_.load()));
+  return out;
+}
+
+}  // namespace vitrine::cli

@@ -1,0 +1,242 @@
+// RemoteDisplay: where rdpmux meets the compositor. It is the DisplaySink and WindowEvents of an
+// RDP RemoteApp session (called on FreeRDP's session thread) and drives a Compositor that lives
+// on the UI thread (the thread that created the RemoteDisplay and calls dispatch()).
+//
+//   session thread                         UI thread (poll(wake_fds()) -> dispatch())
+//   damaged(fb, rects) --post, wait-->     apply events, comp->damage(rects), present()
+//                     <--applied--------   (uploads read fb while the session thread waits)
+//
+// Every callback is posted to the UI thread and waits until it has been applied and presented.
+// That hand-shake is what makes the framebuffer safe to share without a copy: FreeRDP changes
+// pixels only on the session thread and only between callbacks, so while a callback waits the
+// UI thread reads a stable frame (no torn uploads, no race for TSan to find). The framebuffer
+// memory itself is ours (provide_framebuffer), so an expose redrawn while the session thread
+// decodes reads valid memory: at worst one stale rectangle that the pending damage repairs.
+// The cost is one thread hand-off per paint (tens of microseconds), which the RDP update path
+// already amortizes over whole PDUs.
+//
+// Host input (X11 backend) goes back to the guest through GuestInput, from the UI thread; its
+// implementations only queue (RdpClient/RemoteSession input methods never block).
+//
+// shutdown() releases any waiting callback and turns later ones into no-ops; call it before
+// stopping the RDP session so that its thread cannot wait for a UI thread that is gone.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include <expected>
+
+#include "vitrine/compositor/compositor.hpp"
+#include "vitrine/compositor/input_sink.hpp"
+#include "vitrine/rdpmux/host/display_sink.hpp"
+#include "vitrine/rdpmux/host/input.hpp"
+#include "vitrine/rdpmux/host/window_events.hpp"
+#include "vitrine/ringbus/unique_fd.hpp"
+
+namespace vitrine::compositor {
+class HeadlessBackend;
+class X11Backend;
+}  // namespace vitrine::compositor
+
+namespace vitrine::cli {
+
+// What host input the display forwards to the guest (RdpClient and RemoteSession both fit,
+// through GuestInputOf below). Called on the UI thread; must not block.
+class GuestInput {
+ public:
+  virtual ~GuestInput() = default;
+  virtual void key(rdpmux::host::Scancode code, bool down) = 0;
+  virtual void mouse_move(rdpmux::host::DesktopPoint at) = 0;
+  virtual void mouse_button(rdpmux::host::MouseButton button, bool down, rdpmux::host::DesktopPoint at) = 0;
+  virtual void wheel(rdpmux::host::WheelAxis axis, int delta, rdpmux::host::DesktopPoint at) = 0;
+  virtual void activate(rdpmux::host::WindowId window, bool active) = 0;
+  virtual void system_command(rdpmux::host::WindowId window, rdpmux::host::SystemCommand command) = 0;
+  virtual void window_move(rdpmux::host::WindowId window, rdpmux::host::DesktopRect frame) = 0;
+};
+
+template <typename Client>
+class GuestInputOf final : public GuestInput {
+ public:
+  explicit GuestInputOf(Client& client) : client_(client) {}
+  void key(rdpmux::host::Scancode code, bool down) override { client_.key(code, down); }
+  void mouse_move(rdpmux::host::DesktopPoint at) override { client_.mouse_move(at); }
+  void mouse_button(rdpmux::host::MouseButton b, bool down, rdpmux::host::DesktopPoint at) override {
+    client_.mouse_button(b, down, at);
+  }
+  void wheel(rdpmux::host::WheelAxis axis, int delta, rdpmux::host::DesktopPoint at) override {
+    client_.wheel(axis, delta, at);
+  }
+  void activate(rdpmux::host::WindowId w, bool active) override { client_.activate(w, active); }
+  void system_command(rdpmux::host::WindowId w, rdpmux::host::SystemCommand c) override {
+    client_.system_command(w, c);
+  }
+  void window_move(rdpmux::host::WindowId w, rdpmux::host::DesktopRect frame) override {
+    client_.window_move(w, frame);
+  }
+
+ private:
+  Client& client_;
+};
+
+struct RemoteDisplayOptions {
+  bool headless = false;                  // off-screen (EGL surfaceless); else X11 on x_display
+  std::string x_display;                  // empty: $DISPLAY
+  std::filesystem::path screenshot_dir;   // headless: PNGs of the windows go here (may be empty)
+  // Screenshots are rewritten once the windows have been quiet this long after a change.
+  std::chrono::milliseconds screenshot_quiet{400};
+  // A session-thread callback gives up waiting for the UI thread after this long (logged).
+  std::chrono::milliseconds callback_timeout{5000};
+};
+
+// One window as the host shows it (for `vitrine stats`, tests and the screenshot index).
+struct DisplayedWindow {
+  rdpmux::host::WindowId id = 0;
+  std::string title;
+  rdpmux::host::DesktopRect frame;
+  bool visible = false;
+  std::uint64_t x11_window = 0;  // X window id on the host display (0 headless)
+};
+
+struct RemoteDisplayStats {
+  std::uint64_t callbacks = 0;          // session-thread callbacks applied
+  std::uint64_t callback_timeouts = 0;  // callbacks that stopped waiting for the UI thread
+  std::uint64_t paints = 0;             // damaged() calls
+  std::uint64_t presents = 0;
+  std::uint64_t refused = 0;            // window requests the compositor refused (logged)
+  std::uint64_t screenshots = 0;        // PNG files written
+  std::uint64_t input_events = 0;       // host input forwarded to the guest
+  compositor::CompositorStats compositor;
+};
+
+class RemoteDisplay final : public rdpmux::host::DisplaySink,
+                            public rdpmux::host::WindowEvents,
+                            private compositor::InputSink {
+ public:
+  // Creates the backend and the compositor on the calling thread, which becomes the UI thread.
+  static std::expected<std::unique_ptr<RemoteDisplay>, std::string> create(const RemoteDisplayOptions& options);
+  ~RemoteDisplay() override;
+  RemoteDisplay(const RemoteDisplay&) = delete;
+  RemoteDisplay& operator=(const RemoteDisplay&) = delete;
+
+  // Where host input goes (nullptr: dropped). UI thread.
+  void set_guest_input(GuestInput* input) { input_ = input; }
+  // File descriptors the UI loop polls for POLLIN before calling dispatch() (event queue, X).
+  std::vector<int> wake_fds() const;
+  // UI thread: applies queued session events, presents, handles host input, and writes
+  // headless screenshots when the windows have settled. Never blocks for long.
+  void dispatch();
+  // Any thread: releases waiting callbacks; later callbacks return at once.
+  void shutdown();
+  // UI thread: writes one PNG per visible window plus windows.json into `dir` now.
+  std::expected<std::vector<std::filesystem::path>, std::string> write_screenshots(const std::filesystem::path& dir);
+
+  // Any thread.
+  std::vector<DisplayedWindow> windows() const;
+  RemoteDisplayStats stats() const;
+  bool headless() const { return headless_ != nullptr; }
+
+  // ---- rdpmux::host::DisplaySink (session thread) ---------------------------------------------
+  std::span<std::byte> provide_framebuffer(std::uint32_t width, std::uint32_t height, std::uint32_t stride) override;
+  void framebuffer_changed(const rdpmux::host::FramebufferView& framebuffer) override;
+  void damaged(const rdpmux::host::FramebufferView& framebuffer,
+               std::span<const rdpmux::host::DesktopRect> rects) override;
+
+  // ---- rdpmux::host::WindowEvents (session thread) --------------------------------------------
+  void window_created(const rdpmux::host::WindowState& state) override;
+  void window_changed(const rdpmux::host::WindowState& state, std::uint32_t what) override;
+  void window_deleted(rdpmux::host::WindowId id) override;
+  void z_order_changed(std::span<const rdpmux::host::WindowId> top_to_bottom) override;
+  void active_window_changed(rdpmux::host::WindowId id) override;
+  void notify_icon_changed(const rdpmux::host::NotifyIconState& state) override;
+  void notify_icon_deleted(rdpmux::host::WindowId window, std::uint32_t icon_id) override;
+  void local_move_size(const rdpmux::host::LocalMoveSize& request) override;
+
+ private:
+  struct ProvideFramebuffer {
+    std::uint32_t width, height, stride;
+  };
+  struct FramebufferChanged {
+    rdpmux::host::FramebufferView view;
+  };
+  struct Damage {
+    std::vector<rdpmux::host::DesktopRect> rects;
+  };
+  struct Created {
+    rdpmux::host::WindowState state;
+  };
+  struct Changed {
+    rdpmux::host::WindowState state;
+    std::uint32_t what;
+  };
+  struct Deleted {
+    rdpmux::host::WindowId id;
+  };
+  struct ZOrder {
+    std::vector<rdpmux::host::WindowId> top_to_bottom;
+  };
+  struct Active {
+    rdpmux::host::WindowId id;
+  };
+  using Event = std::variant<ProvideFramebuffer, FramebufferChanged, Damage, Created, Changed, Deleted, ZOrder, Active>;
+
+  RemoteDisplay() = default;
+  // Session thread: queues `event` and waits until the UI thread applied it (or shutdown/timeout).
+  void post_and_wait(Event event);
+  void apply(Event& event);
+  void apply_window(const rdpmux::host::WindowState& state, std::uint32_t what, bool created);
+  void present();
+  void maybe_write_screenshots();
+  compositor::PixelSource source() const;
+
+  // compositor::InputSink (UI thread, from X11Backend::dispatch_events).
+  void on_key(const compositor::KeyEvent& event) override;
+  void on_pointer_motion(const compositor::PointerEvent& event) override;
+  void on_button(const compositor::ButtonEvent& event) override;
+  void on_wheel(const compositor::WheelEvent& event) override;
+  void on_focus(compositor::WindowId window, bool focused) override;
+  void on_move_resize(compositor::WindowId window, const compositor::DesktopRect& rect) override;
+  void on_close_request(compositor::WindowId window) override;
+  void on_state_request(compositor::WindowId window, compositor::WindowState state) override;
+
+  RemoteDisplayOptions options_;
+  std::unique_ptr<compositor::Compositor> compositor_;
+  compositor::HeadlessBackend* headless_ = nullptr;  // owned by compositor_
+  compositor::X11Backend* x11_ = nullptr;            // owned by compositor_
+  GuestInput* input_ = nullptr;
+  ringbus::UniqueFd wake_;  // eventfd: the session thread posted events
+
+  // Session thread <-> UI thread.
+  mutable std::mutex mutex_;
+  std::condition_variable applied_cv_;
+  std::deque<std::pair<std::uint64_t, Event>> queue_;
+  std::uint64_t posted_ = 0;
+  std::uint64_t applied_ = 0;
+  bool shut_down_ = false;
+  std::span<std::byte> provided_;  // answer to the last ProvideFramebuffer
+  RemoteDisplayStats stats_;
+  std::unordered_map<rdpmux::host::WindowId, DisplayedWindow> shown_;
+
+  // UI thread only.
+  struct AlignedFree {
+    void operator()(std::byte* p) const;
+  };
+  std::unique_ptr<std::byte, AlignedFree> owned_fb_;
+  std::unique_ptr<std::byte, AlignedFree> retired_fb_;  // the previous one, until fb_ moves off it
+  rdpmux::host::FramebufferView fb_{};
+  bool need_present_ = false;
+  bool shots_dirty_ = false;
+  std::chrono::steady_clock::time_point last_change_{};
+};
+
+}  // namespace vitrine::cli

@@ -1,0 +1,475 @@
+// The whole product, started for real: `vitrine run` / `vitrine demo` boot the sandbox demo guest
+// (Xvfb + vitrine-appserver + vitrine-guest, through vitrine-vmm), connect RemoteApp through the
+// bus, and show the guest's windows on a host Xvfb or headless as PNGs. A helper inside the guest
+// (guest_xshot) screenshots the guest's own X server, so the tests compare what the host shows
+// with what the guest shows, pixel for pixel (planar is lossless).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+// After gtest: Xlib's macros (None, Bool, Status) would break gtest's own declarations.
+#include <X11/Xatom.h>
+#include <X11/Xlib.h>
+#include <X11/Xutil.h>
+
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "demo_guest.hpp"
+#include "process_util.hpp"
+#include "test_dir.hpp"
+#include "vitrine/catalog/png_image.hpp"
+
+namespace vitrine::cli {
+namespace {
+
+using namespace std::chrono_literals;
+using relay::testing::have_program;
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return done();
+}
+
+// `vitrine` with its output in a log file and an environment of the test's own.
+class Vitrine {
+ public:
+  Vitrine(std::vector<std::string> args, const std::map<std::string, std::string>& env, std::filesystem::path log)
+      : log_(std::move(log)) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      for (const auto& [k, v] : env) {
+        if (v.empty()) ::unsetenv(k.c_str());
+        else ::setenv(k.c_str(), v.c_str(), 1);
+      }
+      std::vector<char*> argv{const_cast<char*>(VITRINE_BIN)};
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(VITRINE_BIN, argv.data());
+      ::_exit(127);
+    }
+  }
+  ~Vitrine() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  bool running() {
+    if (pid_ <= 0) return false;
+    int status = 0;
+    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == 0) return true;
+    code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    pid_ = -1;
+    return false;
+  }
+  // Sends `sig` (0: none) and waits; value: the exit code, or -1 after the timeout.
+  int finish(int sig, std::chrono::milliseconds timeout) {
+    if (pid_ > 0 && sig != 0) ::kill(pid_, sig);
+    if (!wait_until([&] { return !running(); }, timeout)) return -1;
+    return code_;
+  }
+  std::string log() const { return read_file(log_); }
+  // Host pids of the guest's programs and of vitrine-vmm, from the --verbose log.
+  std::set<pid_t> pids() const {
+    std::set<pid_t> out;
+    const std::string text = log();
+    static const std::regex re("(?:started pid|vitrine-vmm pid) ([0-9]+)");
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator(); ++it)
+      out.insert(static_cast<pid_t>(std::stol((*it)[1])));
+    return out;
+  }
+
+ private:
+  std::filesystem::path log_;
+  pid_t pid_ = -1;
+  int code_ = -1;
+};
+
+struct ShotWindow {
+  std::uint32_t id = 0;
+  std::string title;
+  int x = 0, y = 0, width = 0, height = 0;
+  std::string file;
+};
+
+// windows.json as RemoteDisplay writes it (one object per line).
+std::vector<ShotWindow> read_index(const std::filesystem::path& dir) {
+  std::vector<ShotWindow> out;
+  std::istringstream in(read_file(dir / "windows.json"));
+  static const std::regex re(
+      R"re(\{"id": ([0-9]+), "title": "((?:[^"\\]|\\.)*)", "x": (-?[0-9]+), "y": (-?[0-9]+), "width": ([0-9]+), "height": ([0-9]+), "file": "([^"]+)"\})re");
+  for (std::string line; std::getline(in, line);) {
+    std::smatch m;
+    if (!std::regex_search(line, m, re)) continue;
+    out.push_back({static_cast<std::uint32_t>(std::stoul(m[1])), m[2], std::stoi(m[3]), std::stoi(m[4]),
+                   std::stoi(m[5]), std::stoi(m[6]), m[7]});
+  }
+  return out;
+}
+
+std::optional<catalog::RgbaImage> load_png(const std::filesystem::path& file) {
+  const std::string bytes = read_file(file);
+  if (bytes.empty()) return std::nullopt;
+  auto img = catalog::decode_png(std::as_bytes(std::span(bytes.data(), bytes.size())), 8192);
+  if (!img) return std::nullopt;
+  return std::move(*img);
+}
+
+// The guest's screenshots, newest first.
+std::vector<catalog::RgbaImage> guest_shots(const std::filesystem::path& dir) {
+  std::vector<std::pair<long, std::filesystem::path>> files;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const auto name = e.path().filename().string();
+    if (name.starts_with("shot-") && name.ends_with(".png"))
+      files.emplace_back(std::stol(name.substr(5, name.size() - 9)), e.path());
+  }
+  std::sort(files.rbegin(), files.rend());
+  std::vector<catalog::RgbaImage> out;
+  for (const auto& [n, f] : files)
+    if (auto img = load_png(f)) out.push_back(std::move(*img));
+  return out;
+}
+
+// Number of pixels (RGB) of `window` (RGBA rows, window-sized) that differ from the guest's
+// screen at (x, y).
+std::size_t differing(const std::uint8_t* window, int width, int height, std::size_t stride, int bytes_rgb_order,
+                      const catalog::RgbaImage& guest, int x, int y) {
+  std::size_t diff = 0;
+  for (int row = 0; row < height; ++row)
+    for (int col = 0; col < width; ++col) {
+      const int gx = x + col, gy = y + row;
+      if (gx < 0 || gy < 0 || gx >= static_cast<int>(guest.width) || gy >= static_cast<int>(guest.height)) continue;
+      const std::uint8_t* g = &guest.pixels[(static_cast<std::size_t>(gy) * guest.width + gx) * 4];
+      const std::uint8_t* h = window + row * stride + static_cast<std::size_t>(col) * 4;
+      const bool same = bytes_rgb_order == 0 ? (h[0] == g[0] && h[1] == g[1] && h[2] == g[2])   // RGBA
+                                             : (h[2] == g[0] && h[1] == g[1] && h[0] == g[2]);  // BGRX
+      if (!same) ++diff;
+    }
+  return diff;
+}
+
+// The host window must equal the guest's screen at its place in one of the guest's recent shots
+// (xclock may tick between two shots).
+::testing::AssertionResult matches_guest(const std::string& what, const std::uint8_t* pixels, int width, int height,
+                                         std::size_t stride, int order, const std::vector<catalog::RgbaImage>& shots,
+                                         int x, int y) {
+  if (shots.empty()) return ::testing::AssertionFailure() << "no guest screenshot to compare with";
+  std::size_t best = SIZE_MAX;
+  for (std::size_t i = 0; i < shots.size() && i < 6; ++i) {
+    best = std::min(best, differing(pixels, width, height, stride, order, shots[i], x, y));
+    if (best == 0) return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure() << what << ": " << best << " of " << width * height
+                                       << " pixels differ from the guest's own screen (best of " << shots.size()
+                                       << " guest shots)";
+}
+
+// A scratch folder the guest can see too: the sandbox mounts its own /tmp, so it lives in
+// /var/tmp (the guest writes its screenshots there; the state folder and the published
+// applications live there as well).
+class SharedDir {
+ public:
+  SharedDir() {
+    std::string tmpl = "/var/tmp/vitrine-demo-test-XXXXXX";
+    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
+  }
+  ~SharedDir() {
+    std::error_code ec;
+    if (!path_.empty() && std::getenv("VITRINE_KEEP_TEST_DIRS") == nullptr) std::filesystem::remove_all(path_, ec);
+  }
+  SharedDir(const SharedDir&) = delete;
+  SharedDir& operator=(const SharedDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+class Demo : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(dir_.path().empty()) << "cannot create a folder in /var/tmp";
+    for (const char* p : {"Xvfb", "xterm", "xclock", "xeyes"})
+      if (!have_program(p)) GTEST_SKIP() << "needs " << p << " (xvfb, xterm, x11-apps)";
+    auto guest = locate_demo_guest();
+    if (!guest) GTEST_SKIP() << guest.error();
+    guest_ = *guest;
+    shots_ = dir_.path() / "guest-shots";
+    std::filesystem::create_directories(shots_);
+  }
+
+  // The demo guest plus the screenshot helper inside it.
+  std::filesystem::path write_config() {
+    const auto xshot = guest_.bin_dir / "vitrine_test_guest_xshot";
+    auto demo = write_demo_config(guest_, dir_.path() / "demo");  // the demo's apps folder, outside /tmp
+    EXPECT_TRUE(demo) << demo.error();
+    std::string toml = read_file(*demo);
+    toml += "\n[[sandbox.program]]\nname = \"xshot\"\ncommand = [\"" + xshot.string() + "\", \":0\", \"" +
+            shots_.string() + "\", \"250\"]\nrestart = \"on-failure\"\n";
+    const auto file = dir_.path() / "vm.toml";
+    std::ofstream(file) << toml;
+    return file;
+  }
+
+  std::map<std::string, std::string> env(const std::string& display) const {
+    return {{"DISPLAY", display},
+            {"XDG_STATE_HOME", (dir_.path() / "state").string()},
+            {"XDG_RUNTIME_DIR", runtime_.path().string()},
+            {"XDG_DATA_HOME", (dir_.path() / "data").string()}};
+  }
+
+  static ::testing::AssertionResult nothing_left(const std::set<pid_t>& pids) {
+    if (pids.empty()) return ::testing::AssertionFailure() << "the log named no guest process";
+    for (pid_t pid : pids) {
+      // A pid may be reused by the time we look; a zombie or a new process of another name is
+      // not ours. Ours would still run the same executable.
+      const auto status = read_file("/proc/" + std::to_string(pid) + "/status");
+      if (!status.empty() && status.find("State:\tZ") == std::string::npos)
+        return ::testing::AssertionFailure() << "process " << pid << " is still running:\n" << status.substr(0, 200);
+    }
+    return ::testing::AssertionSuccess();
+  }
+
+  SharedDir dir_;
+  test::TempDir runtime_;
+  DemoGuest guest_;
+  std::filesystem::path shots_;
+};
+
+TEST_F(Demo, HeadlessScreenshotsEqualTheGuestsView) {
+  const auto out = dir_.path() / "host-shots";
+  Vitrine v({"-v", "--instance", "headless", "run", write_config().string(), "--app", "||xterm", "--app", "||xclock",
+             "--headless", "--screenshot-dir", out.string()},
+            env(""), dir_.path() / "vitrine.log");
+  auto both = [&] {
+    std::set<std::string> titles;
+    for (const auto& w : read_index(out)) titles.insert(w.title);
+    return titles.count("xterm") == 1 && titles.count("xclock") == 1;
+  };
+  ASSERT_TRUE(wait_until([&] { return both() || !v.running(); }, 90s) && both()) << v.log();
+  std::this_thread::sleep_for(1500ms);  // let both windows finish drawing
+  ASSERT_EQ(v.finish(SIGINT, 30s), 130) << v.log();
+  const auto pids = v.pids();
+  EXPECT_TRUE(nothing_left(pids)) << v.log();
+
+  const auto shots = guest_shots(shots_);
+  const auto windows = read_index(out);
+  ASSERT_GE(windows.size(), 2u);
+  for (const auto& w : windows) {
+    auto img = load_png(out / w.file);
+    ASSERT_TRUE(img) << w.file;
+    ASSERT_EQ(static_cast<int>(img->width), w.width);
+    ASSERT_EQ(static_cast<int>(img->height), w.height);
+    EXPECT_TRUE(matches_guest(w.title, img->pixels.data(), w.width, w.height, img->width * 4u, 0, shots, w.x, w.y));
+  }
+}
+
+// Host X windows on an Xvfb of the test: titles, pixels, then the launcher socket (apps, launch),
+// desktop launchers, and Ctrl-C.
+class DemoOnX : public Demo {
+ protected:
+  struct HostWindow {
+    Window xid = 0;
+    std::string title;
+    int x = 0, y = 0, width = 0, height = 0;
+  };
+
+  std::vector<HostWindow> host_windows(Display* dpy) {
+    std::vector<HostWindow> out;
+    Window root_ret, parent;
+    Window* children = nullptr;
+    unsigned n = 0;
+    if (!XQueryTree(dpy, DefaultRootWindow(dpy), &root_ret, &parent, &children, &n)) return out;
+    const Atom net_wm_name = XInternAtom(dpy, "_NET_WM_NAME", False);
+    const Atom utf8 = XInternAtom(dpy, "UTF8_STRING", False);
+    for (unsigned i = 0; i < n; ++i) {
+      XWindowAttributes a;
+      if (!XGetWindowAttributes(dpy, children[i], &a) || a.map_state != IsViewable) continue;
+      Atom type;
+      int format;
+      unsigned long items, after;
+      unsigned char* data = nullptr;
+      std::string title;
+      if (XGetWindowProperty(dpy, children[i], net_wm_name, 0, 1024, False, utf8, &type, &format, &items, &after,
+                             &data) == Success &&
+          data != nullptr) {
+        title.assign(reinterpret_cast<char*>(data), items);
+        XFree(data);
+      }
+      if (title.empty()) {
+        char* name = nullptr;
+        if (XFetchName(dpy, children[i], &name) && name != nullptr) {
+          title = name;
+          XFree(name);
+        }
+      }
+      if (title.empty()) continue;
+      out.push_back({children[i], title, a.x, a.y, a.width, a.height});
+    }
+    if (children != nullptr) XFree(children);
+    return out;
+  }
+
+  std::optional<HostWindow> find(Display* dpy, const std::string& title) {
+    for (const auto& w : host_windows(dpy))
+      if (w.title == title) return w;
+    return std::nullopt;
+  }
+
+  ::testing::AssertionResult window_matches_guest(Display* dpy, const HostWindow& w) {
+    XImage* img = XGetImage(dpy, w.xid, 0, 0, static_cast<unsigned>(w.width), static_cast<unsigned>(w.height),
+                            AllPlanes, ZPixmap);
+    if (img == nullptr) return ::testing::AssertionFailure() << "XGetImage failed for " << w.title;
+    std::vector<std::uint8_t> bgrx(static_cast<std::size_t>(w.width) * w.height * 4);
+    for (int y = 0; y < w.height; ++y)
+      for (int x = 0; x < w.width; ++x) {
+        const unsigned long p = XGetPixel(img, x, y);
+        std::uint8_t* o = &bgrx[(static_cast<std::size_t>(y) * w.width + x) * 4];
+        o[0] = static_cast<std::uint8_t>(p), o[1] = static_cast<std::uint8_t>(p >> 8);
+        o[2] = static_cast<std::uint8_t>(p >> 16), o[3] = 0xff;
+      }
+    XDestroyImage(img);
+    return matches_guest(w.title, bgrx.data(), w.width, w.height, static_cast<std::size_t>(w.width) * 4, 1,
+                         guest_shots(shots_), w.x, w.y);
+  }
+};
+
+TEST_F(DemoOnX, WindowsAppsLaunchLaunchersAndCtrlC) {
+  relay::testing::Xvfb host("1280x800x24");
+  if (host.display().empty()) GTEST_SKIP() << "Xvfb did not start";
+  Display* dpy = XOpenDisplay(host.display().c_str());
+  ASSERT_NE(dpy, nullptr);
+  auto e = env(host.display());
+  Vitrine v({"-v", "--instance", "onx", "run", write_config().string(), "--app", "||xterm", "--app", "||xclock"}, e,
+            dir_.path() / "vitrine.log");
+
+  // xterm and xclock become host X windows with their titles and the guest's pixels.
+  ASSERT_TRUE(wait_until([&] { return (find(dpy, "xterm") && find(dpy, "xclock")) || !v.running(); }, 90s) &&
+              find(dpy, "xterm") && find(dpy, "xclock"))
+      << v.log();
+  std::this_thread::sleep_for(1500ms);
+  for (const char* title : {"xterm", "xclock"}) {
+    auto w = find(dpy, title);
+    ASSERT_TRUE(w) << title;
+    EXPECT_TRUE(window_matches_guest(dpy, *w)) << v.log();
+  }
+
+  auto cli = [&](std::vector<std::string> args, const std::string& name) {
+    std::vector<std::string> full{"--instance", "onx"};
+    full.insert(full.end(), args.begin(), args.end());
+    Vitrine c(full, e, dir_.path() / (name + ".log"));
+    const int code = c.finish(0, 60s);
+    return std::make_pair(code, c.log());
+  };
+
+  // The guest's catalogue reaches `vitrine apps`.
+  std::pair<int, std::string> apps;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        apps = cli({"apps"}, "apps");
+        return apps.first == 0 && apps.second.find("xclock") != std::string::npos;
+      },
+      30s))
+      << apps.second << "\n" << v.log();
+  EXPECT_NE(apps.second.find("xterm"), std::string::npos) << apps.second;
+  EXPECT_NE(apps.second.find("xeyes"), std::string::npos) << apps.second;
+
+  // One more seamless window through the launcher socket.
+  auto launched = cli({"launch", "xeyes"}, "launch");
+  EXPECT_EQ(launched.first, 0) << launched.second << "\n" << v.log();
+  EXPECT_TRUE(wait_until([&] { return find(dpy, "xeyes").has_value(); }, 30s)) << v.log();
+  auto unknown = cli({"launch", "no-such-app"}, "launch-unknown");
+  EXPECT_EQ(unknown.first, 4) << unknown.second;
+  EXPECT_NE(unknown.second.find("xterm"), std::string::npos) << "the message lists what is published";
+
+  // Menu entries for the published applications.
+  auto installed = cli({"install-launchers"}, "install");
+  EXPECT_EQ(installed.first, 0) << installed.second;
+  const auto apps_dir = dir_.path() / "data" / "applications";
+  int entries = 0;
+  std::error_code ec;
+  for (const auto& f : std::filesystem::directory_iterator(apps_dir, ec)) {
+    if (f.path().extension() != ".desktop") continue;
+    ++entries;
+    const std::string cmd = "desktop-file-validate '" + f.path().string() + "' 2>&1";
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << f.path();
+  }
+  EXPECT_GE(entries, 3) << installed.second;
+
+  // Ctrl-C stops everything: the command exits 130 and no process of the demo is left.
+  ASSERT_EQ(v.finish(SIGINT, 30s), 130) << v.log();
+  EXPECT_TRUE(nothing_left(v.pids())) << v.log();
+  XSync(dpy, False);
+  EXPECT_FALSE(find(dpy, "xterm").has_value());
+  XCloseDisplay(dpy);
+}
+
+// `vitrine connect --listen`: the real xfreerdp binary uses the bus through a local socket and
+// shows the guest's RemoteApp window on the host display.
+TEST_F(DemoOnX, ConnectGatewayServesTheRealXfreerdp) {
+  if (!have_program("xfreerdp")) GTEST_SKIP() << "needs xfreerdp (freerdp2-x11)";
+  relay::testing::Xvfb host("1280x800x24");
+  if (host.display().empty()) GTEST_SKIP() << "Xvfb did not start";
+  Display* dpy = XOpenDisplay(host.display().c_str());
+  ASSERT_NE(dpy, nullptr);
+  const auto sock = dir_.path() / "rdp.sock";
+  auto e = env(host.display());
+  Vitrine gateway({"-v", "--instance", "gw", "connect", "--listen", sock.string(), write_config().string(),
+                   "--duration", "120"},
+                  e, dir_.path() / "connect.log");
+  ASSERT_TRUE(wait_until([&] { return std::filesystem::exists(sock) || !gateway.running(); }, 60s) &&
+              std::filesystem::exists(sock))
+      << gateway.log();
+  relay::testing::Child client = relay::testing::Child::start(
+      {"xfreerdp", "/v:" + sock.string(), "/sec:rdp", "/cert:ignore", "/u:x", "/p:x", "/app:||xterm"},
+      {"DISPLAY=" + host.display()});
+  EXPECT_TRUE(wait_until([&] { return find(dpy, "xterm").has_value(); }, 60s)) << gateway.log();
+  if (auto w = find(dpy, "xterm")) {
+    std::this_thread::sleep_for(1500ms);
+    EXPECT_TRUE(window_matches_guest(dpy, *find(dpy, "xterm"))) << gateway.log();
+  }
+  client.stop();
+  EXPECT_EQ(gateway.finish(SIGINT, 30s), 130) << gateway.log();
+  EXPECT_NE(gateway.log().find("served 1 client"), std::string::npos) << gateway.log();
+  XCloseDisplay(dpy);
+}
+
+// What the README's first command runs on a machine without a display.
+TEST_F(Demo, DemoCommandRunsHeadlessForAFixedTime) {
+  const auto out = dir_.path() / "demo-shots";
+  Vitrine v({"demo", "--headless", "--duration", "25", "--screenshot-dir", out.string()}, env(""),
+            dir_.path() / "demo.log");
+  ASSERT_EQ(v.finish(0, 120s), 0) << v.log();
+  std::set<std::string> titles;
+  for (const auto& w : read_index(out)) titles.insert(w.title);
+  EXPECT_EQ(titles.count("xterm"), 1u) << v.log();
+  EXPECT_EQ(titles.count("xclock"), 1u) << v.log();
+}
+
+}  // namespace
+}  // namespace vitrine::cli
