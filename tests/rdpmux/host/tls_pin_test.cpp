@@ -12,6 +12,14 @@
 #include "vitrine/rdpmux/host/cert_pin_store.hpp"
 #include "vitrine/rdpmux/host/rdp_client.hpp"
 
+// LeakSanitizer (asan preset): libfreerdp-server2 2.11's tls_accept reads the server's
+// certificate and private key from their PEM files at every accepted connection and never frees
+// them. Only the test RAIL server (the fixture, not Vitrine) calls tls_accept, so this binary
+// suppresses exactly that function; every other leak still fails the run. The slow unwinder
+// is needed to see tls_accept at all: the fast one stops in libcrypto (no frame pointers).
+extern "C" const char* __lsan_default_suppressions() { return "leak:tls_accept\n"; }
+extern "C" const char* __asan_default_options() { return "fast_unwind_on_malloc=0"; }
+
 namespace vitrine::rdpmux::host {
 namespace {
 
