@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   add_launcher_commands(app, globals, exit_code);
   add_stats_command(app, globals, exit_code);
   add_catalog_command(app, globals, exit_code);
+  add_record_replay_commands(app, globals, exit_code);
 
   app.parse_complete_callback([&globals] { setup_logging(globals.verbose); });
   try {
