@@ -7,6 +7,15 @@
 //   BM_QemuTcgGuestToHost     one TCG VM with virtio-net user networking: guest -> host bytes/s
 //   through the bus (records, host verifies each checksum) vs through virtio-net to a host TCP
 //   socket, same run; reports both and bus_over_net.
+//   BM_NestedKvmVsMicrovm     nested under QEMU TCG (-cpu max, kvm-amd in the TCG guest), one
+//   run: the same kernel + initramfs booted by `vitrine-vmm --backend kvm` and by QEMU
+//   -M microvm and by QEMU -M q35 (all with KVM inside the TCG guest): time to the guest's hello on the bus,
+//   resident memory of the VMM (vitrine-vmm + vitrine-kvm vs QEMU) at hello, and inside the
+//   inner guest the cost of a BAR0 Doorbell write (ioeventfd) vs a register write that exits
+//   to vitrine-kvm's user space, and the ping/pong round trip with the doorbell vs polling.
+//   Everything runs two levels down under TCG: absolute numbers are far slower than on real
+//   KVM; only the ratios of this one run mean something. Left out under report.py --quick (a
+//   run costs about 3-5 core-minutes); VITRINE_BENCH_NESTED=1 forces it, =0 leaves it out.
 #include <arpa/inet.h>
 #include <benchmark/benchmark.h>
 #include <netinet/in.h>
@@ -17,7 +26,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
+#include <map>
+#include <sstream>
 #include <thread>
 
 #include "guest_image.hpp"
@@ -199,6 +211,109 @@ void BM_QemuTcgGuestToHost(benchmark::State& state) {
   (void)host.quit();
 }
 
+#ifdef HV_KVM_IMAGE_SCRIPT
+// One "bench: LABEL key=value ..." line of the outer console; empty map when absent.
+std::map<std::string, double> bench_line(const std::string& console, const std::string& label) {
+  std::map<std::string, double> out;
+  const auto at = console.find("bench: " + label + " ");
+  if (at == std::string::npos) return out;
+  std::istringstream line(console.substr(at, console.find('\n', at) - at));
+  std::string word;
+  while (line >> word) {
+    const auto eq = word.find('=');
+    if (eq != std::string::npos) out[word.substr(0, eq)] = std::atof(word.c_str() + eq + 1);
+  }
+  return out;
+}
+
+void BM_NestedKvmVsMicrovm(benchmark::State& state) {
+  if (!test::have_qemu()) {
+    state.SkipWithError("qemu-system-x86_64 not installed");
+    return;
+  }
+  const std::string log_path = std::string(HV_KVM_CACHE) + "/bench-" + std::to_string(::getpid()) + ".log";
+  const std::string cmd = std::string(HV_KVM_IMAGE_SCRIPT) + " --out " + HV_KVM_CACHE + " --vmm " + HV_KVM_VMM +
+                          " --vmmd " + HV_KVM_VMMD + " --launcher " + HV_KVM_LAUNCHER + " --guest " + HV_KVM_GUEST +
+                          " --bench > " + log_path + " 2>&1";
+  if (std::system(cmd.c_str()) != 0) {
+    state.SkipWithError(("nested image builder failed, see " + log_path).c_str());
+    return;
+  }
+  std::string image;
+  {
+    std::ifstream in(log_path);
+    std::string line;
+    while (std::getline(in, line))
+      if (line.starts_with("IMAGE ")) image = line.substr(6);
+  }
+  std::map<std::string, double> kvm, microvm, q35;
+  std::string console;
+  for (auto _ : state) {
+    const std::string console_path = log_path + ".console";
+    // -smp 2: the outer guest runs the VMM's vCPU thread and the bus host side by side.
+    const std::string qemu = "timeout 600 qemu-system-x86_64 -accel tcg -cpu max -m 1536 -smp 2 -nographic "
+                             "-no-reboot -net none -kernel " + image + "/vmlinuz -initrd " + image +
+                             "/outer.img -append 'console=ttyS0 quiet panic=-1' < /dev/null > " + console_path + " 2>&1";
+    const auto t0 = Clock::now();
+    const int rc = std::system(qemu.c_str());
+    state.SetIterationTime(std::chrono::duration<double>(Clock::now() - t0).count());
+    console = test::read_text(console_path);
+    if (rc != 0) {
+      state.SkipWithError(("outer QEMU failed, console in " + console_path).c_str());
+      return;
+    }
+    if (console.find("nested: NO-KVM") != std::string::npos) {
+      state.SkipWithError("the QEMU TCG guest has no usable SVM (kvm-amd gave no /dev/kvm)");
+      return;
+    }
+    kvm = bench_line(console, "kvm");
+    microvm = bench_line(console, "microvm");
+    q35 = bench_line(console, "q35");
+    if (kvm["doorbell_ns"] > 0 && microvm["hello_ms"] > 0) ::unlink(console_path.c_str());
+    else std::fprintf(stderr, "bench_vm: incomplete nested results; console kept in %s\n", console_path.c_str());
+  }
+  ::unlink(log_path.c_str());
+  if (kvm.empty() || kvm["hello_ms"] <= 0) {
+    state.SkipWithError(("no hello from the kvm backend; console:\n" + console.substr(console.size() > 4000 ? console.size() - 4000 : 0)).c_str());
+    return;
+  }
+  state.counters["kvm_hello_ms"] = kvm["hello_ms"];
+  state.counters["kvm_vmm_rss_kib"] = kvm["rss_kib"];
+  state.counters["doorbell_exit_ns"] = kvm["doorbell_ns"];
+  state.counters["user_mmio_exit_ns"] = kvm["user_mmio_ns"];
+  state.counters["rtt_doorbell_ns"] = kvm["rtt_doorbell_ns"];
+  state.counters["rtt_poll_ns"] = kvm["rtt_poll_ns"];
+  if (kvm["user_mmio_ns"] > 0) state.counters["doorbell_over_user_exit"] = kvm["doorbell_ns"] / kvm["user_mmio_ns"];
+  if (kvm["rtt_poll_ns"] > 0) state.counters["rtt_doorbell_over_poll"] = kvm["rtt_doorbell_ns"] / kvm["rtt_poll_ns"];
+  if (!microvm.empty() && microvm["hello_ms"] > 0) {
+    state.counters["microvm_hello_ms"] = microvm["hello_ms"];
+    state.counters["microvm_rss_kib"] = microvm["rss_kib"];
+    state.counters["hello_kvm_over_microvm"] = kvm["hello_ms"] / microvm["hello_ms"];
+    if (microvm["rss_kib"] > 0) state.counters["rss_kvm_over_microvm"] = kvm["rss_kib"] / microvm["rss_kib"];
+  }
+  if (!q35.empty() && q35["hello_ms"] > 0) {
+    state.counters["q35_hello_ms"] = q35["hello_ms"];
+    state.counters["q35_rss_kib"] = q35["rss_kib"];
+    state.counters["hello_kvm_over_q35"] = kvm["hello_ms"] / q35["hello_ms"];
+    if (q35["rss_kib"] > 0) state.counters["rss_kvm_over_q35"] = kvm["rss_kib"] / q35["rss_kib"];
+  }
+  if (microvm.empty() || microvm["hello_ms"] <= 0) {
+    std::fprintf(stderr, "bench_vm: QEMU microvm gave no hello; console tail:\n%s\n",
+                 console.substr(console.size() > 3000 ? console.size() - 3000 : 0).c_str());
+  }
+}
+
+// report.py --quick passes --benchmark_min_time=0.05: a nested run does not fit there.
+bool nested_wanted(int argc, char** argv) {
+  if (const char* env = std::getenv("VITRINE_BENCH_NESTED"); env != nullptr && *env != '\0') return env[0] == '1';
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a.starts_with("--benchmark_min_time=") && std::atof(a.c_str() + 21) < 0.1) return false;
+  }
+  return true;
+}
+#endif
+
 BENCHMARK(BM_StartToHello_direct)->UseManualTime()->Iterations(10)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_StartToHello_sandbox)->UseManualTime()->Iterations(10)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_StartToHello_qemu_tcg)->UseManualTime()->Iterations(2)->Unit(benchmark::kMillisecond);
@@ -206,4 +321,20 @@ BENCHMARK(BM_QemuTcgGuestToHost)->Arg(32)->UseManualTime()->Iterations(1)->Unit(
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+#ifdef HV_KVM_IMAGE_SCRIPT
+  if (nested_wanted(argc, argv)) {
+    benchmark::RegisterBenchmark("BM_NestedKvmVsMicrovm", BM_NestedKvmVsMicrovm)
+        ->UseManualTime()
+        ->Iterations(1)
+        ->Unit(benchmark::kMillisecond);
+  } else {
+    std::fprintf(stderr, "bench_vm: BM_NestedKvmVsMicrovm left out (quick mode; VITRINE_BENCH_NESTED=1 runs it)\n");
+  }
+#endif
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -48,6 +48,13 @@ int main(int argc, char** argv) {
     std::puts("nested-guest: FAIL no ivshmem device (1af4:1110) in /sys/bus/pci/devices");
     return 1;
   }
+  // Memory decoding on: a BAR that the kernel (not firmware) assigned stays disabled until a
+  // driver enables the device, and QEMU maps BAR2 only then (microvm's PCIe bus); sysfs
+  // "enable" is how a user-space driver asks. vitrine-kvm maps BAR2 regardless.
+  if (FILE* en = std::fopen((device + "/enable").c_str(), "w")) {
+    std::fputs("1", en);
+    std::fclose(en);
+  }
   const int fd = ::open((device + "/resource2").c_str(), O_RDWR | O_SYNC);
   struct stat st {};
   if (fd < 0 || ::fstat(fd, &st) != 0) {

@@ -208,6 +208,7 @@ int main(int argc, char** argv) {
     if (serve && host_bus) server.serve(host_bus->channel(0));
     if (::waitpid(pid, &status, WNOHANG) == pid) exited = true;
   }
+  if (serve && host_bus) server.serve(host_bus->channel(0));  // what came just before the exit
   if (control >= 0) {  // the last events
     char buf[4096];
     ssize_t n;
