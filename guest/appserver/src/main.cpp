@@ -106,6 +106,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   set_verbose(args.verbose);
+  configure_freerdp_log(args.verbose);
   struct sigaction sa{};
   sa.sa_handler = on_signal;  // no SA_RESTART: poll() returns EINTR and the loops see the flag
   sigaction(SIGINT, &sa, nullptr);
