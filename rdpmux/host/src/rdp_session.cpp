@@ -600,7 +600,8 @@ UINT RdpClient::Session::rail_exec_result(const RAIL_EXEC_RESULT_ORDER& result) 
   const bool ok = result.execResult == RAIL_EXEC_S_OK;
   if (pending.id == 0) {
     // The handshake's program is why this session exists: without it the session is useless.
-    if (!ok) failed(Error{Errc::kConnect, describe_exec_failure(pending.program, result)});
+    // kExec, not kConnect: connecting again would only be refused again (RemoteSession).
+    if (!ok) failed(Error{Errc::kExec, describe_exec_failure(pending.program, result)});
     return CHANNEL_RC_OK;
   }
   complete_exec(pending.id, ok ? Result<void>{} : fail(Errc::kExec, describe_exec_failure(pending.program, result)));

@@ -178,6 +178,26 @@ TEST_F(RailSessionRefusingExec, RefusedExecNamesTheProgramAndTheCode) {
   EXPECT_EQ(exec_result_name(0x4242), "unknown RAIL exec result");
 }
 
+// The handshake's own program refused: the session ends with kExec naming it.
+TEST(RailSessionHandshake, RefusedHandshakeProgramEndsTheSessionWithKExec) {
+  auto link = testing::BridgedLink::make();
+  ASSERT_TRUE(link);
+  auto server = RailTestServer::start(link->server_end.release(),
+                                      {.failing_program = "||missing", .failing_result = 3, .failing_raw = 0});
+  ClientConfig config;
+  config.security = Security::kRdp;
+  config.program = "||missing";
+  Observer observer;
+  auto client = RdpClient::start(config, std::move(link->client_end), observer, observer);
+  ASSERT_TRUE(client) << to_string(client.error());
+  ASSERT_TRUE((*client)->wait_ended(20s));
+  auto error = (*client)->error();
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->code, Errc::kExec) << to_string(*error);
+  EXPECT_NE(error->message.find("RAIL_EXEC_E_NOT_IN_ALLOWLIST"), std::string::npos) << error->message;
+  (*client)->stop();
+}
+
 // Reconnecting to a server whose applications already run: no program, no Client Execute.
 class RailSessionWithoutProgram : public RailSession {
  protected:

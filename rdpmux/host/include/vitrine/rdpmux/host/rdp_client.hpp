@@ -106,7 +106,8 @@ class RdpClient {
   // flight per caller. Errors: kExec (the server refused: the text names the program, the
   // RAIL_EXEC_E_* code and the raw result), kTimeout, kConfig (full-desktop mode, empty program,
   // called on the session thread), kConnect (not connected yet), kClosed (session ended). A
-  // refused exec leaves the session running; only a refused handshake program ends it.
+  // refused exec leaves the session running; only a refused handshake program
+  // (ClientConfig::program) ends it, with kExec.
   Result<void> exec(const ExecRequest& request, std::chrono::milliseconds timeout);
 
   // ---- input (any thread; queued, sent in order on the session thread) ----------------------
