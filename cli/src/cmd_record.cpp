@@ -12,6 +12,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include "demo_guest.hpp"
 #include "exit_codes.hpp"
@@ -76,7 +77,15 @@ int run_record(const RecordArgs& args, const GlobalOptions& globals) {
     return kExitFailure;
   }
   VmSession& s = **session;
+  // The guest's RDP server may still be starting after the relay said hello: retry for a while.
   auto conn = s.mux().open(s.rdp_target(), {.framed = true});
+  const auto open_deadline = std::chrono::steady_clock::now() + 60s;
+  while (!conn && std::chrono::steady_clock::now() < open_deadline) {
+    if (signal.poll_signal() != 0) return kExitInterrupted;
+    if (s.poll_vm()) break;
+    std::this_thread::sleep_for(250ms);
+    conn = s.mux().open(s.rdp_target(), {.framed = true});
+  }
   if (!conn) {
     spdlog::error("cannot open the guest's RDP server through the bus: {}", rdpmux::to_string(conn.error()));
     return kExitFailure;
