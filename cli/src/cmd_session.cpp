@@ -28,6 +28,7 @@ struct SessionArgs {
   std::string security = "rdp";
   std::vector<std::string> apps;
   int duration = 0;
+  std::string telemetry_json;
 };
 
 // The VM file to run: the user's, or the demo guest's written into the state folder.
@@ -51,6 +52,7 @@ int run_session(const SessionArgs& args, const GlobalOptions& globals, bool demo
   o.state_dir = state_dir(globals.instance);
   o.bin_dir = self_bin_dir();
   o.duration = std::chrono::seconds(args.duration);
+  if (!args.telemetry_json.empty()) o.telemetry_json = std::filesystem::absolute(args.telemetry_json);
   o.security = args.security == "tls" ? rdpmux::host::Security::kTls : rdpmux::host::Security::kRdp;
   o.start_apps = args.apps;
   if (demo && o.start_apps.empty()) o.start_apps = demo_start_apps();
@@ -144,6 +146,8 @@ void add_common_options(CLI::App* sub, SessionArgs& args) {
                   "certificate pinned on first use)")
       ->check(CLI::IsMember({"rdp", "tls"}))
       ->capture_default_str();
+  sub->add_option("--telemetry-json", args.telemetry_json,
+                  "On exit, write stage latencies (perf::StageTelemetry) and the counters of `vitrine stats` here");
 }
 
 }  // namespace

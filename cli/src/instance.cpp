@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <future>
 
 #include "launcher_server.hpp"
@@ -91,8 +92,7 @@ std::expected<std::unique_ptr<Instance>, std::string> Instance::start(const Inst
   if (!session) return std::unexpected(session.error());
   in.vm_ = std::move(*session);
   spdlog::info("VM \"{}\" is running; its logs are in {}", in.vm_->config().name, in.vm_->log_dir().string());
-  if (auto r = in.vm_->mux().request_catalog(); !r)
-    spdlog::warn("cannot ask the guest for its applications: {}", rdpmux::to_string(r.error()));
+  // No request_catalog() here: the guest agent sends its catalogue right after HelloReply.
 
   RemoteDisplayOptions display;
   display.headless = options.headless;
@@ -204,6 +204,19 @@ int Instance::run() {
     else
       spdlog::warn("screenshots: {}", shots.error());
   }
+  if (!options_.telemetry_json.empty()) {
+    std::string json = "{\"telemetry\": " + display_->telemetry().to_json() + ",\n \"counters\": {";
+    bool first = true;
+    for (const auto& [name, value] : stats()) {
+      json += std::string(first ? "" : ", ") + "\"" + name + "\": \"" + value + "\"";
+      first = false;
+    }
+    json += "}}\n";
+    std::ofstream out(options_.telemetry_json, std::ios::trunc);
+    out << json;
+    if (out) spdlog::info("telemetry written to {}", options_.telemetry_json.string());
+    else spdlog::warn("cannot write telemetry to {}", options_.telemetry_json.string());
+  }
   shutdown();
   return exit_code;
 }
@@ -299,6 +312,14 @@ std::vector<std::pair<std::string, std::string>> Instance::stats() {
     out.emplace_back("display.bytes_uploaded", human_bytes(d.compositor.bytes_uploaded));
     out.emplace_back("display.input_events", std::to_string(d.input_events));
     out.emplace_back("display.callback_timeouts", std::to_string(d.callback_timeouts));
+    for (const auto stage : {perf::Stage::kPaintToUpload, perf::Stage::kUploadToPresent}) {
+      const auto& h = display_->telemetry().stage(stage);
+      if (h.count() == 0) continue;
+      out.emplace_back(std::string("latency.") + perf::stage_name(stage),
+                       "p50 " + std::to_string(h.percentile(0.5) / 1000) + " us, p99 " +
+                           std::to_string(h.percentile(0.99) / 1000) + " us, max " + std::to_string(h.max() / 1000) +
+                           " us (" + std::to_string(h.count()) + " paints)");
+    }
   }
   {
     std::lock_guard lock(catalog_mutex_);

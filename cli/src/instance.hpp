@@ -52,6 +52,7 @@ struct InstanceOptions {
   std::filesystem::path state_dir;    // logs/, pins/
   std::filesystem::path bin_dir;      // vitrine-vmm, vitrine-sandbox-init
   std::chrono::seconds duration{0};   // 0: until Ctrl-C or the VM ends
+  std::filesystem::path telemetry_json;  // written on exit: stage latencies + counters (empty: none)
   std::uint32_t width = 1280;         // RDP desktop size
   std::uint32_t height = 800;
 };

@@ -195,7 +195,7 @@ void RemoteDisplay::framebuffer_changed(const rh::FramebufferView& framebuffer) 
 
 void RemoteDisplay::damaged(const rh::FramebufferView& framebuffer, std::span<const rh::DesktopRect> rects) {
   (void)framebuffer;  // the same memory framebuffer_changed() announced
-  post_and_wait(Damage{{rects.begin(), rects.end()}});
+  post_and_wait(Damage{{rects.begin(), rects.end()}, perf::monotonic_ns()});
 }
 
 void RemoteDisplay::window_created(const rh::WindowState& state) { post_and_wait(Created{state}); }
@@ -292,6 +292,7 @@ void RemoteDisplay::apply(Event& event) {
         } else if constexpr (std::is_same_v<T, Damage>) {
           for (const auto& r : e.rects) compositor_->damage(to_comp(r));
           need_present_ = true;
+          if (oldest_paint_ns_ == 0) oldest_paint_ns_ = e.posted_ns;
           std::lock_guard lock(mutex_);
           ++stats_.paints;
         } else if constexpr (std::is_same_v<T, Created>) {
@@ -365,7 +366,14 @@ void RemoteDisplay::apply_window(const rh::WindowState& s, std::uint32_t what, b
 void RemoteDisplay::present() {
   need_present_ = false;
   if (fb_.pixels == nullptr) return;
+  const std::uint64_t start = perf::monotonic_ns();
   auto r = compositor_->present(source());
+  if (oldest_paint_ns_ != 0) {
+    const std::uint64_t end = perf::monotonic_ns();
+    telemetry_.stage(perf::Stage::kPaintToUpload).record(start - std::min(start, oldest_paint_ns_));
+    telemetry_.stage(perf::Stage::kUploadToPresent).record(end - start);
+    oldest_paint_ns_ = 0;
+  }
   std::lock_guard lock(mutex_);
   ++stats_.presents;
   if (!r) spdlog::warn("display: present: {}", comp::to_string(r.error()));

@@ -39,6 +39,7 @@
 
 #include "vitrine/compositor/compositor.hpp"
 #include "vitrine/compositor/input_sink.hpp"
+#include "vitrine/perf/histogram.hpp"
 #include "vitrine/rdpmux/host/display_sink.hpp"
 #include "vitrine/rdpmux/host/input.hpp"
 #include "vitrine/rdpmux/host/window_events.hpp"
@@ -141,6 +142,13 @@ class RemoteDisplay final : public rdpmux::host::DisplaySink,
   // UI thread: writes one PNG per visible window plus windows.json into `dir` now.
   std::expected<std::vector<std::filesystem::path>, std::string> write_screenshots(const std::filesystem::path& dir);
 
+  // Host-side stage latencies (perf::StageTelemetry), measured per paint:
+  //   kPaintToUpload    damaged() called on the session thread -> the UI thread starts present()
+  //                     (the hand-off and the window orders applied before it)
+  //   kUploadToPresent  present(): damaged rectangles uploaded, windows drawn and swapped
+  // The stages before the paint need guest timestamps and are not measured here.
+  const perf::StageTelemetry& telemetry() const { return telemetry_; }
+
   // Any thread.
   std::vector<DisplayedWindow> windows() const;
   RemoteDisplayStats stats() const;
@@ -171,6 +179,7 @@ class RemoteDisplay final : public rdpmux::host::DisplaySink,
   };
   struct Damage {
     std::vector<rdpmux::host::DesktopRect> rects;
+    std::uint64_t posted_ns = 0;  // perf::monotonic_ns() on the session thread
   };
   struct Created {
     rdpmux::host::WindowState state;
@@ -235,6 +244,8 @@ class RemoteDisplay final : public rdpmux::host::DisplaySink,
   std::unique_ptr<std::byte, AlignedFree> retired_fb_;  // the previous one, until fb_ moves off it
   rdpmux::host::FramebufferView fb_{};
   bool need_present_ = false;
+  std::uint64_t oldest_paint_ns_ = 0;  // the first paint waiting for the next present (0: none)
+  perf::StageTelemetry telemetry_;     // written by the UI thread only
   bool shots_dirty_ = false;
   std::chrono::steady_clock::time_point last_change_{};
 };

@@ -407,6 +407,12 @@ TEST_F(DemoOnX, WindowsAppsLaunchLaunchersAndCtrlC) {
   EXPECT_EQ(unknown.first, 4) << unknown.second;
   EXPECT_NE(unknown.second.find("xterm"), std::string::npos) << "the message lists what is published";
 
+  // Live counters and stage latencies.
+  auto stats = cli({"stats"}, "stats");
+  EXPECT_EQ(stats.first, 0) << stats.second;
+  for (const char* key : {"rdp.paints", "relay.bytes_to_host", "display.windows", "latency.paint_to_upload"})
+    EXPECT_NE(stats.second.find(key), std::string::npos) << key << " in:\n" << stats.second;
+
   // Menu entries for the published applications.
   auto installed = cli({"install-launchers"}, "install");
   EXPECT_EQ(installed.first, 0) << installed.second;
@@ -462,9 +468,16 @@ TEST_F(DemoOnX, ConnectGatewayServesTheRealXfreerdp) {
 // What the README's first command runs on a machine without a display.
 TEST_F(Demo, DemoCommandRunsHeadlessForAFixedTime) {
   const auto out = dir_.path() / "demo-shots";
-  Vitrine v({"demo", "--headless", "--duration", "25", "--screenshot-dir", out.string()}, env(""),
-            dir_.path() / "demo.log");
+  const auto telemetry = dir_.path() / "telemetry.json";
+  Vitrine v({"demo", "--headless", "--duration", "25", "--screenshot-dir", out.string(), "--telemetry-json",
+             telemetry.string()},
+            env(""), dir_.path() / "demo.log");
   ASSERT_EQ(v.finish(0, 120s), 0) << v.log();
+  // Stage latencies of the host side and the counters of `vitrine stats`, written on exit.
+  const std::string json = read_file(telemetry);
+  EXPECT_NE(json.find("\"paint_to_upload\":{\"count\":"), std::string::npos) << json;
+  EXPECT_EQ(json.find("\"paint_to_upload\":{\"count\":0,"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"rdp.paints\""), std::string::npos) << json;
   std::set<std::string> titles;
   for (const auto& w : read_index(out)) titles.insert(w.title);
   EXPECT_EQ(titles.count("xterm"), 1u) << v.log();

@@ -56,7 +56,7 @@ TEST(WinprAlignedMalloc, MimallocsOwnSymbolHasTheArgumentsSwapped) {
   void* p = mi(24672, 16);  // WinPR's meaning: 24672 bytes; mimalloc's: alignment 24672
   std::printf("mimalloc's _aligned_malloc(24672, 16) = %p (WinPR's contract: 24672 bytes)\n", p);
   EXPECT_EQ(p, nullptr) << "mimalloc changed its _aligned_malloc; re-check the comment in "
-                           "guest/appserver/src/alloc/winpr_aligned_malloc.cpp";
+                           "cmake/winpr_aligned_malloc.cpp";
   std::free(p);
   dlclose(lib);
 }

@@ -150,30 +150,6 @@ TEST(CatalogWire, OutOfOrderOrInconsistentFragmentsAreErrors) {
   EXPECT_FALSE(r.add(mismatched[0]));
 }
 
-TEST(CatalogWire, LaunchMessagesRoundTripAndValidate) {
-  LaunchRequest q{42, "xterm", {"-e", "top", ""}};
-  auto b = encode_launch_request(q);
-  ASSERT_TRUE(b);
-  auto back = decode_launch_request(*b);
-  ASSERT_TRUE(back) << back.error().message;
-  EXPECT_EQ(*back, q);
-  for (std::size_t n = 0; n < b->size(); ++n) EXPECT_FALSE(decode_launch_request(std::span(*b).first(n)));
-  auto extra = *b;
-  extra.push_back(std::byte{0});
-  EXPECT_FALSE(decode_launch_request(extra));
-  EXPECT_FALSE(encode_launch_request(LaunchRequest{1, "", {}}));
-
-  LaunchResult res{42, 2, 0, "no such application 'x'; published: xterm"};
-  auto rb = encode_launch_result(res);
-  ASSERT_TRUE(rb);
-  auto rback = decode_launch_result(*rb);
-  ASSERT_TRUE(rback);
-  EXPECT_EQ(*rback, res);
-  auto neg = *rb;
-  neg[7] = std::byte{0x80};  // error < 0
-  EXPECT_FALSE(decode_launch_result(neg));
-}
-
 TEST(CatalogWire, RandomInputNeverCrashesTheDecoders) {
   std::mt19937 rng(1234);
   auto good = *encode_catalog(sample());
@@ -182,8 +158,6 @@ TEST(CatalogWire, RandomInputNeverCrashesTheDecoders) {
     for (auto& x : buf) x = static_cast<std::byte>(rng());
     if (i % 2 && buf.size() >= 32) std::copy(good.begin(), good.begin() + 32, buf.begin());  // valid header
     (void)decode_catalog(buf);
-    (void)decode_launch_request(buf);
-    (void)decode_launch_result(buf);
     CatalogReassembler r;
     (void)r.add(buf);
   }

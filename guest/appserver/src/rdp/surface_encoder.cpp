@@ -148,7 +148,7 @@ bool SurfaceEncoder::encode_rfx(const x11::ImageView& image, const Rect& dest) {
   // Chunks of 4x4 RemoteFX tiles: each rfx_encode_message call holds a bounded number of
   // pooled tiles, and a large damage area starts reaching the wire after its first chunk.
   // (In a process that links mimalloc, link vitrine::winpr_aligned_malloc too: without it every
-  // rfx_encode_message fails, see src/alloc/winpr_aligned_malloc.cpp.)
+  // rfx_encode_message fails, see cmake/winpr_aligned_malloc.cpp.)
   constexpr int32_t kChunk = 256;
   if (dest.width > kChunk || dest.height > kChunk) {
     for (const Rect& c : split_into_tiles(dest, kChunk)) {

@@ -79,28 +79,6 @@ class CatalogReassembler {
   bool active_ = false;
 };
 
-// Not part of any protocol: launching goes through the RDP session (launch_argv.hpp), never
-// over the control channel. These codecs of the dropped launch proposal stay only because
-// tests/fuzz/lnk_fuzz.cpp (outside this room) still calls them; delete them together with
-// that call. Nothing else may use them.
-struct LaunchRequest {
-  std::uint32_t request_id = 0;
-  std::string app_id;
-  std::vector<std::string> args;
-  bool operator==(const LaunchRequest&) const = default;
-};
-struct LaunchResult {
-  std::uint32_t request_id = 0;
-  std::int32_t error = 0;
-  std::uint32_t guest_pid = 0;
-  std::string text;
-  bool operator==(const LaunchResult&) const = default;
-};
-inline constexpr std::size_t kMaxLaunchRequestBytes = 64 * 1024;
-Result<std::vector<std::byte>> encode_launch_request(const LaunchRequest& request);
-Result<LaunchRequest> decode_launch_request(std::span<const std::byte> bytes);
-Result<std::vector<std::byte>> encode_launch_result(const LaunchResult& result);
-Result<LaunchResult> decode_launch_result(std::span<const std::byte> bytes);
 
 // UTF-8 validity (no overlongs, no surrogates, <= U+10FFFF). Used for every string field.
 bool valid_utf8(std::string_view s);

@@ -1,6 +1,6 @@
-// Restores WinPR's `_aligned_malloc` in executables that link mimalloc (the host executables:
-// vitrine_host_executable, vitrine_add_bench) and FreeRDP. Link the object library
-// vitrine::winpr_aligned_malloc into every such executable.
+// Restores WinPR's `_aligned_malloc` in executables that link mimalloc and FreeRDP.
+// cmake/VitrineDeps.cmake builds it as the object library vitrine::winpr_aligned_malloc, and
+// vitrine_host_executable (hence vitrine_add_bench) links it into every host executable.
 //
 // The bug it fixes: two libraries export the same symbol with different contracts.
 //   WinPR 2.11 (winpr/crt.h):      void* _aligned_malloc(size_t size, size_t alignment)
