@@ -8,7 +8,7 @@
 #include <string>
 
 #include "renderer.hpp"
-#include "../../perf/include/vitrine/perf/probes.hpp"  // USDT (perf room, header only)
+#include "vitrine/perf/probes.hpp"  // USDT (perf room, header only)
 
 namespace vitrine::compositor {
 namespace {

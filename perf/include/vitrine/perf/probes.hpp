@@ -13,7 +13,7 @@
 //   doorbell_woken(ring_ptr)                         this side woke from its doorbell
 //   pdu_framed(channel, bytes, kind)                 relay framed a whole PDU (kind: 0 tpkt, 1 fast-path, 2 tls)
 //   conn_opened(channel) / conn_closed(channel, reason)
-//   frame_decoded(width, height)                     FreeRDP finished a paint
+//   frame_decoded(width, height, pixels)             FreeRDP finished a paint (damage box, damaged pixels)
 //   damage_computed(rects, pixels)
 //   texture_uploaded(bytes, rects)
 //   window_presented(window_id)
