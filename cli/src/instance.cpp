@@ -110,6 +110,7 @@ std::expected<std::unique_ptr<Instance>, std::string> Instance::start(const Inst
   config.client.program = options.start_apps.empty() ? std::string() : options.start_apps.front();
   config.client.width = options.width;
   config.client.height = options.height;
+  config.tap = in.display_->bridge_tap();  // kHostReadToPaint
   config.on_reconnect = [](int attempt, const rh::Error& why) {
     spdlog::warn("the guest's RDP server went away ({}); reconnecting through the bus (attempt {})", rh::to_string(why),
                  attempt);
@@ -312,7 +313,7 @@ std::vector<std::pair<std::string, std::string>> Instance::stats() {
     out.emplace_back("display.bytes_uploaded", human_bytes(d.compositor.bytes_uploaded));
     out.emplace_back("display.input_events", std::to_string(d.input_events));
     out.emplace_back("display.callback_timeouts", std::to_string(d.callback_timeouts));
-    for (const auto stage : {perf::Stage::kPaintToUpload, perf::Stage::kUploadToPresent}) {
+    for (const auto stage : {perf::Stage::kHostReadToPaint, perf::Stage::kPaintToUpload, perf::Stage::kUploadToPresent}) {
       const auto& h = display_->telemetry().stage(stage);
       if (h.count() == 0) continue;
       out.emplace_back(std::string("latency.") + perf::stage_name(stage),

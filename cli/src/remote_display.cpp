@@ -195,7 +195,8 @@ void RemoteDisplay::framebuffer_changed(const rh::FramebufferView& framebuffer) 
 
 void RemoteDisplay::damaged(const rh::FramebufferView& framebuffer, std::span<const rh::DesktopRect> rects) {
   (void)framebuffer;  // the same memory framebuffer_changed() announced
-  post_and_wait(Damage{{rects.begin(), rects.end()}, perf::monotonic_ns()});
+  const std::uint64_t read_ns = read_clock_->take();
+  post_and_wait(Damage{{rects.begin(), rects.end()}, perf::monotonic_ns(), read_ns});
 }
 
 void RemoteDisplay::window_created(const rh::WindowState& state) { post_and_wait(Created{state}); }
@@ -293,6 +294,8 @@ void RemoteDisplay::apply(Event& event) {
           for (const auto& r : e.rects) compositor_->damage(to_comp(r));
           need_present_ = true;
           if (oldest_paint_ns_ == 0) oldest_paint_ns_ = e.posted_ns;
+          if (e.read_ns != 0 && e.read_ns <= e.posted_ns)
+            telemetry_.stage(perf::Stage::kHostReadToPaint).record(e.posted_ns - e.read_ns);
           std::lock_guard lock(mutex_);
           ++stats_.paints;
         } else if constexpr (std::is_same_v<T, Created>) {

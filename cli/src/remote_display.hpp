@@ -40,6 +40,7 @@
 #include "vitrine/compositor/compositor.hpp"
 #include "vitrine/compositor/input_sink.hpp"
 #include "vitrine/perf/histogram.hpp"
+#include "vitrine/rdpmux/host/connection_bridge.hpp"
 #include "vitrine/rdpmux/host/display_sink.hpp"
 #include "vitrine/rdpmux/host/input.hpp"
 #include "vitrine/rdpmux/host/window_events.hpp"
@@ -88,6 +89,24 @@ class GuestInputOf final : public GuestInput {
 
  private:
   Client& client_;
+};
+
+// The host-read end of the kHostReadToPaint stage: as the connection's bridge tap it notes when
+// the first server bytes since the last paint went to FreeRDP's socket; the next paint takes it.
+class HostReadClock final : public rdpmux::host::BridgeTap {
+ public:
+  void on_chunk(Direction direction, std::uint32_t channel, std::uint64_t steady_ns,
+                std::span<const std::byte> bytes) override {
+    (void)channel, (void)bytes;
+    if (direction != Direction::kToSocket) return;
+    std::uint64_t none = 0;
+    first_unpainted_ns_.compare_exchange_strong(none, steady_ns, std::memory_order_relaxed);
+  }
+  // 0 when no bytes arrived since the last take().
+  std::uint64_t take() { return first_unpainted_ns_.exchange(0, std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::uint64_t> first_unpainted_ns_{0};
 };
 
 struct RemoteDisplayOptions {
@@ -143,11 +162,15 @@ class RemoteDisplay final : public rdpmux::host::DisplaySink,
   std::expected<std::vector<std::filesystem::path>, std::string> write_screenshots(const std::filesystem::path& dir);
 
   // Host-side stage latencies (perf::StageTelemetry), measured per paint:
+  //   kHostReadToPaint  the first server bytes since the last paint handed to FreeRDP's socket
+  //                     (bridge_tap()) -> damaged() (FreeRDP read, decoded and painted them)
   //   kPaintToUpload    damaged() called on the session thread -> the UI thread starts present()
   //                     (the hand-off and the window orders applied before it)
   //   kUploadToPresent  present(): damaged rectangles uploaded, windows drawn and swapped
   // The stages before the paint need guest timestamps and are not measured here.
   const perf::StageTelemetry& telemetry() const { return telemetry_; }
+  // The tap to give the RDP connection's bridge (RemoteSessionConfig::tap) for kHostReadToPaint.
+  std::shared_ptr<rdpmux::host::BridgeTap> bridge_tap() const { return read_clock_; }
 
   // Any thread.
   std::vector<DisplayedWindow> windows() const;
@@ -180,6 +203,7 @@ class RemoteDisplay final : public rdpmux::host::DisplaySink,
   struct Damage {
     std::vector<rdpmux::host::DesktopRect> rects;
     std::uint64_t posted_ns = 0;  // perf::monotonic_ns() on the session thread
+    std::uint64_t read_ns = 0;    // HostReadClock: first bytes for this paint reached FreeRDP (0: unknown)
   };
   struct Created {
     rdpmux::host::WindowState state;
@@ -224,6 +248,7 @@ class RemoteDisplay final : public rdpmux::host::DisplaySink,
   compositor::X11Backend* x11_ = nullptr;            // owned by compositor_
   GuestInput* input_ = nullptr;
   ringbus::UniqueFd wake_;  // eventfd: the session thread posted events
+  std::shared_ptr<HostReadClock> read_clock_ = std::make_shared<HostReadClock>();
 
   // Session thread <-> UI thread.
   mutable std::mutex mutex_;

@@ -477,6 +477,8 @@ TEST_F(Demo, DemoCommandRunsHeadlessForAFixedTime) {
   const std::string json = read_file(telemetry);
   EXPECT_NE(json.find("\"paint_to_upload\":{\"count\":"), std::string::npos) << json;
   EXPECT_EQ(json.find("\"paint_to_upload\":{\"count\":0,"), std::string::npos) << json;
+  EXPECT_EQ(json.find("\"host_read_to_paint\":{\"count\":0,"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"host_read_to_paint\":{\"count\":"), std::string::npos) << json;
   EXPECT_NE(json.find("\"rdp.paints\""), std::string::npos) << json;
   std::set<std::string> titles;
   for (const auto& w : read_index(out)) titles.insert(w.title);

@@ -137,7 +137,7 @@ Result<void> RemoteSession::connect(const ClientConfig& client_config) {
     return fail(Errc::kSystem, std::string("socketpair: ") + std::strerror(errno));
   ringbus::UniqueFd client_end(fds[0]);
   ringbus::UniqueFd bridge_end(fds[1]);
-  auto bridge = ConnectionBridge::start(std::move(*connection), std::move(bridge_end));
+  auto bridge = ConnectionBridge::start(std::move(*connection), std::move(bridge_end), config_.tap);
   if (!bridge) return std::unexpected(bridge.error());
 
   ClientConfig cc = client_config;

@@ -57,6 +57,9 @@ struct RemoteSessionConfig {
   // Called on the supervisor thread before each reconnect attempt (1, 2, ...) with the reason:
   // what ended the session, or why the previous attempt failed.
   std::function<void(int attempt, const Error& why)> on_reconnect;
+  // Sees every chunk of every connection's bridge (ConnectionBridge's tap): stage telemetry in
+  // `vitrine run`, recordings. Shared by the bridges of successive reconnects.
+  std::shared_ptr<BridgeTap> tap;
 };
 
 class RemoteSession {
