@@ -190,6 +190,7 @@ std::span<std::byte> RemoteDisplay::provide_framebuffer(std::uint32_t width, std
 }
 
 void RemoteDisplay::framebuffer_changed(const rh::FramebufferView& framebuffer) {
+  (void)read_clock_->take();  // the connection handshake is not a paint's read time
   post_and_wait(FramebufferChanged{framebuffer});
 }
 
