@@ -6,6 +6,8 @@
 #include <freerdp/event.h>
 #include <freerdp/gdi/gdi.h>
 #include <sys/mman.h>
+#include <poll.h>
+#include <unistd.h>
 #include <winpr/synch.h>
 
 #include <algorithm>
@@ -13,6 +15,28 @@
 #include "rail_orders.hpp"
 #include "vitrine/perf/probes.hpp"
 #include "vitrine/rdpmux/host/cert_pin_store.hpp"
+
+namespace {
+// The socket a thread is connecting on, for Sleep() below (-1: not connecting).
+thread_local int t_connecting_fd = -1;
+}  // namespace
+
+// FreeRDP 2.11's rdp_client_connect() (connection.c) waits for each reply of the MCS, licensing
+// and capability exchange with `rdp_check_fds(); Sleep(100);` in a loop, and WinPR's Sleep is a
+// plain usleep: every request/response round trip whose answer is not there within microseconds
+// costs 100 ms (about 10 of them: ~1.1 s per connect, measured with strace; the server answered
+// within 1.5 ms). A definition in the executable precedes libwinpr2's for the whole process, so
+// this one replaces it: on a thread inside freerdp_connect() it sleeps until the socket is
+// readable (at most the asked time), everywhere else it is WinPR's usleep. FreeRDP's loop counts
+// iterations, not time, so the session raises TcpAckTimeout to keep the same patience.
+extern "C" WINPR_API VOID Sleep(DWORD dwMilliseconds) {
+  if (t_connecting_fd >= 0) {
+    pollfd p{t_connecting_fd, POLLIN, 0};
+    (void)::poll(&p, 1, static_cast<int>(std::min<DWORD>(dwMilliseconds, 60'000)));
+    return;
+  }
+  ::usleep(static_cast<useconds_t>(dwMilliseconds) * 1000u);
+}
 
 namespace vitrine::rdpmux::host {
 namespace {
@@ -209,8 +233,12 @@ Result<void> RdpClient::Session::configure() {
   };
   // An external socket: hostname "|" and the fd as the port (FreeRDP 2.11 tcp.c); FreeRDP owns
   // the fd from here on and closes it on disconnect.
+  socket_fd_ = socket_.get();
   bool ok = freerdp_settings_set_string(s, FreeRDP_ServerHostname, "|") &&
-            freerdp_settings_set_uint32(s, FreeRDP_ServerPort, static_cast<UINT32>(socket_.get()));
+            freerdp_settings_set_uint32(s, FreeRDP_ServerPort, static_cast<UINT32>(socket_.get())) &&
+            // Sleep() above wakes per reply: give the connect loop (TcpAckTimeout / 100 turns)
+            // room for every reply of a slow server, not only for 100 ms sleeps.
+            freerdp_settings_set_uint32(s, FreeRDP_TcpAckTimeout, 30000);
   // Exactly one security protocol: negotiation failure would otherwise make nego.c reconnect,
   // which an external fd cannot do. Same reason for auto-reconnect.
   ok = ok && freerdp_settings_set_bool(s, FreeRDP_RdpSecurity, config_.security == Security::kRdp) &&
@@ -253,7 +281,10 @@ Result<void> RdpClient::Session::configure() {
 
 void RdpClient::Session::run() {
   freerdp* inst = context_->instance;
-  if (!freerdp_connect(inst)) {
+  t_connecting_fd = socket_fd_;
+  const bool connected = freerdp_connect(inst);
+  t_connecting_fd = -1;
+  if (!connected) {
     std::optional<Error> why;
     {
       std::lock_guard lock(mutex_);

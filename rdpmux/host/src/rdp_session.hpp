@@ -90,6 +90,7 @@ class RdpClient::Session {
 
   ClientConfig config_;
   ringbus::UniqueFd socket_;
+  int socket_fd_ = -1;  // socket_'s number after FreeRDP took it over (for Sleep() in connect)
   DisplaySink& display_;
   WindowEvents& windows_;
   WindowModel model_;
