@@ -1,5 +1,7 @@
 #include "logging.hpp"
 
+#include <cstdlib>
+
 #include <chrono>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -32,6 +34,10 @@ void setup_logging(bool verbose) {
   logger->set_level(verbose ? spdlog::level::debug : spdlog::level::info);
   spdlog::set_default_logger(logger);
   ringbus::set_log_sink(&ringbus_sink);
+  // FreeRDP's own log (WLog) prints INFO lines on stdout; a user sees its warnings and errors
+  // unless --verbose. WLog reads the variable once, at its first use, which comes later; a value
+  // the user set wins (overwrite = 0).
+  ::setenv("WLOG_LEVEL", verbose ? "INFO" : "WARN", 0);
 }
 
 ProgressStep::ProgressStep(const char* what) : what_(what), start_ns_(now_ns()) { spdlog::info("{}...", what_); }
