@@ -36,8 +36,7 @@
 #include "vitrine/rdpmux/host/connection_bridge.hpp"
 #include "vitrine/rdpmux/host/rdp_client.hpp"
 #include "vitrine/rdpmux/host_mux.hpp"
-#include "vitrine/relay/relay.hpp"
-#include "vitrine/relay/uring_engine.hpp"
+#include "relay_loop.hpp"
 
 namespace {
 
@@ -81,24 +80,11 @@ class Sink final : public WindowEvents, public DisplaySink {
   std::uint32_t stamp_ = 0;
 };
 
-// The guest side of the bus path: bus, doorbells, the relay on its thread, the host mux.
+// The bus path: the in-process relay loop (tests/support RelayLoop) and one bridge (declared
+// after the loop: destroyed before it).
 struct BusPath {
-  std::unique_ptr<vitrine::ringbus::Bus> host_bus, guest_bus;
-  std::unique_ptr<vitrine::rdpmux::BusDoorbells> guest_bells;
-  std::unique_ptr<vitrine::relay::UringEngine> engine;
-  std::unique_ptr<vitrine::relay::Relay> relay;
-  std::unique_ptr<vitrine::rdpmux::HostMux> mux;
+  std::unique_ptr<vitrine::testing::RelayLoop> loop;
   std::unique_ptr<ConnectionBridge> bridge;
-  std::atomic<bool> stop{false};
-  std::thread thread;
-  ~BusPath() {
-    bridge.reset();
-    stop = true;
-    if (guest_bells && guest_bells->guest()) guest_bells->guest()->ring();
-    if (thread.joinable()) thread.join();
-    relay.reset();
-    mux.reset();
-  }
 };
 
 UniqueFd listen_loopback(std::uint16_t& port) {
@@ -124,32 +110,14 @@ struct Session {
 
   std::string open_bus() {
     bus = std::make_unique<BusPath>();
-    auto host = vitrine::ringbus::Bus::create(vitrine::ringbus::BusConfig::uniform(2, 21, 21));
-    if (!host) return "bus";
-    bus->host_bus = std::make_unique<vitrine::ringbus::Bus>(std::move(*host));
-    auto guest = vitrine::ringbus::Bus::attach_fd(UniqueFd(::dup(bus->host_bus->fd())), vitrine::ringbus::Side::kGuest);
-    auto bells = vitrine::rdpmux::BusDoorbells::create_eventfds(2);
-    if (!guest || !bells) return "guest bus";
-    bus->guest_bus = std::make_unique<vitrine::ringbus::Bus>(std::move(*guest));
-    auto guest_fds = bells->dup_fds();
-    if (!guest_fds) return "doorbells";
-    auto guest_bells = vitrine::rdpmux::BusDoorbells::from_fds(std::move(*guest_fds));
-    auto engine = vitrine::relay::UringEngine::create();
-    if (!guest_bells || !engine) return "io_uring unavailable";
-    bus->guest_bells = std::make_unique<vitrine::rdpmux::BusDoorbells>(std::move(*guest_bells));
-    bus->engine = std::move(*engine);
-    auto relay = vitrine::relay::Relay::create(*bus->guest_bus, *bus->guest_bells, *bus->engine);
-    if (!relay) return "relay";
-    bus->relay = std::move(*relay);
-    bus->thread = std::thread([p = bus.get()] { (void)p->relay->run(p->stop); });
-    auto mux = vitrine::rdpmux::HostMux::create(*bus->host_bus, std::move(*bells));
-    if (!mux || !(*mux)->wait_ready(5s)) return "host mux";
-    bus->mux = std::move(*mux);
+    auto loop = vitrine::testing::RelayLoop::start(2, 21);
+    if (!loop) return loop.error();
+    bus->loop = std::move(*loop);
     std::uint16_t port = 0;
     UniqueFd listener = listen_loopback(port);
     if (!listener) return "listen";
     const auto start = Clock::now();  // connect time: from opening the connection on
-    auto conn = bus->mux->open(vitrine::rdpmux::Target::tcp(port), {.framed = true, .timeout = 5000ms});
+    auto conn = bus->loop->mux().open(vitrine::rdpmux::Target::tcp(port), {.framed = true, .timeout = 5000ms});
     if (!conn) return "open through the relay";
     UniqueFd server_fd(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
     int fds[2];

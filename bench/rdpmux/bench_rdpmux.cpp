@@ -27,8 +27,7 @@
 #include "bus_pair.hpp"
 #include "vitrine/rdpmux/host/connection_bridge.hpp"
 #include "vitrine/rdpmux/host_mux.hpp"
-#include "vitrine/relay/relay.hpp"
-#include "vitrine/relay/uring_engine.hpp"
+#include "relay_loop.hpp"
 #include "rail_test_server.hpp"
 #include "vitrine/rdpmux/host/rdp_client.hpp"
 
@@ -71,24 +70,11 @@ class Sink final : public WindowEvents, public DisplaySink {
   std::uint32_t stamp_ = 0;
 };
 
-// The guest side for BM_RdpOverBus: bus, doorbells, relay thread, host mux, one bridge.
+// The guest side for BM_RdpOverBus: the in-process bus path (tests/support RelayLoop) and one
+// bridge (declared after the loop: destroyed before it).
 struct RelayPath {
-  std::unique_ptr<vitrine::ringbus::Bus> host_bus, guest_bus;
-  std::unique_ptr<vitrine::rdpmux::BusDoorbells> guest_bells;
-  std::unique_ptr<vitrine::relay::UringEngine> engine;
-  std::unique_ptr<vitrine::relay::Relay> relay;
-  std::unique_ptr<vitrine::rdpmux::HostMux> mux;
+  std::unique_ptr<vitrine::testing::RelayLoop> loop;
   std::unique_ptr<ConnectionBridge> bridge;
-  std::atomic<bool> stop{false};
-  std::thread thread;
-  ~RelayPath() {
-    bridge.reset();
-    stop = true;
-    if (guest_bells && guest_bells->guest()) guest_bells->guest()->ring();
-    if (thread.joinable()) thread.join();
-    relay.reset();
-    mux.reset();
-  }
 };
 
 struct Transport {
@@ -128,28 +114,9 @@ Transport make_relay() {
   using namespace std::chrono_literals;
   Transport t;
   auto path = std::make_unique<RelayPath>();
-  auto host = vitrine::ringbus::Bus::create(vitrine::ringbus::BusConfig::uniform(2, 21, 21));
-  if (!host) return t;
-  path->host_bus = std::make_unique<vitrine::ringbus::Bus>(std::move(*host));
-  auto guest = vitrine::ringbus::Bus::attach_fd(vitrine::ringbus::UniqueFd(::dup(path->host_bus->fd())),
-                                                vitrine::ringbus::Side::kGuest);
-  auto bells = vitrine::rdpmux::BusDoorbells::create_eventfds(2);
-  if (!guest || !bells) return t;
-  path->guest_bus = std::make_unique<vitrine::ringbus::Bus>(std::move(*guest));
-  auto guest_fds = bells->dup_fds();
-  if (!guest_fds) return t;
-  auto guest_bells = vitrine::rdpmux::BusDoorbells::from_fds(std::move(*guest_fds));
-  auto engine = vitrine::relay::UringEngine::create();
-  if (!guest_bells || !engine) return t;
-  path->guest_bells = std::make_unique<vitrine::rdpmux::BusDoorbells>(std::move(*guest_bells));
-  path->engine = std::move(*engine);
-  auto relay = vitrine::relay::Relay::create(*path->guest_bus, *path->guest_bells, *path->engine);
-  if (!relay) return t;
-  path->relay = std::move(*relay);
-  path->thread = std::thread([p = path.get()] { (void)p->relay->run(p->stop); });
-  auto mux = vitrine::rdpmux::HostMux::create(*path->host_bus, std::move(*bells));
-  if (!mux) return t;
-  path->mux = std::move(*mux);
+  auto loop = vitrine::testing::RelayLoop::start(2, 21);
+  if (!loop) return t;
+  path->loop = std::move(*loop);
   // The server listens on TCP loopback, as a guest RDP server would.
   const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
@@ -161,7 +128,7 @@ Transport make_relay() {
     ::close(listener);
     return t;
   }
-  auto conn = path->mux->open(vitrine::rdpmux::Target::tcp(ntohs(addr.sin_port)), {.framed = true, .timeout = 5000ms});
+  auto conn = path->loop->mux().open(vitrine::rdpmux::Target::tcp(ntohs(addr.sin_port)), {.framed = true, .timeout = 5000ms});
   if (!conn) {
     ::close(listener);
     return t;

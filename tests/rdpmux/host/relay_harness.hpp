@@ -7,6 +7,8 @@
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+
+#include "relay_loop.hpp"
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -101,37 +103,15 @@ class ServerPool {
 class RelayHarness : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto host = ringbus::Bus::create(ringbus::BusConfig::uniform(kChannels, 20, 20));
-    ASSERT_TRUE(host);
-    host_bus_ = std::make_unique<ringbus::Bus>(std::move(*host));
-    auto guest = ringbus::Bus::attach_fd(ringbus::UniqueFd(::dup(host_bus_->fd())), ringbus::Side::kGuest);
-    ASSERT_TRUE(guest);
-    guest_bus_ = std::make_unique<ringbus::Bus>(std::move(*guest));
-    auto bells = rdpmux::BusDoorbells::create_eventfds(kChannels);
-    ASSERT_TRUE(bells);
-    auto guest_fds = bells->dup_fds();
-    ASSERT_TRUE(guest_fds);
-    auto guest_bells = rdpmux::BusDoorbells::from_fds(std::move(*guest_fds));
-    ASSERT_TRUE(guest_bells);
-    guest_bells_ = std::make_unique<rdpmux::BusDoorbells>(std::move(*guest_bells));
-    auto engine = relay::UringEngine::create();
-    if (!engine) GTEST_SKIP() << "io_uring unavailable: " << rdpmux::to_string(engine.error());
-    engine_ = std::move(*engine);
-    auto r = relay::Relay::create(*guest_bus_, *guest_bells_, *engine_);
-    ASSERT_TRUE(r) << rdpmux::to_string(r.error());
-    relay_ = std::move(*r);
-    relay_thread_ = std::thread([this] { (void)relay_->run(stop_); });
-    auto mux = rdpmux::HostMux::create(*host_bus_, std::move(*bells));
-    ASSERT_TRUE(mux) << rdpmux::to_string(mux.error());
-    mux_ = std::move(*mux);
-    ASSERT_TRUE(mux_->wait_ready(5s));
+    auto loop = vitrine::testing::RelayLoop::start(kChannels);
+    if (!loop && loop.error().starts_with("io_uring unavailable")) GTEST_SKIP() << loop.error();
+    ASSERT_TRUE(loop) << loop.error();
+    loop_ = std::move(*loop);
+    mux_ = &loop_->mux();
   }
   void TearDown() override {
-    stop_ = true;
-    if (auto* bell = guest_bells_ ? guest_bells_->guest() : nullptr) bell->ring();
-    if (relay_thread_.joinable()) relay_thread_.join();
-    relay_.reset();
-    mux_.reset();
+    mux_ = nullptr;
+    loop_.reset();
   }
 
   // Opens a framed connection to `port` on the guest's loopback.
@@ -140,13 +120,8 @@ class RelayHarness : public ::testing::Test {
   }
 
   static constexpr std::uint32_t kChannels = 8;  // control + 7 connections
-  std::unique_ptr<ringbus::Bus> host_bus_, guest_bus_;
-  std::unique_ptr<rdpmux::BusDoorbells> guest_bells_;
-  std::unique_ptr<relay::UringEngine> engine_;
-  std::unique_ptr<relay::Relay> relay_;
-  std::unique_ptr<rdpmux::HostMux> mux_;
-  std::atomic<bool> stop_{false};
-  std::thread relay_thread_;
+  std::unique_ptr<vitrine::testing::RelayLoop> loop_;
+  rdpmux::HostMux* mux_ = nullptr;  // loop_'s
 };
 
 }  // namespace vitrine::rdpmux::host::testing
