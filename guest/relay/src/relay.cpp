@@ -79,12 +79,27 @@ bool Relay::discard_h2g(RelayConnection& c) {
 }
 
 void Relay::commit_to_host(RelayConnection& c, std::uint32_t used, std::uint16_t flags) {
+  const std::uint64_t commit_ns = stamps_ ? steady_ns() : 0;
   c.channel.tx().commit(used, rdpmux::kRecordData, flags);
   c.claim = {};
   c.filled = c.boundary = 0;
   c.bytes_to_host += used;
   counters_.bytes_to_host.add(used);
   counters_.records_to_host.add();
+  if (stamps_ && c.receive_ns != 0) {
+    // Right behind its data record, published with the same doorbell: one wake-up for both.
+    ringbus::Ring& tx = c.channel.tx();
+    auto cl = tx.try_claim(sizeof(rdpmux::StampRecord));
+    if (cl && *cl) {
+      const auto stamp = rdpmux::encode_stamp(std::min(c.receive_ns, commit_ns), commit_ns);
+      std::memcpy((*cl).data, stamp.data(), stamp.size());
+      tx.commit(static_cast<std::uint32_t>(stamp.size()), rdpmux::kRecordStamp);
+      counters_.stamps.add();
+    } else {
+      counters_.stamps_skipped.add();  // a sample lost, never a byte: stamps are not flow control
+    }
+  }
+  c.receive_ns = 0;
   c.channel.notify_sent();
 }
 
@@ -238,6 +253,7 @@ void Relay::on_recv(RelayConnection& c, int result) {
   if (result > 0) {
     const auto n = static_cast<std::uint32_t>(result);
     counters_.recvs.add();
+    if (stamps_ && c.receive_ns == 0) c.receive_ns = steady_ns();
     std::byte* at = c.claim.data + c.filled;
     // Counted, not assumed: a receive that did not land in ring memory would need a copy.
     if (at < bus_.base() || at + n > bus_.base() + bus_.size()) counters_.bytes_received_elsewhere.add(n);

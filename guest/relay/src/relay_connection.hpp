@@ -44,6 +44,7 @@ struct RelayConnection {
   std::uint32_t boundary = 0;    // end of the last whole PDU in the claim
   std::uint32_t claim_size = 0;
   std::uint32_t greedy = 0;      // framed: receive length at a boundary (0: header only)
+  std::uint64_t receive_ns = 0;  // stamps: first receive completion into the open claim (0: none)
   bool recv_inflight = false;
   bool rx_eof = false;           // socket gave EOF: End record pending
   bool rx_done = false;          // End record committed
@@ -77,6 +78,7 @@ struct RelayConnection {
     framer.reset();
     claim = {};
     filled = boundary = 0;
+    receive_ns = 0;
     recv_inflight = rx_eof = rx_done = blocked_full = false;
     blocked_need = 0;
     iov.clear();

@@ -103,6 +103,7 @@ void Relay::handle(const rdpmux::ControlMessage& message, std::uint16_t type) {
     hello_done_ = true;
     std::uint32_t features = h->features & kKnownFeatures;
     if (!catalog_) features &= ~kFeatureCatalog;  // vitrine-guest --no-catalog
+    stamps_ = (features & kFeatureTimestamps) != 0;
     // A (new) host: whatever was queued for the previous one is stale.
     catalog_live_ = (features & kFeatureCatalog) != 0;
     catalog_out_.clear();
@@ -126,6 +127,12 @@ void Relay::handle(const rdpmux::ControlMessage& message, std::uint16_t type) {
     reply(PongMsg{p->nonce, p->sent_ns});
   } else if (std::get_if<PongMsg>(&message)) {
     // Nothing: the relay sends no pings.
+  } else if (const auto* cp = std::get_if<ClockProbeMsg>(&message)) {
+    if (!stamps_) {
+      error_reply(type, kErrNotNegotiated, "ClockProbe without kFeatureTimestamps agreed in Hello");
+      return;
+    }
+    reply(ClockReplyMsg{cp->nonce, cp->host_ns, steady_ns(), 0});
   } else if (std::get_if<StatsRequestMsg>(&message)) {
     reply(stats_snapshot());
   } else if (std::get_if<CatalogRequestMsg>(&message)) {

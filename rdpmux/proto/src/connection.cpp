@@ -26,12 +26,13 @@ constexpr auto kWriteWaitSlice = std::chrono::milliseconds(20);
 }  // namespace
 
 Connection::Connection(HostMux& mux, ringbus::Channel& channel, ringbus::RingControl* rx_control,
-                       ringbus::RingControl* tx_control, bool framed)
+                       ringbus::RingControl* tx_control, bool framed, bool stamped)
     : mux_(mux),
       channel_(channel),
       rx_control_(rx_control),
       tx_control_(tx_control),
       framed_(framed),
+      stamped_(stamped),
       max_record_(static_cast<std::uint32_t>(
           std::min<std::uint64_t>(64 * 1024, channel.tx().max_payload() / 4))) {}
 
@@ -74,9 +75,23 @@ Result<std::span<const std::byte>> Connection::peek_read() {
       }
       current_ = r;
       current_offset_ = 0;
+      if (stamped_) {
+        data_read_ns_ = static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count());
+        data_bytes_ = r.payload.size();
+      }
       return current_.payload;
     }
-    // End record, or anything else (a broken guest): either way the stream ends here.
+    if (r.type == kRecordStamp && stamped_) {
+      // Not stream bytes: hand it on (HostMux validates it) and go on with the next record.
+      mux_.deliver_stamp(channel_.id(), r.payload, data_bytes_, data_read_ns_);
+      data_read_ns_ = data_bytes_ = 0;
+      channel_.rx().release_until(r.end_position);
+      channel_.notify_released();
+      continue;
+    }
+    // End record, or anything else (a broken guest, a Stamp that was not negotiated): either
+    // way the stream ends here.
     auto err = r.type == kRecordEnd ? decode_end(r.payload) : Result<int>(EPROTO);
     eof_ = true;
     end_error_ = err ? *err : EPROTO;

@@ -95,6 +95,8 @@ std::string_view message_name(std::uint16_t type) {
     case kMsgErrorReply: return "ErrorReply";
     case kMsgCatalogFragment: return "CatalogFragment";
     case kMsgCatalogRequest: return "CatalogRequest";
+    case kMsgClockProbe: return "ClockProbe";
+    case kMsgClockReply: return "ClockReply";
     default: return "unknown";
   }
 }
@@ -105,13 +107,15 @@ Sender message_sender(std::uint16_t type) {
     case kMsgOpen:
     case kMsgClose:
     case kMsgStatsRequest:
-    case kMsgCatalogRequest: return Sender::kHost;
+    case kMsgCatalogRequest:
+    case kMsgClockProbe: return Sender::kHost;
     case kMsgHelloReply:
     case kMsgOpened:
     case kMsgOpenFailed:
     case kMsgClosed:
     case kMsgStatsReply:
-    case kMsgCatalogFragment: return Sender::kGuest;
+    case kMsgCatalogFragment:
+    case kMsgClockReply: return Sender::kGuest;
     default: return Sender::kEither;
   }
 }
@@ -136,10 +140,13 @@ Result<ControlMessage> decode_control(std::uint16_t type, std::span<const std::b
     case kMsgErrorReply: return decode_as<ErrorReplyMsg>(payload);
     case kMsgCatalogFragment: return decode_fragment(payload);
     case kMsgCatalogRequest: return decode_as<CatalogRequestMsg>(payload);
+    case kMsgClockProbe: return decode_as<ClockProbeMsg>(payload);
+    case kMsgClockReply: return decode_as<ClockReplyMsg>(payload);
     default:
       return fail(Errc::kUnknownType, "control message type " + std::to_string(type) + " is not in 1.." +
                                           std::to_string(kMsgLast) + ", " + std::to_string(kMsgCatalogFragment) +
-                                          ", " + std::to_string(kMsgCatalogRequest));
+                                          ", " + std::to_string(kMsgCatalogRequest) + ", " +
+                                          std::to_string(kMsgClockProbe) + ", " + std::to_string(kMsgClockReply));
   }
 }
 
@@ -333,6 +340,25 @@ std::array<std::byte, sizeof(EndRecord)> encode_end(int error) {
   std::array<std::byte, sizeof(EndRecord)> out{};
   std::memcpy(out.data(), &e, sizeof e);
   return out;
+}
+
+std::array<std::byte, sizeof(StampRecord)> encode_stamp(std::uint64_t receive_ns, std::uint64_t commit_ns) {
+  const StampRecord st{receive_ns, commit_ns};
+  std::array<std::byte, sizeof(StampRecord)> out{};
+  std::memcpy(out.data(), &st, sizeof st);
+  return out;
+}
+
+Result<StampRecord> decode_stamp(std::span<const std::byte> payload) {
+  if (payload.size() != sizeof(StampRecord))
+    return fail(Errc::kMalformed, "Stamp record of " + std::to_string(payload.size()) + " bytes (expected " +
+                                      std::to_string(sizeof(StampRecord)) + ")");
+  StampRecord st;
+  std::memcpy(&st, payload.data(), sizeof st);
+  if (st.receive_ns > st.commit_ns)
+    return fail(Errc::kMalformed, "Stamp record received at " + std::to_string(st.receive_ns) +
+                                      " ns, after its commit at " + std::to_string(st.commit_ns) + " ns");
+  return st;
 }
 
 Result<int> decode_end(std::span<const std::byte> payload) {

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "vitrine/rdpmux/ring_wait.hpp"
@@ -30,6 +31,8 @@ HostMux::HostMux(ringbus::Bus& bus, BusDoorbells doorbells, HostMuxOptions optio
   slots_[kControlChannel].state = SlotState::kControl;
   // Nobody to hand a catalogue to: do not ask the guest to send one.
   if (!options_.on_catalog_fragment) options_.features &= ~kFeatureCatalog;
+  // Nobody to hand stamps to: the relay should not spend ring space on them.
+  if (!options_.on_stamp) options_.features &= ~kFeatureTimestamps;
 }
 
 HostMux::~HostMux() {
@@ -124,8 +127,11 @@ void HostMux::handle(const ControlMessage& message) {
     }
     hello_reply_ = *hr;
     accepted_features_.store(hr->features, std::memory_order_relaxed);
-    // A new HelloReply (the relay restarted) starts the catalogue afresh.
+    // A new HelloReply (the relay restarted) starts the catalogue afresh; a restarted guest
+    // may also have a new clock (a rebooted VM), so the samples start afresh too.
     catalog_stream_ = {};
+    clock_.clear();
+    probe_.reset();
     ready_.store(true, std::memory_order_release);
   } else if (const auto* op = std::get_if<OpenedMsg>(&message)) {
     Slot* s = slot_for(op->channel);
@@ -175,6 +181,8 @@ void HostMux::handle(const ControlMessage& message) {
     stats_reply_ = *st;
   } else if (const auto* cf = std::get_if<CatalogFragmentMsg>(&message)) {
     handle_fragment(*cf);
+  } else if (const auto* cr = std::get_if<ClockReplyMsg>(&message)) {
+    handle_clock_reply(*cr);
   } else if (const auto* er = std::get_if<ErrorReplyMsg>(&message)) {
     counters_.error_replies.fetch_add(1, std::memory_order_relaxed);
     ringbus::log(ringbus::LogLevel::kWarn, "rdpmux: the guest rejected a " +
@@ -307,6 +315,7 @@ void HostMux::poll() {
     if (control_wake_fd() >= 0) doorbells_.host(kControlChannel)->drain();
   }
   (void)drain_control();
+  maybe_probe_clock();
 }
 
 int HostMux::control_wake_fd() const {
@@ -325,6 +334,101 @@ bool HostMux::arm_control_wake() {
   rdpmux::set_consumer_waiting(ring_control(bus_, kControlChannel, false), true);
   auto readable = bus_.channel(kControlChannel).rx().readable();
   return readable && !*readable;  // a faulted ring: poll() resets it
+}
+
+bool HostMux::timestamps_negotiated() const {
+  return ready() && (accepted_features_.load(std::memory_order_relaxed) & kFeatureTimestamps) != 0;
+}
+
+std::optional<ClockEstimate> HostMux::clock_estimate() const {
+  std::lock_guard lock(clock_mutex_);
+  return estimate_;
+}
+
+void HostMux::handle_clock_reply(const ClockReplyMsg& reply) {
+  if (!ready() || (hello_reply_.features & kFeatureTimestamps) == 0) {
+    protocol_error(kMsgClockReply, kErrNotNegotiated, "ClockReply without kFeatureTimestamps agreed in Hello");
+    return;
+  }
+  const std::uint64_t now = monotonic_ns();
+  // Only the reply to the probe in flight counts, and with OUR send time: a guest cannot make
+  // the host believe in a round trip shorter than the one it measured itself.
+  if (!probe_ || reply.nonce != probe_->nonce || reply.host_ns != probe_->sent_ns) return;
+  const ClockSample sample{probe_->sent_ns, reply.guest_ns, now};
+  probe_.reset();
+  if (!clock_.add(sample)) {
+    protocol_error(kMsgClockReply, kErrMalformed, "ClockReply with guest time " + std::to_string(reply.guest_ns));
+    return;
+  }
+  counters_.clock_samples.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard lock(clock_mutex_);
+  estimate_ = clock_.estimate();
+}
+
+void HostMux::maybe_probe_clock() {
+  if (!timestamps_negotiated()) return;
+  const std::uint64_t now = monotonic_ns();
+  const auto interval = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(options_.clock_probe_interval).count());
+  // A probe whose reply never came (lost with a restarting relay) is given up after a second.
+  if (probe_ && now - probe_->sent_ns < 1'000'000'000ull) return;
+  if (last_probe_ns_ != 0 && now - last_probe_ns_ < interval) return;
+  probe_ = ClockProbe{++next_nonce_ ^ (now << 20), now};
+  last_probe_ns_ = now;
+  // Never waits: a full control ring skips this probe (the next poll() tries again).
+  if (!send(ClockProbeMsg{probe_->nonce, probe_->sent_ns}, Clock::now())) probe_.reset();
+}
+
+Result<ClockEstimate> HostMux::sync_clock(std::chrono::nanoseconds timeout, int rounds) {
+  ControlLock lock(*this);
+  const auto deadline = deadline_after(timeout);
+  if (auto r = wait_until([&] { return ready(); }, deadline); !r) return std::unexpected(r.error());
+  if ((hello_reply_.features & kFeatureTimestamps) == 0)
+    return fail(Errc::kInvalidArgument, (options_.features & kFeatureTimestamps) == 0
+                                            ? "timestamps were not asked for (HostMuxOptions::on_stamp is not set)"
+                                            : "the guest relay does not offer timestamps (an older vitrine-guest?)");
+  for (int i = 0; i < std::max(rounds, 1); ++i) {
+    const std::uint64_t now = monotonic_ns();
+    probe_ = ClockProbe{++next_nonce_ ^ (now << 20), now};
+    last_probe_ns_ = now;
+    const std::uint64_t nonce = probe_->nonce;
+    if (auto r = send(ClockProbeMsg{nonce, now}, deadline); !r) return std::unexpected(r.error());
+    // handle_clock_reply() clears probe_ when the matching reply arrives.
+    if (auto r = wait_until([&] { return !probe_ || probe_->nonce != nonce; }, deadline); !r)
+      return std::unexpected(r.error());
+  }
+  std::lock_guard clock_lock(clock_mutex_);
+  if (!estimate_) return fail(Errc::kMalformed, "the guest relay's ClockReplies were unusable");
+  return *estimate_;
+}
+
+void HostMux::deliver_stamp(std::uint32_t channel, std::span<const std::byte> payload, std::uint64_t data_bytes,
+                            std::uint64_t read_ns) {
+  auto st = decode_stamp(payload);
+  if (!st || read_ns == 0) {
+    const auto n = counters_.bad_stamps.fetch_add(1, std::memory_order_relaxed);
+    // Logged for the first few only: a hostile guest could send one per record.
+    if (n < 4)
+      ringbus::log(ringbus::LogLevel::kWarn, "rdpmux: channel " + std::to_string(channel) + ": " +
+                                                 (st ? std::string("Stamp record not right after a data record")
+                                                     : st.error().message) + " (ignored)");
+    return;
+  }
+  std::optional<ClockEstimate> e = clock_estimate();
+  if (!e) {
+    counters_.stamps_unsynced.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  GuestStamp g;
+  g.channel = channel;
+  g.bytes = data_bytes;
+  g.receive_ns = e->to_host(st->receive_ns);
+  g.commit_ns = e->to_host(st->commit_ns);
+  g.read_ns = read_ns;
+  g.guest_receive_to_commit_ns = st->commit_ns - st->receive_ns;
+  g.clock_uncertainty_ns = e->uncertainty_ns;
+  counters_.stamps.fetch_add(1, std::memory_order_relaxed);
+  options_.on_stamp(g);
 }
 
 bool HostMux::catalog_negotiated() const {
@@ -411,7 +515,8 @@ Result<std::unique_ptr<Connection>> HostMux::open(const Target& target, OpenOpti
   live_connections_.fetch_add(1);
   return std::unique_ptr<Connection>(new Connection(*this, bus_.channel(channel),
                                                     ring_control(bus_, channel, false),
-                                                    ring_control(bus_, channel, true), options.framed));
+                                                    ring_control(bus_, channel, true), options.framed,
+                                                    timestamps_negotiated()));
 }
 
 Result<std::chrono::nanoseconds> HostMux::ping(std::chrono::nanoseconds timeout) {

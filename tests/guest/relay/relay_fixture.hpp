@@ -89,7 +89,7 @@ class RelayFixture : public ::testing::Test {
       auto r = relay_->run(stop_);
       EXPECT_TRUE(r.has_value()) << (r ? "" : rdpmux::to_string(r.error()));
     });
-    auto mux = rdpmux::HostMux::create(*host_bus_, std::move(*bells));
+    auto mux = rdpmux::HostMux::create(*host_bus_, std::move(*bells), mux_options_);
     ASSERT_TRUE(mux.has_value()) << rdpmux::to_string(mux.error());
     mux_ = std::move(*mux);
     auto ready = mux_->wait_ready(5s);
@@ -116,6 +116,7 @@ class RelayFixture : public ::testing::Test {
   std::unique_ptr<UringEngine> engine_;
   std::unique_ptr<Relay> relay_;
   std::unique_ptr<rdpmux::HostMux> mux_;
+  rdpmux::HostMuxOptions mux_options_;  // set before start()
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <thread>
 
+#include "fake_guest.hpp"
 #include "vitrine/rdpmux/control_codec.hpp"
 #include "vitrine/rdpmux/host_mux.hpp"
 
@@ -26,83 +27,16 @@ Bytes fragment(std::uint32_t generation, std::uint32_t offset, std::uint32_t tot
   return out;
 }
 
-class HostMuxCatalog : public ::testing::Test {
+class HostMuxCatalog : public testing::FakeGuestTest {
  protected:
   void start(bool with_callback) {
-    auto host = ringbus::Bus::create(ringbus::BusConfig::uniform(2, 20, 20));
-    ASSERT_TRUE(host) << ringbus::to_string(host.error());
-    host_ = std::make_unique<ringbus::Bus>(std::move(*host));
-    auto guest = ringbus::Bus::attach_fd(ringbus::UniqueFd(::dup(host_->fd())), ringbus::Side::kGuest);
-    ASSERT_TRUE(guest);
-    guest_ = std::make_unique<ringbus::Bus>(std::move(*guest));
-    auto bells = BusDoorbells::create_eventfds(2);
-    ASSERT_TRUE(bells);
-    auto guest_bells = BusDoorbells::from_fds(std::move(*bells->dup_fds()));
-    ASSERT_TRUE(guest_bells);
-    guest_bells_ = std::make_unique<BusDoorbells>(std::move(*guest_bells));
-    ASSERT_TRUE(guest_bells_->apply(*guest_));
     HostMuxOptions options;
     if (with_callback)
       options.on_catalog_fragment = [this](std::span<const std::byte> f) { got_.emplace_back(f.begin(), f.end()); };
-    auto mux = HostMux::create(*host_, std::move(*bells), std::move(options));
-    ASSERT_TRUE(mux) << to_string(mux.error());
-    mux_ = std::move(*mux);
+    start_mux(std::move(options));
   }
 
-  // Fake guest: the next host message (waits up to 2 s).
-  std::optional<ControlMessage> guest_receive() {
-    ringbus::Channel& ch = guest_->channel(kControlChannel);
-    std::optional<ControlMessage> out;
-    for (int i = 0; i < 2000 && !out; ++i) {
-      auto n = ch.rx().read(
-          [&](const ringbus::RecordView& r) {
-            auto m = decode_control(r.type, r.payload);
-            EXPECT_TRUE(m) << to_string(m.error());
-            if (m) out = std::move(*m);
-          },
-          1);
-      EXPECT_TRUE(n);
-      if (n && *n) ch.notify_released();
-      else std::this_thread::sleep_for(1ms);
-    }
-    return out;
-  }
-  // Fake guest: any record on channel 0.
-  void guest_send(std::uint16_t type, std::span<const std::byte> payload) {
-    auto sent = guest_->channel(kControlChannel).try_send(type, payload);
-    ASSERT_TRUE(sent && *sent);
-  }
-  void guest_hello(std::uint32_t features) {
-    auto hello = guest_receive();
-    ASSERT_TRUE(hello && std::holds_alternative<HelloMsg>(*hello));
-    offered_ = std::get<HelloMsg>(*hello).features;
-    const auto e = encode_control(make_hello_reply(kProtocolVersion, features & offered_, 0, 1));
-    guest_send(e.type, e.payload());
-    ASSERT_TRUE(mux_->wait_ready(2s));
-  }
-  // Drains the guest's view of host messages; counts ErrorReplies.
-  int guest_error_replies() {
-    int n = 0;
-    ringbus::Channel& ch = guest_->channel(kControlChannel);
-    for (;;) {
-      std::size_t got = 0;
-      auto r = ch.rx().read(
-          [&](const ringbus::RecordView& rec) {
-            ++got;
-            if (rec.type == kMsgErrorReply) ++n;
-          },
-          64);
-      if (!r || *r == 0) break;
-      ch.notify_released();
-    }
-    return n;
-  }
-
-  std::unique_ptr<ringbus::Bus> host_, guest_;
-  std::unique_ptr<BusDoorbells> guest_bells_;
-  std::unique_ptr<HostMux> mux_;
   std::vector<Bytes> got_;
-  std::uint32_t offered_ = 0;
 };
 
 TEST_F(HostMuxCatalog, FragmentsArriveInOrderThroughPollAndTheWakeFd) {
@@ -161,8 +95,7 @@ TEST_F(HostMuxCatalog, AControlCallOnAnotherThreadHandsTheWakeUpBack) {
     ASSERT_TRUE(ping && std::holds_alternative<PingMsg>(*ping));
     guest_send(kMsgCatalogFragment, fragment(1, 0, 10, 10, 10));
     const auto& p = std::get<PingMsg>(*ping);
-    const auto e = encode_control(PongMsg{p.nonce, p.sent_ns});
-    guest_send(e.type, e.payload());
+    guest_send(PongMsg{p.nonce, p.sent_ns});
     guest_->channel(kControlChannel).notify_sent();
   });
   ASSERT_TRUE(mux_->ping(2s));

@@ -1,7 +1,7 @@
 // Relay: the guest side of the relay protocol (rdpmux/proto control_layout.hpp). One thread,
 // one event loop over an IoEngine (io_uring on Linux):
 //
-//   channel 0   Hello / Open / Close / Ping / StatsRequest / CatalogRequest from the host ->
+//   channel 0   Hello / Open / Close / Ping / StatsRequest / CatalogRequest / ClockProbe ->
 //               replies; the application catalogue (CatalogFeed, its own thread) as
 //               CatalogFragment records, sent only when the ring has room and no reply waits
 //   channel N   socket --recv straight into a claimed g2h span--> commit --> host
@@ -16,6 +16,11 @@
 // room for one more maximal PDU after them; if the bytes end inside a PDU, the following
 // receives ask for exactly the rest of that PDU (PduFramer::wanted()) into the same claim, and
 // the record is committed when the stream is back at a boundary. See docs/relay.md.
+//
+// Timestamps (kFeatureTimestamps, when the host asks): each data record committed on g2h is
+// followed by a Stamp record with the loop's clock readings at its first receive completion and
+// at its commit, and ClockProbes are answered with this clock, so that the host can place the
+// guest's part of a frame's latency on its own time line (control_layout.hpp, "Timestamps").
 //
 // Lifecycle per channel and the order of End / Closed: control_layout.hpp.
 #pragma once
@@ -61,6 +66,8 @@ struct RelayCounters {
   ringbus::Counter sends;
   ringbus::Counter catalog_batches;         // whole catalogues queued for the host
   ringbus::Counter catalog_fragments;       // CatalogFragment records sent
+  ringbus::Counter stamps;                  // Stamp records committed (kFeatureTimestamps)
+  ringbus::Counter stamps_skipped;          // no room for a Stamp after its data record
 };
 
 struct RelayConnection;  // relay_connection.hpp (private)
@@ -132,6 +139,7 @@ class Relay {
   bool catalog_polled_ = false;   // a poll on catalog_->ready_fd() is queued
   std::deque<std::vector<std::byte>> catalog_out_;  // fragments of the newest catalogue, unsent
   bool hello_done_ = false;
+  bool stamps_ = false;           // the host's Hello and ours agreed on kFeatureTimestamps
   bool doorbell_polled_ = false;
   bool stop_polled_ = false;
   bool stop_seen_ = false;

@@ -85,7 +85,7 @@ class Connection {
  private:
   friend class HostMux;
   Connection(HostMux& mux, ringbus::Channel& channel, ringbus::RingControl* rx_control,
-             ringbus::RingControl* tx_control, bool framed);
+             ringbus::RingControl* tx_control, bool framed, bool stamped);
   Result<void> ensure_open_for_write() const;
   void release_peeked();
 
@@ -94,7 +94,12 @@ class Connection {
   ringbus::RingControl* rx_control_;
   ringbus::RingControl* tx_control_;
   bool framed_;
+  bool stamped_;  // kFeatureTimestamps: Stamp records follow data records on g2h
   std::uint32_t max_record_;
+  // The last data record (stamped_ only): when it was first peeked, and its size; 0 once a
+  // stamp took it, so that a stamp must follow a data record directly.
+  std::uint64_t data_read_ns_ = 0;
+  std::uint64_t data_bytes_ = 0;
   ringbus::RecordView current_{};  // data record being read
   std::size_t current_offset_ = 0;
   bool eof_ = false;

@@ -38,7 +38,7 @@ struct CatalogFragmentMsg {
 using ControlMessage =
     std::variant<HelloMsg, HelloReplyMsg, OpenMsg, OpenedMsg, OpenFailedMsg, CloseMsg, ClosedMsg,
                  PingMsg, PongMsg, StatsRequestMsg, StatsReplyMsg, ErrorReplyMsg, CatalogFragmentMsg,
-                 CatalogRequestMsg>;
+                 CatalogRequestMsg, ClockProbeMsg, ClockReplyMsg>;
 
 // Record type of a message struct (kMsg*).
 template <typename M> constexpr std::uint16_t message_type();
@@ -56,6 +56,8 @@ template <> constexpr std::uint16_t message_type<StatsReplyMsg>() { return kMsgS
 template <> constexpr std::uint16_t message_type<ErrorReplyMsg>() { return kMsgErrorReply; }
 template <> constexpr std::uint16_t message_type<CatalogFragmentMsg>() { return kMsgCatalogFragment; }
 template <> constexpr std::uint16_t message_type<CatalogRequestMsg>() { return kMsgCatalogRequest; }
+template <> constexpr std::uint16_t message_type<ClockProbeMsg>() { return kMsgClockProbe; }
+template <> constexpr std::uint16_t message_type<ClockReplyMsg>() { return kMsgClockReply; }
 
 std::uint16_t message_type_of(const ControlMessage& message);
 std::string_view message_name(std::uint16_t type);
@@ -124,5 +126,10 @@ std::uint16_t choose_version(std::uint16_t a_min, std::uint16_t a_max, std::uint
 std::array<std::byte, sizeof(EndRecord)> encode_end(int error);
 // Value: the error carried (0 = clean end). kMalformed on a wrong size.
 Result<int> decode_end(std::span<const std::byte> payload);
+
+// Data-channel Stamp record payload (kFeatureTimestamps; guest clock).
+std::array<std::byte, sizeof(StampRecord)> encode_stamp(std::uint64_t receive_ns, std::uint64_t commit_ns);
+// kMalformed on a wrong size or receive_ns > commit_ns.
+Result<StampRecord> decode_stamp(std::span<const std::byte> payload);
 
 }  // namespace vitrine::rdpmux

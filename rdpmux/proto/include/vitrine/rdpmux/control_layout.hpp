@@ -19,12 +19,16 @@
 //    | <- CatalogFragment x n                |  kFeatureCatalog: after HelloReply, after each
 //    | CatalogRequest                       -> |  CatalogRequest, and on every change (new
 //    |                                         |  generation); see "Application catalogue" below
+//    | ClockProbe{nonce, host_ns}           -> |  kFeatureTimestamps: the host learns the guest's
+//    | <- ClockReply{nonce, host_ns, guest_ns} |  clock (clock_sync.hpp); see "Timestamps" below
 //
 // Channel N >= 1 (one connection): each direction is a byte stream cut into records.
 //   kRecordData: payload = stream bytes; flag kDataWholePdus when the relay framed them
 //                (the record starts and ends at RDP PDU boundaries, see PduFramer).
 //   kRecordEnd:  payload = EndRecord; "no more bytes in this direction" (half-close, in band so
 //                that it is ordered after the data; a control message would overtake it).
+//   kRecordStamp (guest -> host, kFeatureTimestamps only): payload = StampRecord, the guest's
+//                times of the kRecordData record right before it (see "Timestamps" below).
 //
 // Lifecycle of channel N (host allocates, both sides continue the rings' positions, no reset):
 //   Free -(host sends Open)-> Opening -(Opened)-> Open -(guest sends Closed)-> Free.
@@ -69,8 +73,9 @@ inline constexpr std::uint32_t kFeatureFramedPdus = 1u << 0;   // relay frames R
 inline constexpr std::uint32_t kFeatureUnixTargets = 1u << 1;  // Open with a Unix path
 inline constexpr std::uint32_t kFeatureStats = 1u << 2;        // StatsRequest / StatsReply
 inline constexpr std::uint32_t kFeatureCatalog = 1u << 3;      // CatalogFragment / CatalogRequest
+inline constexpr std::uint32_t kFeatureTimestamps = 1u << 4;   // ClockProbe / ClockReply, kRecordStamp
 inline constexpr std::uint32_t kKnownFeatures =
-    kFeatureFramedPdus | kFeatureUnixTargets | kFeatureStats | kFeatureCatalog;
+    kFeatureFramedPdus | kFeatureUnixTargets | kFeatureStats | kFeatureCatalog | kFeatureTimestamps;
 
 // Control message types = ringbus record types on channel 0 (0 is the ring's padding type).
 inline constexpr std::uint16_t kMsgHello = 1;         // host -> guest
@@ -89,10 +94,14 @@ inline constexpr std::uint16_t kMsgLast = kMsgErrorReply;  // last of the core m
 // Application catalogue (kFeatureCatalog). 13..31 stay free for core messages.
 inline constexpr std::uint16_t kMsgCatalogFragment = 32;  // guest -> host, variable length
 inline constexpr std::uint16_t kMsgCatalogRequest = 33;   // host -> guest: send it all again
+// Timestamps (kFeatureTimestamps). 34..39 stay free (34/35 were a launch proposal, never shipped).
+inline constexpr std::uint16_t kMsgClockProbe = 40;  // host -> guest
+inline constexpr std::uint16_t kMsgClockReply = 41;  // guest -> host
 
 // Data channel record types and flags.
 inline constexpr std::uint16_t kRecordData = 1;
 inline constexpr std::uint16_t kRecordEnd = 2;
+inline constexpr std::uint16_t kRecordStamp = 3;  // guest -> host, kFeatureTimestamps
 inline constexpr std::uint16_t kDataWholePdus = 1u << 0;
 
 // Open::target_kind
@@ -297,6 +306,51 @@ struct CatalogRequestMsg {
 };
 static_assert(sizeof(CatalogRequestMsg) == 8);
 
+// ---- Timestamps (kFeatureTimestamps, offered only when the host asks for stamps) ---------------
+// Where a frame's time goes before the host sees it: the guest relay stamps each data record it
+// commits on g2h N with two readings of ITS CLOCK_MONOTONIC, in a kRecordStamp record committed
+// right after the data record (same ring, so it is ordered after exactly that record):
+//   receive_ns  the relay's first receive completion whose bytes are in the record
+//   commit_ns   just before the data record was committed (published to the host)
+// The host notes when it first reads the data record (its own clock) and converts the guest's
+// times with the offset it learned from ClockProbe / ClockReply round trips (clock_sync.hpp; in
+// the sandbox both clocks are the same clock and the offset comes out within the round trip).
+// A relay that cannot fit a stamp (ring full) skips it: stamps are samples, never flow control.
+//
+// ClockProbe (host -> guest, 16 bytes) / ClockReply (guest -> host, 32 bytes):
+//    0                   1                   2                   3
+//    0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//   +---------------------------------------------------------------+
+//   |                          nonce (u64)                          |
+//   +---------------------------------------------------------------+
+//   |               host_ns (u64): host clock at sending            |
+//   +---------------------------------------------------------------+
+//   |   ClockReply only: guest_ns (u64): guest clock at receiving   |
+//   +---------------------------------------------------------------+
+//   |   ClockReply only: reserved (u64) = 0                         |
+//   +---------------------------------------------------------------+
+struct ClockProbeMsg {
+  std::uint64_t nonce;
+  std::uint64_t host_ns;
+};
+static_assert(sizeof(ClockProbeMsg) == 16);
+
+struct ClockReplyMsg {
+  std::uint64_t nonce;    // copied from the probe
+  std::uint64_t host_ns;  // copied from the probe
+  std::uint64_t guest_ns; // the guest's CLOCK_MONOTONIC when it handled the probe
+  std::uint64_t reserved;
+};
+static_assert(sizeof(ClockReplyMsg) == 32);
+static_assert(offsetof(ClockReplyMsg, guest_ns) == 16);
+
+// Payload of a kRecordStamp record (guest clock, nanoseconds; receive_ns <= commit_ns).
+struct StampRecord {
+  std::uint64_t receive_ns;
+  std::uint64_t commit_ns;
+};
+static_assert(sizeof(StampRecord) == 16);
+
 // Payload of a kRecordEnd record on a data channel.
 struct EndRecord {
   std::int32_t error;    // 0: clean end of stream; errno otherwise (ECONNRESET, EPROTO, ...)
@@ -307,6 +361,7 @@ static_assert(sizeof(EndRecord) == 8);
 static_assert(std::is_trivially_copyable_v<OpenMsg> && std::is_trivially_copyable_v<ClosedMsg> &&
               std::is_trivially_copyable_v<StatsReplyMsg> && std::is_trivially_copyable_v<EndRecord> &&
               std::is_trivially_copyable_v<CatalogFragmentHeader> &&
-              std::is_trivially_copyable_v<CatalogRequestMsg>);
+              std::is_trivially_copyable_v<CatalogRequestMsg> && std::is_trivially_copyable_v<ClockReplyMsg> &&
+              std::is_trivially_copyable_v<StampRecord>);
 
 }  // namespace vitrine::rdpmux

@@ -23,6 +23,14 @@
 //     if (mux.arm_control_wake()) ::poll({mux.control_wake_fd(), POLLIN, ...}, timeout);
 //     mux.poll();   // delivers fragments, answers pings, frees closed channels
 //   }
+//
+// Timestamps (kFeatureTimestamps, offered only when on_stamp is set): the guest relay stamps
+// every data record it commits (control_layout.hpp, "Timestamps"). Each Connection pairs a stamp
+// with the data record before it and the time it first read that record, and hands the result,
+// converted to the host's clock, to on_stamp. The conversion comes from ClockProbe/ClockReply
+// round trips (clock_sync.hpp): sync_clock() once after wait_ready(), then poll() probes again
+// every clock_probe_interval so that a drifting guest clock is followed. Stamps that arrive
+// before the first estimate are counted (stamps_unsynced), not delivered.
 #pragma once
 
 #include <atomic>
@@ -37,6 +45,7 @@
 #include <vector>
 
 #include "vitrine/rdpmux/bus_doorbells.hpp"
+#include "vitrine/rdpmux/clock_sync.hpp"
 #include "vitrine/rdpmux/connection.hpp"
 #include "vitrine/rdpmux/control_codec.hpp"
 #include "vitrine/rdpmux/error.hpp"
@@ -44,6 +53,21 @@
 #include "vitrine/ringbus/bus.hpp"
 
 namespace vitrine::rdpmux {
+
+// One stamped data record on its way from the guest's socket to the host's reader, every time
+// in the host's clock (CLOCK_MONOTONIC ns). guest_receive_to_commit_ns is measured on the guest's
+// clock alone (exact); the others carry the clock estimate's uncertainty.
+struct GuestStamp {
+  std::uint32_t channel = 0;
+  std::uint64_t bytes = 0;                       // payload of the stamped data record
+  std::uint64_t receive_ns = 0;                  // the relay's receive completed
+  std::uint64_t commit_ns = 0;                   // the relay committed the record
+  std::uint64_t read_ns = 0;                     // the host's reader first peeked it
+  std::uint64_t guest_receive_to_commit_ns = 0;
+  std::uint64_t clock_uncertainty_ns = 0;        // +- of receive_ns and commit_ns
+  // Commit -> host read; 0 when the clock error makes it come out negative.
+  std::uint64_t commit_to_read_ns() const { return read_ns > commit_ns ? read_ns - commit_ns : 0; }
+};
 
 struct HostMuxOptions {
   // Offered in Hello. kFeatureCatalog is offered only when on_catalog_fragment is set.
@@ -55,6 +79,11 @@ struct HostMuxOptions {
   // call back into the HostMux, and should only copy or reassemble (no blocking). The span is
   // valid for the call only.
   std::function<void(std::span<const std::byte>)> on_catalog_fragment;
+  // Stamped data records (kFeatureTimestamps, offered only when this is set). Called on the
+  // thread that reads the connection (peek_read/read), without any HostMux lock; must be quick.
+  std::function<void(const GuestStamp&)> on_stamp;
+  // How often poll() sends a ClockProbe once timestamps are negotiated.
+  std::chrono::milliseconds clock_probe_interval{2000};
 };
 
 struct HostMuxCounters {
@@ -64,6 +93,10 @@ struct HostMuxCounters {
   std::atomic<std::uint64_t> open_failures{0};
   std::atomic<std::uint64_t> catalog_fragments{0};  // delivered to on_catalog_fragment
   std::atomic<std::uint64_t> catalogs_complete{0};  // fragment sequences that reached total_size
+  std::atomic<std::uint64_t> stamps{0};             // delivered to on_stamp
+  std::atomic<std::uint64_t> stamps_unsynced{0};    // dropped: no clock estimate yet
+  std::atomic<std::uint64_t> bad_stamps{0};         // malformed, or not right after a data record
+  std::atomic<std::uint64_t> clock_samples{0};      // ClockReply round trips used
 };
 
 class HostMux {
@@ -94,6 +127,14 @@ class HostMux {
   Result<void> request_catalog(std::chrono::nanoseconds timeout = std::chrono::seconds(1));
   // Whether HelloReply accepted kFeatureCatalog (false before the guest answered).
   bool catalog_negotiated() const;
+
+  // Timestamps: `rounds` ClockProbe round trips one after the other (each adds a sample);
+  // value: the estimate after them. kInvalidArgument when timestamps were not negotiated
+  // (no on_stamp, or an older relay), kTimeout when the guest does not answer in time.
+  Result<ClockEstimate> sync_clock(std::chrono::nanoseconds timeout, int rounds = 8);
+  // The current estimate (any thread); nullopt before the first ClockReply.
+  std::optional<ClockEstimate> clock_estimate() const;
+  bool timestamps_negotiated() const;
 
   // Handles pending guest messages without blocking (Closed, Ping, ErrorReply, CatalogFragment
   // ...). Any thread. When another thread is inside a control call, that thread drains instead.
@@ -160,6 +201,13 @@ class HostMux {
   };
   // From Connection (takes the mutex).
   void connection_closed(std::uint32_t channel);
+  // From Connection's reader thread (no control lock): one kRecordStamp payload and the data
+  // record it follows (read_ns 0: there was none).
+  void deliver_stamp(std::uint32_t channel, std::span<const std::byte> payload, std::uint64_t data_bytes,
+                     std::uint64_t read_ns);
+  // mutex_ held: sends a ClockProbe without waiting when one is due (poll()).
+  void maybe_probe_clock();
+  void handle_clock_reply(const ClockReplyMsg& reply);
 
   ringbus::Bus& bus_;
   BusDoorbells doorbells_;
@@ -182,6 +230,18 @@ class HostMux {
     std::uint32_t total = 0;
     std::uint32_t received = 0;
   } catalog_stream_;
+  // Timestamps: samples under mutex_; the published estimate under clock_mutex_ (readers are
+  // connection threads that must not wait for a control call).
+  ClockSync clock_;
+  struct ClockProbe {
+    std::uint64_t nonce = 0;
+    std::uint64_t sent_ns = 0;
+  };
+  std::optional<ClockProbe> probe_;    // the one probe in flight
+  std::uint64_t last_probe_ns_ = 0;
+  std::uint64_t next_nonce_ = 0;
+  mutable std::mutex clock_mutex_;
+  std::optional<ClockEstimate> estimate_;
   std::atomic<bool> loop_armed_{false};  // an event loop sleeps on control_wake_fd()
   std::atomic<std::uint32_t> live_connections_{0};
   HostMuxCounters counters_;
