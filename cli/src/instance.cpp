@@ -88,10 +88,20 @@ std::expected<std::unique_ptr<Instance>, std::string> Instance::start(const Inst
     return in.interrupted_.load();
   };
   vm.mux.on_catalog_fragment = [&in](std::span<const std::byte> fragment) { in.on_catalog_fragment(fragment); };
+  // The guest's part of each frame's latency (kFeatureTimestamps): to the display's telemetry.
+  vm.mux.on_stamp = [&in](const rdpmux::GuestStamp& stamp) {
+    if (RemoteDisplay* d = in.stamp_sink_.load(std::memory_order_acquire)) d->guest_stamp(stamp);
+  };
   auto session = VmSession::start(options.config_file, vm);
   if (!session) return std::unexpected(session.error());
   in.vm_ = std::move(*session);
   spdlog::info("VM \"{}\" is running; its logs are in {}", in.vm_->config().name, in.vm_->log_dir().string());
+  // The guest's clock in ours, for the stamps; poll() in run() keeps it fresh.
+  if (auto clock = in.vm_->mux().sync_clock(1s, 8); clock)
+    spdlog::info("guest clock: offset {} us +- {} us", clock->offset_ns / 1000, clock->uncertainty_ns / 1000);
+  else
+    spdlog::warn("guest clock unknown ({}): latency stages before the host's read are not measured",
+                 rdpmux::to_string(clock.error()));
   // No request_catalog() here: the guest agent sends its catalogue right after HelloReply.
 
   RemoteDisplayOptions display;
@@ -101,6 +111,7 @@ std::expected<std::unique_ptr<Instance>, std::string> Instance::start(const Inst
   auto d = RemoteDisplay::create(display);
   if (!d) return std::unexpected(d.error());
   in.display_ = std::move(*d);
+  in.stamp_sink_.store(in.display_.get(), std::memory_order_release);
 
   rh::RemoteSessionConfig config;
   config.client.security = options.security;
@@ -229,6 +240,7 @@ void Instance::shutdown() {
   if (starter_.joinable()) starter_.join();
   if (session_) session_->stop();
   session_.reset();
+  stamp_sink_.store(nullptr, std::memory_order_release);  // no bridge thread is left to call it
   if (vm_) {
     const auto how = vm_->stop();
     spdlog::info("VM {}", how);
@@ -288,6 +300,13 @@ std::vector<std::pair<std::string, std::string>> Instance::stats() {
     out.emplace_back("bus.protocol_errors", std::to_string(c.protocol_errors.load()));
     if (auto rtt = vm_->mux().ping(500ms); rtt)
       out.emplace_back("bus.control_rtt", std::to_string(rtt->count() / 1000) + " us");
+    if (auto clock = vm_->mux().clock_estimate(); clock)
+      out.emplace_back("bus.guest_clock", "offset " + std::to_string(clock->offset_ns / 1000) + " us +- " +
+                                              std::to_string(clock->uncertainty_ns / 1000) + " us (" +
+                                              std::to_string(clock->samples) + " samples)");
+    out.emplace_back("bus.stamps", std::to_string(c.stamps.load()) + " (unsynced " +
+                                       std::to_string(c.stamps_unsynced.load()) + ", bad " +
+                                       std::to_string(c.bad_stamps.load()) + ")");
     if (auto relay = vm_->mux().stats(500ms); relay) {
       out.emplace_back("relay.open_connections", std::to_string(relay->open_connections));
       out.emplace_back("relay.bytes_to_host", human_bytes(relay->bytes_to_host));
@@ -313,13 +332,15 @@ std::vector<std::pair<std::string, std::string>> Instance::stats() {
     out.emplace_back("display.bytes_uploaded", human_bytes(d.compositor.bytes_uploaded));
     out.emplace_back("display.input_events", std::to_string(d.input_events));
     out.emplace_back("display.callback_timeouts", std::to_string(d.callback_timeouts));
-    for (const auto stage : {perf::Stage::kHostReadToPaint, perf::Stage::kPaintToUpload, perf::Stage::kUploadToPresent}) {
+    for (std::size_t i = 0; i < static_cast<std::size_t>(perf::Stage::kCount); ++i) {
+      const auto stage = static_cast<perf::Stage>(i);
       const auto& h = display_->telemetry().stage(stage);
       if (h.count() == 0) continue;
+      const bool per_record = stage == perf::Stage::kGuestReceiveToCommit || stage == perf::Stage::kCommitToHostRead;
       out.emplace_back(std::string("latency.") + perf::stage_name(stage),
                        "p50 " + std::to_string(h.percentile(0.5) / 1000) + " us, p99 " +
                            std::to_string(h.percentile(0.99) / 1000) + " us, max " + std::to_string(h.max() / 1000) +
-                           " us (" + std::to_string(h.count()) + " paints)");
+                           " us (" + std::to_string(h.count()) + (per_record ? " records)" : " paints)"));
     }
   }
   {

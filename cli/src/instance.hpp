@@ -91,6 +91,8 @@ class Instance final : public InstanceService {
   std::atomic<bool> ready_{false};
   std::unique_ptr<VmSession> vm_;
   std::unique_ptr<RemoteDisplay> display_;
+  // Where guest stamps go (HostMuxOptions::on_stamp, the bridge thread): set once display_ exists.
+  std::atomic<RemoteDisplay*> stamp_sink_{nullptr};
   std::unique_ptr<rdpmux::host::RemoteSession> session_;
   std::unique_ptr<GuestInput> input_;
   std::unique_ptr<LauncherServer> launcher_;

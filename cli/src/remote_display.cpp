@@ -196,8 +196,14 @@ void RemoteDisplay::framebuffer_changed(const rh::FramebufferView& framebuffer) 
 
 void RemoteDisplay::damaged(const rh::FramebufferView& framebuffer, std::span<const rh::DesktopRect> rects) {
   (void)framebuffer;  // the same memory framebuffer_changed() announced
-  const std::uint64_t read_ns = read_clock_->take();
-  post_and_wait(Damage{{rects.begin(), rects.end()}, perf::monotonic_ns(), read_ns});
+  const auto taken = read_clock_->take();
+  post_and_wait(Damage{{rects.begin(), rects.end()}, perf::monotonic_ns(), taken.read_ns, taken.guest_receive_ns});
+}
+
+void RemoteDisplay::guest_stamp(const rdpmux::GuestStamp& stamp) {
+  telemetry_.stage(perf::Stage::kGuestReceiveToCommit).record(stamp.guest_receive_to_commit_ns);
+  telemetry_.stage(perf::Stage::kCommitToHostRead).record(stamp.commit_to_read_ns());
+  read_clock_->on_guest_stamp(stamp.read_ns, stamp.receive_ns);
 }
 
 void RemoteDisplay::window_created(const rh::WindowState& state) { post_and_wait(Created{state}); }
@@ -294,7 +300,10 @@ void RemoteDisplay::apply(Event& event) {
         } else if constexpr (std::is_same_v<T, Damage>) {
           for (const auto& r : e.rects) compositor_->damage(to_comp(r));
           need_present_ = true;
-          if (oldest_paint_ns_ == 0) oldest_paint_ns_ = e.posted_ns;
+          if (oldest_paint_ns_ == 0) {
+            oldest_paint_ns_ = e.posted_ns;
+            oldest_guest_receive_ns_ = e.guest_receive_ns;
+          }
           if (e.read_ns != 0 && e.read_ns <= e.posted_ns)
             telemetry_.stage(perf::Stage::kHostReadToPaint).record(e.posted_ns - e.read_ns);
           std::lock_guard lock(mutex_);
@@ -376,7 +385,9 @@ void RemoteDisplay::present() {
     const std::uint64_t end = perf::monotonic_ns();
     telemetry_.stage(perf::Stage::kPaintToUpload).record(start - std::min(start, oldest_paint_ns_));
     telemetry_.stage(perf::Stage::kUploadToPresent).record(end - start);
-    oldest_paint_ns_ = 0;
+    if (oldest_guest_receive_ns_ != 0 && oldest_guest_receive_ns_ <= end)
+      telemetry_.stage(perf::Stage::kEndToEnd).record(end - oldest_guest_receive_ns_);
+    oldest_paint_ns_ = oldest_guest_receive_ns_ = 0;
   }
   std::lock_guard lock(mutex_);
   ++stats_.presents;

@@ -41,6 +41,7 @@
 #include "vitrine/compositor/input_sink.hpp"
 #include "vitrine/perf/histogram.hpp"
 #include "vitrine/rdpmux/host/connection_bridge.hpp"
+#include "vitrine/rdpmux/host_mux.hpp"
 #include "vitrine/rdpmux/host/display_sink.hpp"
 #include "vitrine/rdpmux/host/input.hpp"
 #include "vitrine/rdpmux/host/window_events.hpp"
@@ -91,10 +92,16 @@ class GuestInputOf final : public GuestInput {
   Client& client_;
 };
 
-// The host-read end of the kHostReadToPaint stage: as the connection's bridge tap it notes when
-// the first server bytes since the last paint went to FreeRDP's socket; the next paint takes it.
+// The start of a paint's journey: as the connection's bridge tap it notes when the first server
+// bytes since the last paint went to FreeRDP's socket (kHostReadToPaint), and from the guest's
+// stamps (kFeatureTimestamps) when the guest relay received those bytes (kEndToEnd). The next
+// paint takes both.
 class HostReadClock final : public rdpmux::host::BridgeTap {
  public:
+  struct Taken {
+    std::uint64_t read_ns = 0;           // host: handed to FreeRDP (0: unknown)
+    std::uint64_t guest_receive_ns = 0;  // guest relay's receive, host clock (0: unknown)
+  };
   void on_chunk(Direction direction, std::uint32_t channel, std::uint64_t steady_ns,
                 std::span<const std::byte> bytes) override {
     (void)channel, (void)bytes;
@@ -102,11 +109,24 @@ class HostReadClock final : public rdpmux::host::BridgeTap {
     std::uint64_t none = 0;
     first_unpainted_ns_.compare_exchange_strong(none, steady_ns, std::memory_order_relaxed);
   }
-  // 0 when no bytes arrived since the last take().
-  std::uint64_t take() { return first_unpainted_ns_.exchange(0, std::memory_order_relaxed); }
+  // A stamp arrives right after its record went to the socket. It belongs to the unpainted
+  // bytes unless it describes a record read before them (a paint took those already): the
+  // bridge peeks a record (`read_ns`) a few microseconds before it writes it (on_chunk).
+  void on_guest_stamp(std::uint64_t read_ns, std::uint64_t guest_receive_ns) {
+    constexpr std::uint64_t kPeekToWriteSlack = 200'000;
+    const std::uint64_t first = first_unpainted_ns_.load(std::memory_order_relaxed);
+    if (first == 0 || read_ns + kPeekToWriteSlack < first) return;
+    std::uint64_t none = 0;
+    first_guest_receive_ns_.compare_exchange_strong(none, guest_receive_ns, std::memory_order_relaxed);
+  }
+  Taken take() {
+    return {first_unpainted_ns_.exchange(0, std::memory_order_relaxed),
+            first_guest_receive_ns_.exchange(0, std::memory_order_relaxed)};
+  }
 
  private:
   std::atomic<std::uint64_t> first_unpainted_ns_{0};
+  std::atomic<std::uint64_t> first_guest_receive_ns_{0};
 };
 
 struct RemoteDisplayOptions {
@@ -167,8 +187,14 @@ class RemoteDisplay final : public rdpmux::host::DisplaySink,
   //   kPaintToUpload    damaged() called on the session thread -> the UI thread starts present()
   //                     (the hand-off and the window orders applied before it)
   //   kUploadToPresent  present(): damaged rectangles uploaded, windows drawn and swapped
-  // The stages before the paint need guest timestamps and are not measured here.
+  // and from the guest's stamps (guest_stamp(), kFeatureTimestamps):
+  //   kGuestReceiveToCommit  the relay's receive -> its ring commit (guest clock alone)
+  //   kCommitToHostRead      ring commit -> the host's bridge read the record (clock-synced)
+  //   kEndToEnd              the relay received the first bytes of a paint -> that paint presented
   const perf::StageTelemetry& telemetry() const { return telemetry_; }
+  // One stamped record (HostMuxOptions::on_stamp). Any thread, one at a time (the connection's
+  // reader, the bridge thread).
+  void guest_stamp(const rdpmux::GuestStamp& stamp);
   // The tap to give the RDP connection's bridge (RemoteSessionConfig::tap) for kHostReadToPaint.
   std::shared_ptr<rdpmux::host::BridgeTap> bridge_tap() const { return read_clock_; }
 
@@ -204,6 +230,7 @@ class RemoteDisplay final : public rdpmux::host::DisplaySink,
     std::vector<rdpmux::host::DesktopRect> rects;
     std::uint64_t posted_ns = 0;  // perf::monotonic_ns() on the session thread
     std::uint64_t read_ns = 0;    // HostReadClock: first bytes for this paint reached FreeRDP (0: unknown)
+    std::uint64_t guest_receive_ns = 0;  // HostReadClock: the guest relay received them (0: unknown)
   };
   struct Created {
     rdpmux::host::WindowState state;
@@ -270,7 +297,10 @@ class RemoteDisplay final : public rdpmux::host::DisplaySink,
   rdpmux::host::FramebufferView fb_{};
   bool need_present_ = false;
   std::uint64_t oldest_paint_ns_ = 0;  // the first paint waiting for the next present (0: none)
-  perf::StageTelemetry telemetry_;     // written by the UI thread only
+  std::uint64_t oldest_guest_receive_ns_ = 0;  // its guest receive time (0: unknown)
+  // The UI thread writes the host stages, the connection's reader the two guest stages:
+  // one writer per histogram.
+  perf::StageTelemetry telemetry_;
   bool shots_dirty_ = false;
   std::chrono::steady_clock::time_point last_change_{};
 };

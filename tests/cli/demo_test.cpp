@@ -410,7 +410,9 @@ TEST_F(DemoOnX, WindowsAppsLaunchLaunchersAndCtrlC) {
   // Live counters and stage latencies.
   auto stats = cli({"stats"}, "stats");
   EXPECT_EQ(stats.first, 0) << stats.second;
-  for (const char* key : {"rdp.paints", "relay.bytes_to_host", "display.windows", "latency.paint_to_upload"})
+  for (const char* key : {"rdp.paints", "relay.bytes_to_host", "display.windows", "latency.paint_to_upload",
+                          "latency.guest_receive_to_commit", "latency.commit_to_host_read", "latency.end_to_end",
+                          "bus.guest_clock"})
     EXPECT_NE(stats.second.find(key), std::string::npos) << key << " in:\n" << stats.second;
 
   // Menu entries for the published applications.
@@ -473,12 +475,14 @@ TEST_F(Demo, DemoCommandRunsHeadlessForAFixedTime) {
              telemetry.string()},
             env(""), dir_.path() / "demo.log");
   ASSERT_EQ(v.finish(0, 120s), 0) << v.log();
-  // Stage latencies of the host side and the counters of `vitrine stats`, written on exit.
+  // Every stage's latencies (the guest's from its stamps on the bus) and the counters of
+  // `vitrine stats`, written on exit: each stage present and with samples.
   const std::string json = read_file(telemetry);
-  EXPECT_NE(json.find("\"paint_to_upload\":{\"count\":"), std::string::npos) << json;
-  EXPECT_EQ(json.find("\"paint_to_upload\":{\"count\":0,"), std::string::npos) << json;
-  EXPECT_EQ(json.find("\"host_read_to_paint\":{\"count\":0,"), std::string::npos) << json;
-  EXPECT_NE(json.find("\"host_read_to_paint\":{\"count\":"), std::string::npos) << json;
+  for (const char* stage : {"guest_receive_to_commit", "commit_to_host_read", "host_read_to_paint", "paint_to_upload",
+                            "upload_to_present", "end_to_end"}) {
+    EXPECT_NE(json.find("\"" + std::string(stage) + "\":{\"count\":"), std::string::npos) << stage << "\n" << json;
+    EXPECT_EQ(json.find("\"" + std::string(stage) + "\":{\"count\":0,"), std::string::npos) << stage << "\n" << json;
+  }
   EXPECT_NE(json.find("\"rdp.paints\""), std::string::npos) << json;
   std::set<std::string> titles;
   for (const auto& w : read_index(out)) titles.insert(w.title);

@@ -251,7 +251,12 @@ Result<void> HostMux::wait_until(Done&& done, Clock::time_point deadline) {
     if (done()) return {};
     const auto now = Clock::now();
     if (now >= deadline) return fail(Errc::kTimeout, "no answer from the guest relay in time");
-    auto w = ch.wait_readable(ringbus::WaitPolicy::adaptive(), deadline - now);
+    // With one host doorbell shared by every channel (a VM has one per direction), a
+    // connection's thread may drain the wake-up meant for this wait: sleep in short slices so
+    // that a stolen wake-up costs one slice, not the whole timeout (a ping took 500 ms so).
+    auto slice = deadline - now;
+    if (control_wake_fd() < 0) slice = std::min<Clock::duration>(slice, std::chrono::milliseconds(1));
+    auto w = ch.wait_readable(ringbus::WaitPolicy::adaptive(), slice);
     if (!w) return std::unexpected(Error::from_bus(w.error()));
   }
 }
