@@ -3,7 +3,9 @@
 // crashing, and whatever it accepts re-encodes to the same bytes (nothing read twice, no
 // field left unchecked that encode would normalise). Covers the variable-length
 // CatalogFragment (type 32) and CatalogRequest (33): an accepted fragment's header agrees with
-// its record (length, offset + length <= total <= kMaxCatalogBytes).
+// its record (length, offset + length <= total <= kMaxCatalogBytes). Also the timestamp
+// messages ClockProbe (40) / ClockReply (41) and the data channels' Stamp record payload: an
+// accepted stamp is causal (receive <= commit).
 #include <cstdint>
 #include <cstring>
 #include <span>
@@ -31,5 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   auto end = vitrine::rdpmux::decode_end(payload);
   (void)end;
+  if (auto stamp = vitrine::rdpmux::decode_stamp(payload); stamp && stamp->receive_ns > stamp->commit_ns)
+    __builtin_trap();
   return 0;
 }
