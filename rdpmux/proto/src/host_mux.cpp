@@ -251,12 +251,14 @@ Result<void> HostMux::wait_until(Done&& done, Clock::time_point deadline) {
     if (done()) return {};
     const auto now = Clock::now();
     if (now >= deadline) return fail(Errc::kTimeout, "no answer from the guest relay in time");
-    // With one host doorbell shared by every channel (a VM has one per direction), a
-    // connection's thread may drain the wake-up meant for this wait: sleep in short slices so
-    // that a stolen wake-up costs one slice, not the whole timeout (a ping took 500 ms so).
-    auto slice = deadline - now;
-    if (control_wake_fd() < 0) slice = std::min<Clock::duration>(slice, std::chrono::milliseconds(1));
-    auto w = ch.wait_readable(ringbus::WaitPolicy::adaptive(), slice);
+    // With one host doorbell shared by every channel (a VM has one per direction), sleeping on
+    // it would race the connections' threads for each wake-up: whoever drains the eventfd
+    // takes it from the others (a ping took its whole 500 ms timeout so, and the bridge it
+    // robbed would stall for its poll interval). Control calls are rare: they poll the ring in
+    // sub-millisecond steps instead and leave the eventfd to the connections.
+    auto w = control_wake_fd() < 0 && !doorbells_.polling()
+                 ? ch.rx().wait_readable(shared_bell_wait_, ringbus::WaitPolicy::adaptive(), deadline - now)
+                 : ch.wait_readable(ringbus::WaitPolicy::adaptive(), deadline - now);
     if (!w) return std::unexpected(Error::from_bus(w.error()));
   }
 }

@@ -51,6 +51,7 @@
 #include "vitrine/rdpmux/error.hpp"
 #include "vitrine/rdpmux/target.hpp"
 #include "vitrine/ringbus/bus.hpp"
+#include "vitrine/ringbus/doorbell.hpp"
 
 namespace vitrine::rdpmux {
 
@@ -242,6 +243,8 @@ class HostMux {
   std::uint64_t next_nonce_ = 0;
   mutable std::mutex clock_mutex_;
   std::optional<ClockEstimate> estimate_;
+  // Control waits on a shared host doorbell poll with this instead (wait_until): mutex_ held.
+  ringbus::PollingDoorbell shared_bell_wait_{std::chrono::microseconds(200)};
   std::atomic<bool> loop_armed_{false};  // an event loop sleeps on control_wake_fd()
   std::atomic<std::uint32_t> live_connections_{0};
   HostMuxCounters counters_;
