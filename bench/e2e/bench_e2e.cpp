@@ -13,7 +13,8 @@
 //                     client decoded the stamp (p50/p99 in microseconds)
 //   BM_Connect*       connect time: TCP/bus connection opened -> RDP + RAIL handshake done
 // The veth benchmarks need root (ip netns); without it they report why (SkipWithError) and
-// their ratios are left out of the table.
+// their ratios are left out of the table. The same three measures with the server inside a
+// QEMU TCG guest (ivshmem bus vs virtio-net) are in qemu_cases.cpp.
 #include <arpa/inet.h>
 #include <benchmark/benchmark.h>
 #include <netinet/in.h>
@@ -24,9 +25,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstring>
-#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -37,6 +36,7 @@
 #include "vitrine/rdpmux/host/rdp_client.hpp"
 #include "vitrine/rdpmux/host_mux.hpp"
 #include "relay_loop.hpp"
+#include "stamp_sink.hpp"
 
 namespace {
 
@@ -47,38 +47,7 @@ using vitrine::ringbus::UniqueFd;
 constexpr std::uint32_t kSide = 256;
 constexpr int kBatch = 8;
 
-// Watches the stamp pixel (the last pixel of the 256x256 update, painted last).
-class Sink final : public WindowEvents, public DisplaySink {
- public:
-  void window_created(const WindowState&) override {}
-  void window_changed(const WindowState&, std::uint32_t) override {}
-  void window_deleted(WindowId) override {}
-  void z_order_changed(std::span<const WindowId>) override {}
-  void active_window_changed(WindowId) override {}
-  void notify_icon_changed(const NotifyIconState&) override {}
-  void notify_icon_deleted(WindowId, std::uint32_t) override {}
-  void local_move_size(const LocalMoveSize&) override {}
-  void framebuffer_changed(const FramebufferView&) override {}
-  void damaged(const FramebufferView& fb, std::span<const DesktopRect>) override {
-    if (fb.width < kSide || fb.height < kSide) return;
-    std::uint32_t v;
-    std::memcpy(&v, fb.pixels + std::size_t(kSide - 1) * fb.stride + std::size_t(kSide - 1) * 4, 4);
-    {
-      std::lock_guard lock(mutex_);
-      stamp_ = v & 0xFFFFFF;
-    }
-    cv_.notify_all();
-  }
-  bool wait_stamp(std::uint32_t want) {
-    std::unique_lock lock(mutex_);
-    return cv_.wait_for(lock, 10s, [&] { return stamp_ == want; });
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::uint32_t stamp_ = 0;
-};
+using Sink = vitrine::bench::StampSink;
 
 // The bus path: the in-process relay loop (tests/support RelayLoop) and one bridge (declared
 // after the loop: destroyed before it).

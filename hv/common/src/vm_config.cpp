@@ -2,6 +2,8 @@
 // that each error names it; the table walkers reject keys they do not know.
 #include "vitrine/hv/vm_config.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -197,12 +199,56 @@ std::expected<std::filesystem::path, ConfigError> required_file(const toml::tabl
   return p;
 }
 
+constexpr std::size_t kMaxForwards = 16;
+
+// "" when `text` is a dotted IPv4 address (or empty: QEMU's default); else why not.
+std::string check_ipv4(std::string_view text, std::string_view which) {
+  if (text.empty()) return {};
+  in_addr a{};
+  if (text.size() > 15 || ::inet_pton(AF_INET, std::string(text).c_str(), &a) != 1)
+    return std::string(which) + " address \"" + std::string(text) + "\" is not a dotted IPv4 address";
+  return {};
+}
+
+// "" when `text` is a port 1..65535 in decimal; else why not.
+std::string check_port(std::string_view text, std::string_view which) {
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < 1 || value > 65535)
+    return std::string(which) + " port \"" + std::string(text) + "\" is not in 1..65535";
+  return {};
+}
+
+// QEMU's hostfwd grammar (docs: -netdev user,hostfwd=), restricted to what we can check:
+// tcp|udp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT with IPv4 addresses and no port ranges.
+// The rule is pasted into QEMU's option string, so anything outside the grammar (a comma above
+// all: it would start another option) must be refused here. Returns "" or why not.
+std::string check_hostfwd(std::string_view rule) {
+  const auto colon = rule.find(':');
+  if (colon == std::string_view::npos) return "expected tcp|udp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT";
+  const std::string_view proto = rule.substr(0, colon);
+  if (proto != "tcp" && proto != "udp") return "protocol \"" + std::string(proto) + "\" is not tcp or udp";
+  const std::string_view rest = rule.substr(colon + 1);
+  const auto dash = rest.find('-');
+  if (dash == std::string_view::npos || rest.find('-', dash + 1) != std::string_view::npos)
+    return "expected one '-' between HOSTADDR:HOSTPORT and GUESTADDR:GUESTPORT";
+  const auto side = [](std::string_view s, std::string_view which) -> std::string {
+    const auto c = s.find(':');
+    if (c == std::string_view::npos || s.find(':', c + 1) != std::string_view::npos)
+      return std::string(which) + " part \"" + std::string(s) + "\" is not [ADDR]:PORT";
+    if (auto e = check_ipv4(s.substr(0, c), which); !e.empty()) return e;
+    return check_port(s.substr(c + 1), which);
+  };
+  if (auto e = side(rest.substr(0, dash), "host"); !e.empty()) return e;
+  return side(rest.substr(dash + 1), "guest");
+}
+
 std::expected<void, ConfigError> parse_vm(const toml::table* vm, VmConfig& c,
                                           const std::filesystem::path& base) {
   if (vm == nullptr) return fail("vm", "missing table [vm] (the " + std::string(backend_name(c.backend)) +
                                            " backend needs a kernel and an initramfs)");
   if (auto r = only_keys(*vm, "vm", {"kernel", "initramfs", "cmdline", "memory_mib", "vcpus", "accel",
-                                     "doorbell", "qemu", "user_net"});
+                                     "doorbell", "qemu", "user_net", "user_net_forward"});
       !r)
     return r;
   TRY_ASSIGN(kernel, required_file(*vm, "kernel", base));
@@ -232,6 +278,23 @@ std::expected<void, ConfigError> parse_vm(const toml::table* vm, VmConfig& c,
   }
   TRY_ASSIGN(user_net, get_bool(*vm, "vm", "user_net"));
   if (*user_net) c.user_net = **user_net;
+  if (const toml::node* fwd = vm->get("user_net_forward")) {
+    if (!fwd->is_array())
+      return fail("vm.user_net_forward", std::string("must be an array of strings, not ") + std::string(type_name(*fwd)));
+    const toml::array& rules = *fwd->as_array();
+    if (rules.size() > kMaxForwards)
+      return fail("vm.user_net_forward", std::to_string(rules.size()) + " rules (at most " +
+                                             std::to_string(kMaxForwards) + ")");
+    if (!rules.empty() && !c.user_net)
+      return fail("vm.user_net_forward", "needs user_net = true (the forwards go to the user network)");
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+      const std::string field = "vm.user_net_forward[" + std::to_string(i) + "]";
+      if (!rules[i].is_string()) return fail(field, "must be a string");
+      const std::string& rule = rules[i].as_string()->get();
+      if (auto why = check_hostfwd(rule); !why.empty()) return fail(field, "\"" + rule + "\": " + why);
+      c.user_net_forwards.push_back(rule);
+    }
+  }
   return {};
 }
 

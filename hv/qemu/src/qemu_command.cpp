@@ -30,7 +30,10 @@ std::vector<std::string> qemu_command(const VmConfig& c, const QemuPaths& p) {
   }
   if (c.user_net) {
     // Only for comparisons (bench_vm): the bus is otherwise the guest's only way out.
-    a.insert(a.end(), {"-netdev", "user,id=net0", "-device", "virtio-net-pci,netdev=net0"});
+    // Forwards (validated by the config: no commas) reach the guest's 10.0.2.15 by default.
+    std::string netdev = "user,id=net0";
+    for (const auto& rule : c.user_net_forwards) netdev += ",hostfwd=" + rule;
+    a.insert(a.end(), {"-netdev", netdev, "-device", "virtio-net-pci,netdev=net0"});
   }
   return a;
 }

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace vitrine::hv {
 namespace {
@@ -142,6 +144,56 @@ TEST_F(VmConfigTest, shouldRejectBadVmFields) {
   EXPECT_EQ(field_of(qemu(ok + "cmdline = 5\n")), "vm.cmdline");
   EXPECT_EQ(field_of(qemu(ok + "bios = \"x\"\n")), "vm.bios");
   EXPECT_EQ(field_of(qemu(ok) + "[sandbox]\nhostname = \"h\"\n"), "sandbox");
+}
+
+TEST_F(VmConfigTest, shouldAcceptUserNetForwards) {
+  auto r = parse_vm_config(qemu("kernel = \"vmlinuz\"\ninitramfs = \"initrd.img\"\nuser_net = true\n"
+                                "user_net_forward = [\"tcp:127.0.0.1:5555-:3389\", \"udp::53-10.0.2.15:53\","
+                                " \"tcp::1-:65535\"]\n"),
+                           dir_);
+  ASSERT_TRUE(r.has_value()) << r.error().to_string();
+  ASSERT_EQ(r->user_net_forwards.size(), 3u);
+  EXPECT_EQ(r->user_net_forwards[0], "tcp:127.0.0.1:5555-:3389");
+  EXPECT_EQ(r->user_net_forwards[1], "udp::53-10.0.2.15:53");
+  auto none = parse_vm_config(qemu("kernel = \"vmlinuz\"\ninitramfs = \"initrd.img\"\nuser_net_forward = []\n"), dir_);
+  ASSERT_TRUE(none.has_value()) << none.error().to_string();
+  EXPECT_TRUE(none->user_net_forwards.empty());
+}
+
+TEST_F(VmConfigTest, shouldRejectMalformedUserNetForwardsWithTheRuleNamed) {
+  const std::string ok = "kernel = \"vmlinuz\"\ninitramfs = \"initrd.img\"\n";
+  const auto fwd = [&](const std::string& rules, bool user_net = true) {
+    return qemu(ok + (user_net ? "user_net = true\n" : "") + "user_net_forward = " + rules + "\n");
+  };
+  EXPECT_EQ(field_of(fwd("[\"tcp::5555-:3389\"]", false)), "vm.user_net_forward");
+  EXPECT_EQ(field_of(fwd("\"tcp::5555-:3389\"")), "vm.user_net_forward");
+  EXPECT_EQ(field_of(fwd("[\"tcp::5555-:3389\", 5]")), "vm.user_net_forward[1]");
+  // Each malformed rule, with the reason in the message.
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"sctp::1-:2", "protocol"},
+      {"tcp", "expected"},
+      {"tcp::5555:3389", "'-'"},
+      {"tcp::1-:2-:3", "'-'"},
+      {"tcp::0-:3389", "host port"},
+      {"tcp::65536-:3389", "host port"},
+      {"tcp::5555-:", "guest port"},
+      {"tcp::5555-:33a", "guest port"},
+      {"tcp:localhost:5555-:3389", "host address"},
+      {"tcp:127.0.0.1:5555-10.0.2:3389", "guest address"},
+      {"tcp:::5555-:3389", "host part"},
+      {"tcp::5555-:3389,hostfwd=tcp::1-:22", "'-'"},  // a comma would inject a QEMU option
+      {"tcp::5555-:3389,restrict=on", "guest port"},
+  };
+  for (const auto& [rule, why] : bad) {
+    auto r = parse_vm_config(fwd("[\"" + rule + "\"]"), dir_);
+    ASSERT_FALSE(r.has_value()) << "accepted " << rule;
+    EXPECT_EQ(r.error().field, "vm.user_net_forward[0]") << rule;
+    EXPECT_NE(r.error().message.find(why), std::string::npos) << rule << ": " << r.error().message;
+    EXPECT_NE(r.error().message.find(rule), std::string::npos) << r.error().message;
+  }
+  std::string many = "[";
+  for (int i = 1; i <= 17; ++i) many += (i > 1 ? ", " : "") + std::string("\"tcp::") + std::to_string(i) + "-:1\"";
+  EXPECT_EQ(field_of(fwd(many + "]")), "vm.user_net_forward");
 }
 
 TEST_F(VmConfigTest, shouldLoadFromAFileAndResolvePathsAgainstItsFolder) {

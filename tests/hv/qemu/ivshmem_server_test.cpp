@@ -178,6 +178,28 @@ TEST(QemuCommandTest, shouldShareTheBusAndPickTheAccelerator) {
   EXPECT_TRUE(has(a, "memory-backend-file,id=vbus,share=on,size=4194304,mem-path=/proc/self/fd/3"));
   EXPECT_TRUE(has(a, "ivshmem-plain,memdev=vbus"));
   EXPECT_TRUE(has(a, "virtio-net-pci,netdev=net0"));
+  EXPECT_TRUE(has(a, "user,id=net0"));
+}
+
+TEST(QemuCommandTest, shouldPutEveryUserNetForwardOnTheNetdev) {
+  VmConfig c;
+  c.kernel = "/k";
+  c.initramfs = "/i";
+  c.user_net = true;
+  c.user_net_forwards = {"tcp:127.0.0.1:5555-:3389", "udp::53-10.0.2.15:53"};
+  QemuPaths p;
+  p.serial_log = "/l";
+  p.ivshmem_socket = "/s";
+  const auto a = qemu_command(c, p);
+  const auto at = std::find(a.begin(), a.end(), "-netdev");
+  ASSERT_NE(at, a.end());
+  ASSERT_NE(at + 1, a.end());
+  EXPECT_EQ(*(at + 1), "user,id=net0,hostfwd=tcp:127.0.0.1:5555-:3389,hostfwd=udp::53-10.0.2.15:53");
+  EXPECT_EQ(std::count(a.begin(), a.end(), "-netdev"), 1);
+  // Without user_net the forwards have nowhere to go (the config refuses that combination).
+  c.user_net = false;
+  const auto b = qemu_command(c, p);
+  EXPECT_EQ(std::find(b.begin(), b.end(), "-netdev"), b.end());
 }
 
 }  // namespace

@@ -21,6 +21,8 @@
 //   doorbell = "ivshmem-doorbell"     # ivshmem-doorbell | ivshmem-plain   (qemu)
 //   qemu = "qemu-system-x86_64"       # binary (qemu)
 //   user_net = false                  # add virtio-net with user networking (benchmarks only)
+//   user_net_forward = ["tcp:127.0.0.1:5555-:3389"]   # QEMU hostfwd rules (needs user_net):
+//                                     # tcp|udp:[HOSTIPv4]:HOSTPORT-[GUESTIPv4]:GUESTPORT, 16 at most
 //   [sandbox]                         # sandbox backend (required there)
 //   hostname = "vitrine-guest"
 //   [[sandbox.program]]
@@ -85,6 +87,8 @@ struct VmConfig {
   DoorbellMode doorbell = DoorbellMode::kIvshmemDoorbell;
   std::string qemu_binary = "qemu-system-x86_64";
   bool user_net = false;
+  // Validated QEMU hostfwd rules ("tcp:127.0.0.1:5555-:3389"), one `hostfwd=` each on -netdev user.
+  std::vector<std::string> user_net_forwards;
 
   // [sandbox]
   std::string hostname = "vitrine-guest";
