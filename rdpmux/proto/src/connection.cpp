@@ -151,6 +151,7 @@ Result<std::size_t> Connection::read(std::span<std::byte> out, std::chrono::nano
     const auto now = Clock::now();
     if (now >= deadline) return fail(Errc::kTimeout, "no data from the guest in time");
     auto w = channel_.wait_readable(ringbus::WaitPolicy::adaptive(), deadline - now);
+    mux_.pass_on_shared_wakeup(channel_.id());  // the wait may have drained a shared doorbell
     if (!w) return std::unexpected(Error::from_bus(w.error()));
   }
 }
@@ -196,6 +197,7 @@ Result<void> Connection::write(std::span<const std::byte> in, std::chrono::nanos
                                       " of " + std::to_string(in.size()) + " bytes written)");
     auto w = channel_.wait_writable(n, ringbus::WaitPolicy::adaptive(),
                                     std::min<std::chrono::nanoseconds>(deadline - now, kWriteWaitSlice));
+    mux_.pass_on_shared_wakeup(channel_.id());
     if (!w) return std::unexpected(Error::from_bus(w.error()));
   }
   return {};
@@ -215,6 +217,7 @@ Result<void> Connection::shutdown_write(std::chrono::nanoseconds timeout) {
     if (now >= deadline) return fail(Errc::kTimeout, "no room for the end-of-stream record");
     auto w = channel_.wait_writable(sizeof(EndRecord), ringbus::WaitPolicy::adaptive(),
                                     std::min<std::chrono::nanoseconds>(deadline - now, kWriteWaitSlice));
+    mux_.pass_on_shared_wakeup(channel_.id());
     if (!w) return std::unexpected(Error::from_bus(w.error()));
   }
   write_shut_ = true;
@@ -245,7 +248,10 @@ bool Connection::prepare_wait(bool readable, bool writable) {
 void Connection::finish_wait() {
   set_consumer_waiting(rx_control_, false);
   set_producer_waiting(tx_control_, false);
-  if (auto* bell = mux_.doorbells().host(channel_.id())) bell->drain();
+  if (auto* bell = mux_.doorbells().host(channel_.id())) {
+    bell->drain();
+    mux_.pass_on_shared_wakeup(channel_.id());
+  }
 }
 
 }  // namespace vitrine::rdpmux

@@ -409,6 +409,24 @@ Result<ClockEstimate> HostMux::sync_clock(std::chrono::nanoseconds timeout, int 
   return *estimate_;
 }
 
+void HostMux::pass_on_shared_wakeup(std::uint32_t drained_by) {
+  if (doorbells_.host_count() != 1 || bus_.channel_count() < 2) return;
+  for (std::uint32_t c = 0; c < bus_.channel_count(); ++c) {
+    if (c == drained_by) continue;
+    ringbus::RingControl* g2h = ring_control(bus_, c, false);
+    // seq_cst load of the flag, as a producer does before deciding to ring (ring_wait.hpp).
+    if (std::atomic_ref<std::uint32_t>(g2h->consumer_waiting).load(std::memory_order_seq_cst) == 0) continue;
+    const auto tail = std::atomic_ref<std::uint64_t>(g2h->tail).load(std::memory_order_acquire);
+    const auto head = std::atomic_ref<std::uint64_t>(g2h->head).load(std::memory_order_acquire);
+    // Only a reader that has records waiting: ringing for one that has none (or for a writer
+    // waiting for space that may not be enough yet) could bounce wake-ups between threads.
+    if (tail != head) {
+      doorbells_.host(c)->ring();
+      return;  // one ring wakes every sleeper on the eventfd: each re-checks its own ring
+    }
+  }
+}
+
 void HostMux::deliver_stamp(std::uint32_t channel, std::span<const std::byte> payload, std::uint64_t data_bytes,
                             std::uint64_t read_ns) {
   auto st = decode_stamp(payload);

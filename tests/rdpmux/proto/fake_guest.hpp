@@ -18,7 +18,9 @@ namespace vitrine::rdpmux::testing {
 
 class FakeGuestTest : public ::testing::Test {
  protected:
-  void start_mux(HostMuxOptions options, std::uint32_t channels = 2) {
+  // `shared_host_doorbell`: one host eventfd for every channel (as across a VM boundary)
+  // instead of one per channel.
+  void start_mux(HostMuxOptions options, std::uint32_t channels = 2, bool shared_host_doorbell = false) {
     using namespace std::chrono_literals;
     auto host = ringbus::Bus::create(ringbus::BusConfig::uniform(channels, 20, 20));
     ASSERT_TRUE(host) << ringbus::to_string(host.error());
@@ -26,7 +28,7 @@ class FakeGuestTest : public ::testing::Test {
     auto guest = ringbus::Bus::attach_fd(ringbus::UniqueFd(::dup(host_->fd())), ringbus::Side::kGuest);
     ASSERT_TRUE(guest);
     guest_ = std::make_unique<ringbus::Bus>(std::move(*guest));
-    auto bells = BusDoorbells::create_eventfds(channels);
+    auto bells = BusDoorbells::create_eventfds(shared_host_doorbell ? 1 : channels);
     ASSERT_TRUE(bells);
     auto guest_bells = BusDoorbells::from_fds(std::move(*bells->dup_fds()));
     ASSERT_TRUE(guest_bells);
