@@ -3,7 +3,10 @@
 //   BM_TcpReadFloor  a reader that only recv()s into a buffer and drops it: the kernel copy
 //                    that no relay can avoid;
 //   BM_NaiveRelay    recv() into a buffer, then memcpy into the ring (one user-space copy);
-//   BM_UringRelay    vitrine's Relay: io_uring receives straight into claimed ring spans.
+//   BM_UringRelay    vitrine's Relay: io_uring receives straight into claimed ring spans; with
+//                    the third argument 1 the host asks for stage timestamps (kFeatureTimestamps:
+//                    a 16-byte Stamp record after every data record, converted on the host), to
+//                    show what the product's latency telemetry costs.
 // copies_per_byte counts user-space payload copies per payload byte (counted by the relays:
 // Relay::counters().bytes_copied + bytes_received_elsewhere; the naive relay counts its memcpy).
 #include <arpa/inet.h>
@@ -12,6 +15,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <thread>
@@ -201,7 +205,18 @@ void BM_UringRelay(benchmark::State& state) {
   auto r = relay::Relay::create(*guest, *guest_bells, **engine, options);
   std::atomic<bool> stop{false};
   std::thread loop([&] { (void)(*r)->run(stop); });
-  auto mux = rdpmux::HostMux::create(*host, std::move(*bells));
+  const bool stamped = state.range(2) != 0;
+  std::atomic<std::uint64_t> stamps{0};
+  rdpmux::HostMuxOptions mux_options;
+  if (stamped) mux_options.on_stamp = [&stamps](const rdpmux::GuestStamp&) { stamps.fetch_add(1, std::memory_order_relaxed); };
+  auto mux = rdpmux::HostMux::create(*host, std::move(*bells), std::move(mux_options));
+  if (stamped && !(*mux)->sync_clock(5s)) {
+    state.SkipWithError("sync_clock failed");
+    stop = true;
+    if (auto* bell = guest_bells->guest()) bell->ring();
+    loop.join();
+    return;
+  }
   Source src;
   auto conn = (*mux)->open(rdpmux::Target::tcp(src.port()));
   if (!conn) {
@@ -229,28 +244,36 @@ void BM_UringRelay(benchmark::State& state) {
       static_cast<double>(k.bytes_copied.get() + k.bytes_received_elsewhere.get()) / relayed;
   state.counters["bytes_per_recv"] = relayed / static_cast<double>(k.recvs.get());
   state.counters["fixed_buffers"] = (*r)->fixed_buffers() ? 1 : 0;
+  state.counters["stamps_per_record"] =
+      static_cast<double>(stamps.load()) / static_cast<double>(std::max<std::uint64_t>(k.records_to_host.get(), 1));
   conn->reset();
   stop = true;
   if (auto* bell = guest_bells->guest()) bell->ring();
   loop.join();
 }
-// Args: bytes claimed per receive, microseconds the loop spins before sleeping.
+// Args: bytes claimed per receive, microseconds the loop spins before sleeping, timestamps.
 BENCHMARK(BM_UringRelay)
-    ->Args({64 * 1024, 20})
-    ->Args({128 * 1024, 20})
-    ->Args({128 * 1024, 0})
-    ->Args({512 * 1024, 20})
+    ->Args({64 * 1024, 20, 0})
+    ->Args({64 * 1024, 20, 1})
+    ->Args({128 * 1024, 20, 0})
+    ->Args({128 * 1024, 20, 1})
+    ->Args({128 * 1024, 0, 0})
+    ->Args({512 * 1024, 20, 0})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
-VITRINE_BENCH_RATIO("uring relay vs TCP read floor", "BM_UringRelay/131072/20/real_time", "BM_TcpReadFloor/real_time",
+VITRINE_BENCH_RATIO("uring relay vs TCP read floor", "BM_UringRelay/131072/20/0/real_time", "BM_TcpReadFloor/real_time",
                     vitrine::bench::Metric::kBytesPerSecond, "", 0.8);
-VITRINE_BENCH_RATIO("uring relay vs naive relay", "BM_UringRelay/131072/20/real_time", "BM_NaiveRelay/real_time",
+VITRINE_BENCH_RATIO("uring relay vs naive relay", "BM_UringRelay/131072/20/0/real_time", "BM_NaiveRelay/real_time",
                     vitrine::bench::Metric::kBytesPerSecond);
-VITRINE_BENCH_RATIO("uring relay, no spin, vs TCP read floor", "BM_UringRelay/131072/0/real_time",
+VITRINE_BENCH_RATIO("uring relay, no spin, vs TCP read floor", "BM_UringRelay/131072/0/0/real_time",
                     "BM_TcpReadFloor/real_time", vitrine::bench::Metric::kBytesPerSecond, "", 0.8);
-VITRINE_BENCH_RATIO("uring relay, 512 KiB claims, vs TCP read floor", "BM_UringRelay/524288/20/real_time",
+VITRINE_BENCH_RATIO("uring relay, 512 KiB claims, vs TCP read floor", "BM_UringRelay/524288/20/0/real_time",
                     "BM_TcpReadFloor/real_time", vitrine::bench::Metric::kBytesPerSecond, "", 0.8);
+VITRINE_BENCH_RATIO("uring relay with stage timestamps vs without", "BM_UringRelay/131072/20/1/real_time",
+                    "BM_UringRelay/131072/20/0/real_time", vitrine::bench::Metric::kBytesPerSecond);
+VITRINE_BENCH_RATIO("uring relay 64 KiB claims with stage timestamps vs without", "BM_UringRelay/65536/20/1/real_time",
+                    "BM_UringRelay/65536/20/0/real_time", vitrine::bench::Metric::kBytesPerSecond);
 VITRINE_BENCH_RATIO("naive relay vs TCP read floor", "BM_NaiveRelay/real_time", "BM_TcpReadFloor/real_time",
                     vitrine::bench::Metric::kBytesPerSecond);
 
