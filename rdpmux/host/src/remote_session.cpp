@@ -115,6 +115,7 @@ Result<std::unique_ptr<RemoteSession>> RemoteSession::start(Opener opener, Remot
                                                             DisplaySink& display, WindowEvents& windows) {
   if (!opener) return fail(Errc::kConfig, "RemoteSession needs an opener");
   if (config.max_reconnects < 0) return fail(Errc::kConfig, "max_reconnects must be >= 0");
+  if (config.stable_session.count() < 0) return fail(Errc::kConfig, "stable_session must be >= 0");
   if (config.reconnect_delay.count() < 0 || config.connect_timeout.count() <= 0)
     return fail(Errc::kConfig, "reconnect_delay must be >= 0 and connect_timeout > 0");
   std::unique_ptr<RemoteSession> session(new RemoteSession(std::move(opener), std::move(config), display, windows));
@@ -214,6 +215,12 @@ void RemoteSession::supervise() {
     again.arguments.clear();
     again.working_dir.clear();
   }
+  // Attempts in a row that did not give a lasting session: a failed connect, or a session that
+  // ended within stable_session. Only a session that lasted starts the count (and the back-off)
+  // again; otherwise a server that drops every session at once would be reconnected forever.
+  int failed = 0;
+  auto delay = config_.reconnect_delay;
+  auto up_since = std::chrono::steady_clock::now();
   for (;;) {
     std::shared_ptr<RdpClient> ended;
     {
@@ -229,14 +236,18 @@ void RemoteSession::supervise() {
       final_error = std::move(why);
       break;
     }
+    const bool lasted = std::chrono::steady_clock::now() - up_since >= config_.stable_session;
+    if (lasted) {
+      failed = 0;
+      delay = config_.reconnect_delay;
+    }
     windows_->forget_all();
-    // Failed attempts in a row; a successful reconnect starts the count again.
     Error last = why;
-    auto delay = config_.reconnect_delay;
     bool back = false;
     bool stopped = false;
-    for (int attempt = 1; attempt <= config_.max_reconnects; ++attempt) {
-      if (config_.on_reconnect) config_.on_reconnect(attempt, last);
+    while (failed < config_.max_reconnects) {
+      ++failed;
+      if (config_.on_reconnect) config_.on_reconnect(failed, last);
       {
         std::unique_lock lock(mutex_);
         stopped = cv_.wait_for(lock, delay, [&] { return stop_requested_; });
@@ -246,6 +257,7 @@ void RemoteSession::supervise() {
       auto up = connect(again);
       if (up) {
         back = true;
+        up_since = std::chrono::steady_clock::now();
         reconnects_.fetch_add(1, std::memory_order_relaxed);
         break;
       }
@@ -263,8 +275,11 @@ void RemoteSession::supervise() {
     if (back) continue;
     if (!stopped && !final_error)
       final_error = Error{Errc::kConnect, "gave up reconnecting to the guest's RDP server after " +
-                                              std::to_string(config_.max_reconnects) + " attempt(s); the session had ended with " +
-                                              to_string(why) + "; the last attempt: " + to_string(last)};
+                                              std::to_string(config_.max_reconnects) +
+                                              " attempt(s) in a row without a session that lasted " +
+                                              std::to_string(config_.stable_session.count()) +
+                                              " ms; the session had ended with " + to_string(why) +
+                                              "; the last attempt: " + to_string(last)};
     break;
   }
   retire_link();

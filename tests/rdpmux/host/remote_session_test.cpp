@@ -1,7 +1,8 @@
 // RemoteSession through the real relay chain: RemoteSession -> ConnectionBridge -> HostMux ->
 // bus -> vitrine-guest's Relay -> TCP -> RailTestServer. The guest's RDP server goes away and
 // comes back on the same port: the session reconnects, deletes the old windows first, shows the
-// new ones, and input and exec work again. A server that never comes back: it gives up.
+// new ones, and input and exec work again. A server that never comes back, or one that drops
+// every session as soon as it is up: it gives up.
 #include <gtest/gtest.h>
 
 #include <condition_variable>
@@ -189,6 +190,37 @@ TEST_F(RemoteSessionTest, GivesUpWhenTheServerNeverComesBack) {
   std::lock_guard lock(observer_.mutex);
   EXPECT_EQ(observer_.attempts, (std::vector<int>{1, 2, 3}));
   EXPECT_TRUE(observer_.titles.empty());
+}
+
+TEST_F(RemoteSessionTest, AServerThatDropsEverySessionAtOnceIsGivenUp) {
+  auto c = config(3, 20ms);
+  c.stable_session = 30s;  // every session below ends long before
+  auto started = RemoteSession::start(opener(), c, observer_, observer_);
+  ASSERT_TRUE(started) << to_string(started.error());
+  auto& session = **started;
+  pool_.set_config(RailServerConfig{.expect_exec = false});  // reconnects send no Client Execute
+  // Each connection's server (the first and every reconnect) ends its session once it is up.
+  std::thread dropper([&] {
+    for (std::size_t i = 0; i < 4; ++i) {  // the first session and three reconnects
+      RailTestServer* s = pool_.wait_server(i);
+      if (s == nullptr) return;
+      if (s->wait_ready(20s)) s->disconnect();
+    }
+  });
+  const bool ended = session.wait_ended(60s);
+  pool_.close_listener();
+  dropper.join();
+  ASSERT_TRUE(ended) << "reconnected forever to a server that drops every session; accepted " << pool_.accepted()
+                     << ", reconnects " << session.reconnects();
+  auto error = session.error();
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->code, Errc::kConnect);
+  EXPECT_NE(error->message.find("without a session that lasted"), std::string::npos) << error->message;
+  // Three reconnects that each came up and dropped again; the initial session plus them = 4 servers.
+  EXPECT_EQ(session.reconnects(), 3u);
+  EXPECT_EQ(pool_.accepted(), 4u);
+  std::lock_guard lock(observer_.mutex);
+  EXPECT_EQ(observer_.attempts, (std::vector<int>{1, 2, 3}));
 }
 
 TEST_F(RemoteSessionTest, AServerThatBreaksTheLimitsIsNotReconnected) {

@@ -50,7 +50,11 @@ struct RemoteSessionConfig {
   // RemoteSession ends for good (with the final error, or empty after stop()), not at every
   // reconnect, and not when start() itself fails.
   ClientConfig client;
-  int max_reconnects = 10;  // failed attempts in a row before giving up (0: never reconnect)
+  // Failed attempts in a row before giving up (0: never reconnect). A reconnect whose session
+  // ends again within `stable_session` does not count as a success: a server that accepts and
+  // drops every session at once is given up after max_reconnects such rounds.
+  int max_reconnects = 10;
+  std::chrono::milliseconds stable_session{10000};
   std::chrono::milliseconds reconnect_delay{200};   // before the first attempt; doubles, <= 5 s
   std::chrono::milliseconds connect_timeout{30000};  // per attempt: RDP handshake (+ RAIL)
   bool exec_on_reconnect = false;  // false: reconnect with an empty program (windows already run)
