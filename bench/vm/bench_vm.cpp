@@ -13,6 +13,8 @@
 //   resident memory of the VMM (vitrine-vmm + vitrine-kvm vs QEMU) at hello, and inside the
 //   inner guest the cost of a BAR0 Doorbell write (ioeventfd) vs a register write that exits
 //   to vitrine-kvm's user space, and the ping/pong round trip with the doorbell vs polling.
+//   Per VMM, where the boot went: <label>_to_init_ms (VMM start -> the inner /init's first
+//   console line) and <label>_init_to_hello_ms.
 //   Everything runs two levels down under TCG: absolute numbers are far slower than on real
 //   KVM; only the ratios of this one run mean something. Left out under report.py --quick (a
 //   run costs about 3-5 core-minutes); VITRINE_BENCH_NESTED=1 forces it, =0 leaves it out.
@@ -296,6 +298,15 @@ void BM_NestedKvmVsMicrovm(benchmark::State& state) {
     state.counters["q35_rss_kib"] = q35["rss_kib"];
     state.counters["hello_kvm_over_q35"] = kvm["hello_ms"] / q35["hello_ms"];
     if (q35["rss_kib"] > 0) state.counters["rss_kvm_over_q35"] = kvm["rss_kib"] / q35["rss_kib"];
+  }
+  // Where each boot's time went, on the outer guest's clock: the VMM's start to the inner /init's
+  // first console line (VMM, firmware, decompressor, kernel), then /init to the hello on the bus.
+  for (auto* run : {&kvm, &microvm, &q35}) {
+    auto& r = *run;
+    if (r.empty() || r["hello_ms"] <= 0 || r["init_ms"] <= 0) continue;
+    const std::string label = run == &kvm ? "kvm" : run == &microvm ? "microvm" : "q35";
+    state.counters[label + "_to_init_ms"] = r["init_ms"];
+    state.counters[label + "_init_to_hello_ms"] = r["hello_ms"] - r["init_ms"];
   }
   if (microvm.empty() || microvm["hello_ms"] <= 0) {
     std::fprintf(stderr, "bench_vm: QEMU microvm gave no hello; console tail:\n%s\n",

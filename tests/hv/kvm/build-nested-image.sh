@@ -10,8 +10,8 @@
 #                               test's guest program
 # With --bench (bench_vm): the outer guest also holds qemu-system-x86_64 (its libraries and
 # bios-microvm.bin) and its init runs bench_vm's comparison instead of the test: the inner guest
-# under `vitrine-vmm --backend kvm`, then under QEMU -M microvm, each served by
-# `nested-launcher --serve` (lines "bench: ..."); the inner program runs with --bench.
+# under `vitrine-vmm --backend kvm`, then under QEMU -M microvm, then QEMU -M q35, each served
+# by `nested-launcher --serve` (lines "bench: ..."); the inner program runs with --bench.
 # <key> hashes every input; a second run with the same inputs only prints the paths.
 # Last line printed: IMAGE <dir>
 # Usage: build-nested-image.sh --out DIR --vmm VITRINE_KVM --vmmd VITRINE_VMM --launcher LAUNCHER
@@ -187,24 +187,38 @@ cmdline=$(sed -n 's/^cmdline = "\(.*\)"$/\1/p' "$outer/inner/vm-bench.toml")
 cat > "$outer/bin/bench-run" <<INIT
 #!/bin/sh
 # bench_vm: the same kernel and initramfs under vitrine-vmm --backend kvm, then QEMU -M microvm,
-# then QEMU -M q35 (SeaBIOS; the fallback comparison when microvm's guest cannot map the bus);
-# nested-launcher is the bus host of both (hello time, RSS, doorbell numbers).
-# microvm gets pci=nocrs: with its _CRS windows Linux puts the 64-bit ivshmem BAR2 at 768 GiB,
-# where the inner guest read other memory than the bus (seen in this nested setup); without
-# them it lands just above 4 GiB, where vitrine-kvm puts it too.
+# then QEMU -M q35 (SeaBIOS, a full PC: a third reference point);
+# nested-launcher is the bus host of all three (hello time, RSS, doorbell numbers).
+# microvm: QEMU maps PCI memory only inside the GPEX windows it announces in ACPI _CRS
+# (32-bit 0xc0000000-0xdfffffff; 64-bit = the top quarter of the guest-physical space, here
+# 768 GiB-1 TiB with the TCG CPU's 40 phys-bits). Linux puts the 64-bit ivshmem BAR2 at 768 GiB,
+# where the bus is a KVM memory slot once the guest enables memory decoding (nested-guest writes
+# sysfs "enable"). Never pass pci=nocrs there: Linux then assigns the BAR above 4 GiB, outside
+# both windows, and the guest reads unassigned space (zeros), not the bus.
+# microvm also gets rtc=on: its default (an RTC only without KVM) leaves Linux's rtc_cmos probe
+# waiting for a CMOS clock that is not there (5-10 s in this nested setup); vitrine-kvm has one.
+# --console: the launcher times the start to the inner /init's first line from the serial log.
+# No transparent huge pages in this (outer) guest: in one run khugepaged, collapsing QEMU's
+# guest RAM, waited 300 s for a TLB-flush IPI that the vCPU running the inner guest (nested SVM
+# emulated by TCG) never took, and the outer guest locked up ("soft lockup ... khugepaged").
+# vitrine-kvm's memfd RAM is not a khugepaged candidate; QEMU's anonymous RAM is.
+echo never > /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null
 mount -t tmpfs tmpfs /dev/shm
 echo "bench: start"
-/bin/nested-launcher --create-bus /dev/shm/vbus-kvm --serve --label kvm --timeout 200 -- \\
+/bin/nested-launcher --create-bus /dev/shm/vbus-kvm --serve --label kvm --timeout 200 \\
+  --console /tmp/vm/inner-serial.log -- \\
   /bin/vitrine-vmm --config /inner/vm-bench.toml --backend kvm
 echo "nested: vitrine-vmm exited \$?"
-/bin/nested-launcher --create-bus /dev/shm/vbus-qemu --serve --label microvm --timeout 200 -- \\
-  /usr/bin/qemu-system-x86_64 -M microvm,pcie=on -accel kvm -cpu host -m 256 -smp 1 -nodefaults \\
+/bin/nested-launcher --create-bus /dev/shm/vbus-qemu --serve --label microvm --timeout 200 \\
+  --console /tmp/vm/microvm-serial.log -- \\
+  /usr/bin/qemu-system-x86_64 -M microvm,pcie=on,rtc=on -accel kvm -cpu host -m 256 -smp 1 -nodefaults \\
   -no-user-config -display none -no-reboot -serial file:/tmp/vm/microvm-serial.log \\
-  -kernel /inner/vmlinuz -initrd /inner/inner.img -append "$cmdline pci=nocrs" \\
+  -kernel /inner/vmlinuz -initrd /inner/inner.img -append "$cmdline" \\
   -object memory-backend-file,id=vbus,mem-path=/dev/shm/vbus-qemu,size=1048576,share=on \\
   -device ivshmem-plain,memdev=vbus
 echo "nested: qemu exited \$?"
-/bin/nested-launcher --create-bus /dev/shm/vbus-q35 --serve --label q35 --timeout 200 -- \\
+/bin/nested-launcher --create-bus /dev/shm/vbus-q35 --serve --label q35 --timeout 200 \\
+  --console /tmp/vm/q35-serial.log -- \\
   /usr/bin/qemu-system-x86_64 -M q35 -accel kvm -cpu host -m 256 -smp 1 -nodefaults \\
   -no-user-config -display none -no-reboot -serial file:/tmp/vm/q35-serial.log \\
   -kernel /inner/vmlinuz -initrd /inner/inner.img -append "$cmdline" \\
