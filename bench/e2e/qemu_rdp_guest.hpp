@@ -7,6 +7,9 @@
 //   net   TCP 127.0.0.1:net_port() on this machine -> QEMU user networking (slirp, hostfwd from
 //         the config's vm.user_net_forward) -> virtio-net-pci -> the guest's 10.0.2.15:kGuestPort
 //
+// The host side is wired as cli's VmSession wires it (HostMux sleeping on the bus's wake_host
+// eventfd); VITRINE_E2E_HOST_POLL=1 makes it poll instead (a diagnosis, see the .cpp).
+//
 // create() returns only once both are usable (the relay said hello; the server accepted a
 // connection through the bus), or says why not: no QEMU, no guest image (the Debian archive is
 // needed once to build it), boot failure (with the VM's logs).
