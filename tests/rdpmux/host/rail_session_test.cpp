@@ -1,12 +1,15 @@
 // Full chain: RdpClient -> socketpair -> host BusSocketBridge -> bus -> guest bridge (the relay's
 // role) -> socketpair -> RailTestServer. Every window order, pixel and input event is checked.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <array>
 #include <condition_variable>
 #include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <map>
 #include <mutex>
 
@@ -196,6 +199,58 @@ TEST(RailSessionHandshake, RefusedHandshakeProgramEndsTheSessionWithKExec) {
   EXPECT_EQ(error->code, Errc::kExec) << to_string(*error);
   EXPECT_NE(error->message.find("RAIL_EXEC_E_NOT_IN_ALLOWLIST"), std::string::npos) << error->message;
   (*client)->stop();
+}
+
+// A server that accepted the connection and then stopped answering: stop() must not wait for
+// FreeRDP's connect to give up on its own (its TcpAckTimeout is 30 s).
+TEST(RailSessionHandshake, StopEndsAConnectToAServerThatNeverAnswers) {
+  auto link = testing::BridgedLink::make();
+  ASSERT_TRUE(link);
+  ClientConfig config;
+  config.security = Security::kRdp;
+  config.program = "||chain";
+  Observer observer;
+  auto client = RdpClient::start(config, std::move(link->client_end), observer, observer);
+  ASSERT_TRUE(client) << to_string(client.error());
+  // link->server_end stays open and silent: the client's X.224 request is never answered.
+  EXPECT_FALSE((*client)->wait_connected(300ms));
+  auto stopping = std::async(std::launch::async, [&] { (*client)->stop(); });
+  EXPECT_EQ(stopping.wait_for(10s), std::future_status::ready) << "stop() hangs in freerdp_connect";
+  stopping.wait();
+  EXPECT_FALSE((*client)->running());
+}
+
+// The same one step later: the server confirms the X.224 connection (standard RDP security) and
+// then stops answering, so FreeRDP sits in its MCS/licensing loop (rdp_client_connect(): up to
+// TcpAckTimeout turns of Sleep) that does not look at the abort event.
+TEST(RailSessionHandshake, StopEndsAConnectStuckAfterTheX224Confirm) {
+  auto link = testing::BridgedLink::make();
+  ASSERT_TRUE(link);
+  ClientConfig config;
+  config.security = Security::kRdp;
+  config.program = "||chain";
+  Observer observer;
+  auto client = RdpClient::start(config, std::move(link->client_end), observer, observer);
+  ASSERT_TRUE(client) << to_string(client.error());
+  // Read the client's X.224 Connection Request (TPKT length in bytes 2..3), answer with a
+  // Connection Confirm selecting PROTOCOL_RDP (MS-RDPBCGR 2.2.1.2), then say nothing more.
+  const int fd = link->server_end.get();
+  std::array<std::uint8_t, 512> request{};
+  std::size_t have = 0;
+  while (have < 4 || have < static_cast<std::size_t>(request[2] << 8 | request[3])) {
+    const ssize_t n = ::read(fd, request.data() + have, request.size() - have);
+    ASSERT_GT(n, 0) << "no X.224 request from the client";
+    have += static_cast<std::size_t>(n);
+  }
+  const std::uint8_t confirm[] = {0x03, 0x00, 0x00, 0x13,                    // TPKT, 19 bytes
+                                  0x0e, 0xd0, 0x00, 0x00, 0x12, 0x34, 0x00,  // X.224 CC
+                                  0x02, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00};  // RDP_NEG_RSP: RDP
+  ASSERT_EQ(::write(fd, confirm, sizeof confirm), static_cast<ssize_t>(sizeof confirm));
+  EXPECT_FALSE((*client)->wait_connected(500ms));
+  auto stopping = std::async(std::launch::async, [&] { (*client)->stop(); });
+  EXPECT_EQ(stopping.wait_for(10s), std::future_status::ready) << "stop() hangs in rdp_client_connect's loop";
+  stopping.wait();
+  EXPECT_FALSE((*client)->running());
 }
 
 // Reconnecting to a server whose applications already run: no program, no Client Execute.
