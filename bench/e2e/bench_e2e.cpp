@@ -47,7 +47,7 @@ using vitrine::ringbus::UniqueFd;
 constexpr std::uint32_t kSide = 256;
 constexpr int kBatch = 8;
 
-using Sink = vitrine::bench::StampSink;
+using Sink = vitrine::testing::StampSink;
 
 // The bus path: the in-process relay loop (tests/support RelayLoop) and one bridge (declared
 // after the loop: destroyed before it).

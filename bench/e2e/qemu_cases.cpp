@@ -1,5 +1,5 @@
 // bench_e2e's QEMU TCG cases: the RAIL test server runs INSIDE a QEMU TCG guest
-// (rail_bench_server, qemu_rdp_guest.hpp) and the same FreeRDP client (RdpClient) reaches it
+// (rail_bench_server; tests/hv/qemu/rdp_guest.hpp) and the same FreeRDP client (RdpClient) reaches it
 //
 //   bus   client -> socketpair -> ConnectionBridge -> HostMux -> ivshmem bus (vitrine-vmm
 //         --backend qemu, ivshmem-doorbell) -> vitrine-guest in the guest -> 127.0.0.1:3390
@@ -31,8 +31,8 @@
 #include <vector>
 
 #include "bench_main.hpp"
-#include "qemu_rdp_guest.hpp"
 #include "rail_bench_protocol.hpp"
+#include "rdp_guest.hpp"
 #include "stamp_sink.hpp"
 #include "vitrine/rdpmux/host/connection_bridge.hpp"
 #include "vitrine/rdpmux/host/rdp_client.hpp"
@@ -41,7 +41,7 @@ namespace {
 
 using namespace vitrine::rdpmux::host;
 using namespace std::chrono_literals;
-using vitrine::bench::QemuRdpGuest;
+using vitrine::hv::test::QemuRdpGuest;
 using vitrine::ringbus::UniqueFd;
 using Clock = std::chrono::steady_clock;
 namespace bp = vitrine::testing::bench_protocol;
@@ -52,7 +52,7 @@ constexpr int kConnectIterations = 3;
 constexpr int kWarmup = 2;                 // untimed rounds after connecting (first frames are slow)
 constexpr auto kTcgPatience = 60000ms;     // one wait for a paint or a handshake under TCG
 
-static_assert(bp::kSide == vitrine::bench::StampSink::kSide);
+static_assert(bp::kSide == vitrine::testing::StampSink::kSide);
 
 // The VM, booted by the first QEMU benchmark, shared by all of them, stopped at exit.
 struct GuestSlot {
@@ -73,7 +73,7 @@ GuestSlot& slot() {
 
 // One RDP session to the guest's server over one path; `open` returns an error text or empty.
 struct RemoteSession {
-  vitrine::bench::StampSink sink;          // outlives the client that paints into it
+  vitrine::testing::StampSink sink;          // outlives the client that paints into it
   std::unique_ptr<ConnectionBridge> bridge;  // bus path only
   std::unique_ptr<RdpClient> client;
   double connect_us = 0;

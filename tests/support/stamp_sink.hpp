@@ -1,7 +1,8 @@
-// StampSink: bench_e2e's client-side observer. Every paint of the benchmarks is a 256x256
-// update at (0, 0) whose last pixel (255, 255), painted last, carries a stamp; the sink records
-// that pixel after each decoded update (FreeRDP's paint callback, client thread) and lets the
-// benchmark thread wait for a given stamp.
+// StampSink: the client-side observer of bench_e2e and of the benchmark protocol
+// (rail_bench_protocol.hpp); header-only, for targets that link vitrine::rdpmux_host. Every
+// paint of the benchmarks is a 256x256 update at (0, 0) whose last pixel (255, 255), painted
+// last, carries a stamp; the sink records that pixel after each decoded update (FreeRDP's paint
+// callback, client thread) and lets the benchmark thread wait for a given stamp.
 #pragma once
 
 #include <chrono>
@@ -13,7 +14,7 @@
 
 #include "vitrine/rdpmux/host/rdp_client.hpp"
 
-namespace vitrine::bench {
+namespace vitrine::testing {
 
 class StampSink final : public rdpmux::host::WindowEvents, public rdpmux::host::DisplaySink {
  public:
@@ -50,4 +51,4 @@ class StampSink final : public rdpmux::host::WindowEvents, public rdpmux::host::
   std::uint32_t stamp_ = 0;
 };
 
-}  // namespace vitrine::bench
+}  // namespace vitrine::testing

@@ -1,4 +1,4 @@
-#include "qemu_rdp_guest.hpp"
+#include "rdp_guest.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -12,7 +12,7 @@
 
 #include "guest_image.hpp"
 
-namespace vitrine::bench {
+namespace vitrine::hv::test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -32,18 +32,18 @@ std::uint16_t free_loopback_port() {
   return ntohs(a.sin_port);
 }
 
-const hv::test::GuestImage& image() {
-  static const hv::test::GuestImage img = [] {
-    const std::string libs = hv::test::kGuestLibraryPath;
+const GuestImage& image() {
+  static const GuestImage img = [] {
+    const std::string libs = kGuestLibraryPath;
     const std::string port = std::to_string(QemuRdpGuest::kGuestPort);
     // The server in the background, the relay in front: the VM powers off if the relay ends.
     // WLOG_LEVEL=WARN: FreeRDP's INFO lines would go to the serial console, where every
     // character is a VM exit (slow under TCG, and more so on the connect path).
     const std::string init = "LD_LIBRARY_PATH=" + libs + " WLOG_LEVEL=WARN /bin/rail_bench_server --port " + port +
                              " & LD_LIBRARY_PATH=" + libs + " /bin/vitrine-guest --ivshmem --no-catalog";
-    return hv::test::build_guest_image_with_libs(
-        E2E_IMAGE_CACHE, {{E2E_RAIL_BENCH_SERVER, "/bin/rail_bench_server"}, {E2E_GUEST_RELAY, "/bin/vitrine-guest"}},
-        init, E2E_IMAGE_CACHE "/build-" + std::to_string(::getpid()) + ".log");
+    return build_guest_image_with_libs(
+        HV_IMAGE_CACHE, {{HV_RAIL_BENCH_SERVER, "/bin/rail_bench_server"}, {HV_GUEST_RELAY, "/bin/vitrine-guest"}},
+        init, HV_IMAGE_CACHE "/rdp-build-" + std::to_string(::getpid()) + ".log");
   }();
   return img;
 }
@@ -51,7 +51,7 @@ const hv::test::GuestImage& image() {
 }  // namespace
 
 std::expected<std::unique_ptr<QemuRdpGuest>, std::string> QemuRdpGuest::create() {
-  if (!hv::test::have_qemu()) return std::unexpected(std::string("qemu-system-x86_64 not installed"));
+  if (!have_qemu()) return std::unexpected(std::string("qemu-system-x86_64 not installed"));
   if (!image()) return std::unexpected("no guest image: " + image().error);
   std::unique_ptr<QemuRdpGuest> g(new QemuRdpGuest());
   g->net_port_ = free_loopback_port();
@@ -66,12 +66,12 @@ std::expected<std::unique_ptr<QemuRdpGuest>, std::string> QemuRdpGuest::create()
       "memory_mib = 1024\naccel = \"tcg\"\ncmdline = \"console=ttyS0 quiet panic=-1\"\nuser_net = true\n"
       "user_net_forward = [\"tcp:127.0.0.1:" + std::to_string(g->net_port_) + "-:" + std::to_string(kGuestPort) + "\"]\n";
   const auto t0 = Clock::now();
-  auto vm = hv::test::VmmHarness::start(toml, HV_VMM_PATH);
+  auto vm = VmmHarness::start(toml, HV_VMM_PATH);
   if (!vm) return std::unexpected("vitrine-vmm: " + ringbus::to_string(vm.error()));
   g->vm_ = std::move(*vm);
   std::vector<ringbus::UniqueFd> fds;
   for (int fd : {g->vm_->bus().wake_guest().fd(), g->vm_->bus().wake_host().fd()}) {
-    auto d = hv::dup_fd(fd);
+    auto d = dup_fd(fd);
     if (!d) return std::unexpected("doorbell: " + d.error().message);
     fds.push_back(std::move(*d));
   }
@@ -116,4 +116,4 @@ QemuRdpGuest::~QemuRdpGuest() {
   vm_.reset();  // stops vitrine-vmm (and QEMU with it)
 }
 
-}  // namespace vitrine::bench
+}  // namespace vitrine::hv::test

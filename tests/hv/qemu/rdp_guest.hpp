@@ -1,5 +1,5 @@
-// QemuRdpGuest: bench_e2e's QEMU TCG guest. One VM per program run, booted by vitrine-vmm
-// --backend qemu (ivshmem-doorbell bus) from Debian's kernel and an initramfs holding
+// QemuRdpGuest: a QEMU TCG guest serving RDP, for bench_e2e's QEMU cases and hv_qemu_rdp_test.
+// Booted by vitrine-vmm --backend qemu (ivshmem-doorbell bus) from Debian's kernel and an initramfs holding
 // rail_bench_server and vitrine-guest with their shared libraries. The guest's RDP server
 // (127.0.0.1 and 10.0.2.15, port kGuestPort) is reachable two ways:
 //
@@ -23,7 +23,7 @@
 #include "vitrine/rdpmux/host_mux.hpp"
 #include "vmm_harness.hpp"
 
-namespace vitrine::bench {
+namespace vitrine::hv::test {
 
 class QemuRdpGuest {
  public:
@@ -44,10 +44,10 @@ class QemuRdpGuest {
 
  private:
   QemuRdpGuest() = default;
-  std::unique_ptr<hv::test::VmmHarness> vm_;
+  std::unique_ptr<VmmHarness> vm_;
   std::unique_ptr<rdpmux::HostMux> mux_;  // after vm_: destroyed before the bus it uses
   std::uint16_t net_port_ = 0;
   double boot_seconds_ = 0;
 };
 
-}  // namespace vitrine::bench
+}  // namespace vitrine::hv::test

@@ -1,0 +1,85 @@
+// RDP into a QEMU TCG guest both ways bench_e2e compares (rdp_guest.hpp): through the ivshmem
+// bus and vitrine-guest, and through virtio-net with the config's user_net_forward (hostfwd).
+// Each path: the RDP + RAIL handshake, the server's ready paint, one input round trip and one
+// batch of the benchmark protocol (rail_bench_protocol.hpp), decoded by the real client.
+// Skipped with the reason without QEMU or without a guest image (the Debian archive is needed
+// once to build it).
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "guest_image.hpp"
+#include "rail_bench_protocol.hpp"
+#include "rdp_guest.hpp"
+#include "stamp_sink.hpp"
+#include "vitrine/rdpmux/host/connection_bridge.hpp"
+#include "vitrine/rdpmux/host/rdp_client.hpp"
+
+namespace vitrine::hv::test {
+namespace {
+
+using namespace rdpmux::host;
+using namespace std::chrono_literals;
+namespace bp = vitrine::testing::bench_protocol;
+
+// One session over an already connected client socket: ready, a probe, a batch.
+::testing::AssertionResult converse(ringbus::UniqueFd fd) {
+  vitrine::testing::StampSink sink;
+  ClientConfig config;
+  config.security = Security::kRdp;
+  config.width = bp::kDesktopWidth;
+  config.height = bp::kDesktopHeight;
+  auto client = RdpClient::start(config, std::move(fd), sink, sink);
+  if (!client) return ::testing::AssertionFailure() << "client: " << to_string(client.error());
+  auto stop = [&](::testing::AssertionResult r) {
+    (*client)->stop();
+    return r;
+  };
+  if (auto up = (*client)->wait_connected(120s); !up)
+    return stop(::testing::AssertionFailure() << "connect: " << to_string(up.error()));
+  if (!sink.wait_stamp(bp::kReadyStamp, 120s)) return stop(::testing::AssertionFailure() << "no ready paint");
+  const DesktopPoint probe{33, 44};
+  (*client)->mouse_move(probe);
+  if (!sink.wait_stamp(bp::probe_stamp(probe.x, probe.y), 60s))
+    return stop(::testing::AssertionFailure() << "no paint for the input");
+  const DesktopPoint trigger{7, bp::kTriggerTop + 1};
+  (*client)->mouse_move(trigger);
+  if (!sink.wait_stamp(bp::batch_stamp(bp::batch_index(trigger.x, trigger.y), bp::kBatch - 1), 120s))
+    return stop(::testing::AssertionFailure() << "the batch's last paint did not arrive");
+  return stop(::testing::AssertionSuccess());
+}
+
+TEST(QemuRdpTest, shouldServeRdpFromATcgGuestOverTheBusAndOverVirtioNet) {
+  if (!have_qemu()) GTEST_SKIP() << "qemu-system-x86_64 not installed";
+  auto guest = QemuRdpGuest::create();
+  if (!guest && guest.error().starts_with("no guest image"))
+    GTEST_SKIP() << guest.error().substr(0, 2000);
+  ASSERT_TRUE(guest.has_value()) << guest.error();
+
+  {  // bus: HostMux -> ivshmem -> vitrine-guest -> 127.0.0.1:3390 in the guest
+    auto conn = (*guest)->mux().open(rdpmux::Target::tcp(QemuRdpGuest::kGuestPort), {.framed = true, .timeout = 60s});
+    ASSERT_TRUE(conn.has_value()) << conn.error().message << (*guest)->logs();
+    int fds[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+    auto bridge = ConnectionBridge::start(std::move(*conn), ringbus::UniqueFd(fds[1]));
+    ASSERT_TRUE(bridge.has_value());
+    EXPECT_TRUE(converse(ringbus::UniqueFd(fds[0]))) << (*guest)->logs();
+  }
+  {  // net: 127.0.0.1:P -> QEMU hostfwd -> virtio-net -> 10.0.2.15:3390
+    ringbus::UniqueFd c(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((*guest)->net_port());
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(c.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0) << (*guest)->logs();
+    EXPECT_TRUE(converse(std::move(c))) << (*guest)->logs();
+  }
+}
+
+}  // namespace
+}  // namespace vitrine::hv::test
