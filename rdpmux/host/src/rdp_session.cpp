@@ -6,11 +6,14 @@
 #include <freerdp/event.h>
 #include <freerdp/gdi/gdi.h>
 #include <sys/mman.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <winpr/synch.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "rail_orders.hpp"
 #include "vitrine/perf/probes.hpp"
@@ -234,6 +237,8 @@ Result<void> RdpClient::Session::configure() {
   // An external socket: hostname "|" and the fd as the port (FreeRDP 2.11 tcp.c); FreeRDP owns
   // the fd from here on and closes it on disconnect.
   socket_fd_ = socket_.get();
+  socket_dup_.reset(::fcntl(socket_.get(), F_DUPFD_CLOEXEC, 0));
+  if (!socket_dup_) return fail(Errc::kSystem, std::string("dup of the session socket: ") + std::strerror(errno));
   bool ok = freerdp_settings_set_string(s, FreeRDP_ServerHostname, "|") &&
             freerdp_settings_set_uint32(s, FreeRDP_ServerPort, static_cast<UINT32>(socket_.get())) &&
             // Sleep() above wakes per reply: give the connect loop (TcpAckTimeout / 100 turns)
@@ -388,6 +393,14 @@ void RdpClient::Session::stop() {
   std::lock_guard join(join_mutex_);
   // Thread-safe in FreeRDP: sets the abort event a connect in progress watches.
   if (context_ && thread_.joinable()) freerdp_abort_connect(context_->instance);
+  {
+    // Not every wait inside freerdp_connect() watches that event (a silent server could keep
+    // stop() waiting for the whole TcpAckTimeout): while still connecting, end the socket too,
+    // so that every read and our Sleep() return at once. A connected session is left to
+    // disconnect politely.
+    std::lock_guard lock(mutex_);
+    if (phase_ == Phase::kStarting && socket_dup_) ::shutdown(socket_dup_.get(), SHUT_RDWR);
+  }
   if (thread_.joinable()) thread_.join();
 }
 

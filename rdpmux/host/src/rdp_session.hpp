@@ -91,6 +91,10 @@ class RdpClient::Session {
   ClientConfig config_;
   ringbus::UniqueFd socket_;
   int socket_fd_ = -1;  // socket_'s number after FreeRDP took it over (for Sleep() in connect)
+  // A second descriptor of the same socket, ours alone (FreeRDP may close socket_fd_ at any
+  // time): stop() shuts the socket down through it to end a connect that waits for a server
+  // which stopped answering (FreeRDP's connect does not always look at its abort event).
+  ringbus::UniqueFd socket_dup_;
   DisplaySink& display_;
   WindowEvents& windows_;
   WindowModel model_;
