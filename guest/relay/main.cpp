@@ -156,7 +156,10 @@ int main(int argc, char** argv) {
   ringbus::log(ringbus::LogLevel::kInfo,
                "vitrine-guest: attached to " + (*attached)->description + ", " +
                    std::to_string((*attached)->bus.channel_count()) + " channels, " +
-                   ((*attached)->doorbells.polling() ? "polling" : "eventfd doorbells") + ", fixed buffers " +
+                   ((*attached)->doorbells.host_ringer() ? "polling, ringing the host"
+                    : (*attached)->doorbells.polling() ? "polling"
+                                                        : "eventfd doorbells") +
+                   ", fixed buffers " +
                    ((*r)->fixed_buffers() ? "on" : "off (" + (*engine)->register_error() + ")"));
   std::atomic<bool> stop{false};
   auto run = (*r)->run(stop, stop_fd.get());

@@ -32,7 +32,8 @@ Result<rdpmux::BusDoorbells> doorbells_from(const std::vector<int>& fds) {
 Result<std::unique_ptr<AttachedBus>> make(ringbus::Result<ringbus::Bus> bus, rdpmux::BusDoorbells doorbells,
                                           std::string description) {
   if (!bus) return std::unexpected(rdpmux::Error::from_bus(bus.error()));
-  auto out = std::unique_ptr<AttachedBus>(new AttachedBus{std::move(*bus), std::move(doorbells), std::move(description)});
+  auto out = std::unique_ptr<AttachedBus>(
+      new AttachedBus{nullptr, std::move(*bus), std::move(doorbells), std::move(description)});
   return out;
 }
 
@@ -101,8 +102,21 @@ Result<std::unique_ptr<AttachedBus>> attach_ivshmem(const std::string& sysfs_roo
   if (!devices) return std::unexpected(devices.error());
   for (const auto& d : *devices) {
     if (!bdf.empty() && d.bdf != bdf) continue;
-    return make(ringbus::Bus::attach_path(d.resource2, ringbus::Side::kGuest), rdpmux::BusDoorbells{},
-                "ivshmem " + d.bdf + " (" + std::to_string(d.size) + " bytes)");
+    auto dev = hv::IvshmemGuestDevice::open((std::filesystem::path(sysfs_root) / "bus/pci/devices").string(), d.bdf);
+    if (!dev) return std::unexpected(rdpmux::Error::from_bus(dev.error()));
+    auto device = std::make_unique<hv::IvshmemGuestDevice>(std::move(*dev));
+    auto bus = ringbus::Bus::attach_mapping(device->shared_memory(), device->shared_size(), ringbus::Side::kGuest);
+    if (!bus) return std::unexpected(rdpmux::Error::from_bus(bus.error()));
+    // IVPosition >= 0: a doorbell server assigned us a peer id, so a Doorbell write reaches the
+    // host's eventfd (ivshmem-doorbell, vitrine-kvm). -1 (ivshmem-plain) or no BAR0: poll.
+    const std::int32_t id = device->own_id();
+    auto doorbells = id >= 0 ? rdpmux::BusDoorbells::ring_only(std::make_unique<hv::IvshmemHostDoorbell>(*device))
+                             : rdpmux::BusDoorbells{};
+    auto out = std::unique_ptr<AttachedBus>(new AttachedBus{
+        std::move(device), std::move(*bus), std::move(doorbells),
+        "ivshmem " + d.bdf + " (" + std::to_string(d.size) + " bytes, " +
+            (id >= 0 ? "rings the host as peer " + std::to_string(id) : std::string("polling, no doorbell")) + ")"});
+    return out;
   }
   return rdpmux::fail(Errc::kInvalidArgument,
                       bdf.empty() ? "no ivshmem device (1af4:1110) under " + sysfs_root + "/bus/pci/devices"

@@ -54,7 +54,9 @@ inline void cpu_relax() {
 
 }  // namespace
 
-ringbus::Result<IvshmemGuestDevice> IvshmemGuestDevice::open_first(const std::string& root) {
+ringbus::Result<IvshmemGuestDevice> IvshmemGuestDevice::open_first(const std::string& root) { return open(root, ""); }
+
+ringbus::Result<IvshmemGuestDevice> IvshmemGuestDevice::open(const std::string& root, const std::string& wanted) {
   DIR* dir = ::opendir(root.c_str());
   if (dir == nullptr) return std::unexpected(Error::sys("opendir " + root, errno));
   std::vector<std::string> names;
@@ -64,6 +66,7 @@ ringbus::Result<IvshmemGuestDevice> IvshmemGuestDevice::open_first(const std::st
   ::closedir(dir);
   std::sort(names.begin(), names.end());
   for (const auto& name : names) {
+    if (!wanted.empty() && name != wanted) continue;
     const std::string base = root + "/" + name;
     if (read_hex(base + "/vendor") != kIvshmemVendor || read_hex(base + "/device") != kIvshmemDevice)
       continue;
@@ -81,7 +84,8 @@ ringbus::Result<IvshmemGuestDevice> IvshmemGuestDevice::open_first(const std::st
     return dev;
   }
   return std::unexpected(Error{Errc::kInvalidArgument, 0,
-                               "no ivshmem device (1af4:1110) under " + root});
+                               wanted.empty() ? "no ivshmem device (1af4:1110) under " + root
+                                              : "no ivshmem device " + wanted + " under " + root});
 }
 
 IvshmemGuestDevice::IvshmemGuestDevice(IvshmemGuestDevice&& o) noexcept

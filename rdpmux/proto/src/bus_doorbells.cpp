@@ -63,8 +63,20 @@ ringbus::EventfdDoorbell* BusDoorbells::host(std::uint32_t channel) const {
   return channel + 1 < bells_.size() ? bells_[channel + 1].get() : nullptr;
 }
 
+BusDoorbells BusDoorbells::ring_only(std::unique_ptr<ringbus::Doorbell> host) {
+  BusDoorbells b;
+  b.host_ringer_ = std::move(host);
+  return b;
+}
+
 Result<void> BusDoorbells::apply(ringbus::Bus& bus) const {
   const std::uint32_t n = bus.channel_count();
+  if (host_ringer_) {
+    if (bus.side() != ringbus::Side::kGuest)
+      return fail(Errc::kInvalidArgument, "a ring-only doorbell is for the guest side of a bus");
+    for (std::uint32_t i = 0; i < n; ++i) bus.channel(i).set_doorbells(nullptr, host_ringer_.get());
+    return {};
+  }
   if (!bells_.empty() && host_count() != 1 && host_count() != n)
     return fail(Errc::kInvalidArgument, std::to_string(host_count()) + " host doorbells for " +
                                             std::to_string(n) + " channels (need 1 or " +

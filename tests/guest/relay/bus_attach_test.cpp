@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "vitrine/rdpmux/ring_wait.hpp"
 #include "vitrine/relay/bus_attach.hpp"
 
 namespace vitrine::relay {
@@ -56,6 +57,53 @@ TEST(BusAttach, FindsIvshmemDevicesInSysfs) {
   EXPECT_EQ((*attached)->bus.channel_count(), 3u);
   EXPECT_TRUE((*attached)->doorbells.polling());
   EXPECT_FALSE(attach_ivshmem(sys.root.string(), "0000:00:09.0"));
+}
+
+// BAR0 as QEMU's ivshmem-doorbell shows it: IVPosition (offset 8) = our peer id, Doorbell at 12.
+void write_bar0(const fs::path& dev, std::uint32_t iv_position) {
+  std::uint32_t regs[64] = {};
+  regs[2] = iv_position;
+  regs[3] = 0xFFFFFFFFu;  // so that the ring's write of 0 (host peer 0, vector 0) shows
+  std::ofstream(dev / "resource0", std::ios::binary).write(reinterpret_cast<const char*>(regs), sizeof regs);
+}
+std::uint32_t doorbell_register(const fs::path& dev) {
+  std::uint32_t regs[4] = {};
+  std::ifstream(dev / "resource0", std::ios::binary).read(reinterpret_cast<char*>(regs), sizeof regs);
+  return regs[3];
+}
+
+TEST(BusAttach, WithADoorbellServerTheRelayRingsTheHostThroughBar0) {
+  FakeSysfs sys;
+  const fs::path dev = sys.device("0000:00:05.0", "0x1af4", "0x1110");
+  auto host = ringbus::Bus::create_at_path((dev / "resource2").string(), ringbus::BusConfig::uniform(3, 12, 12));
+  ASSERT_TRUE(host.has_value());
+  write_bar0(dev, 1);
+  auto attached = attach_ivshmem(sys.root.string(), "");
+  ASSERT_TRUE(attached.has_value()) << rdpmux::to_string(attached.error());
+  ASSERT_NE((*attached)->doorbells.host_ringer(), nullptr);
+  EXPECT_TRUE((*attached)->doorbells.polling()) << "the guest itself still polls";
+  EXPECT_NE((*attached)->description.find("rings the host as peer 1"), std::string::npos);
+  ASSERT_TRUE((*attached)->doorbells.apply((*attached)->bus));
+  ringbus::Channel& ch = (*attached)->bus.channel(1);
+  // The host does not wait: no ring.
+  ASSERT_TRUE(ch.try_send(1, std::as_bytes(std::span("a", 1))).value_or(false));
+  EXPECT_EQ(doorbell_register(dev), 0xFFFFFFFFu);
+  // The host sleeps on channel 1's records: the next record rings it (peer 0, vector 0).
+  rdpmux::set_consumer_waiting(rdpmux::ring_control(*host, 1, false), true);
+  ASSERT_TRUE(ch.try_send(1, std::as_bytes(std::span("b", 1))).value_or(false));
+  EXPECT_EQ(doorbell_register(dev), 0u);
+}
+
+TEST(BusAttach, IvshmemPlainHasNoDoorbellAndPolls) {
+  FakeSysfs sys;
+  const fs::path dev = sys.device("0000:00:05.0", "0x1af4", "0x1110");
+  auto host = ringbus::Bus::create_at_path((dev / "resource2").string(), ringbus::BusConfig::uniform(3, 12, 12));
+  ASSERT_TRUE(host.has_value());
+  write_bar0(dev, 0xFFFFFFFFu);  // IVPosition -1: no server
+  auto attached = attach_ivshmem(sys.root.string(), "");
+  ASSERT_TRUE(attached.has_value()) << rdpmux::to_string(attached.error());
+  EXPECT_EQ((*attached)->doorbells.host_ringer(), nullptr);
+  EXPECT_TRUE((*attached)->doorbells.polling());
 }
 
 TEST(BusAttach, NoDevicesIsAClearError) {

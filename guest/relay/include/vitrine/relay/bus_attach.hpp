@@ -2,8 +2,10 @@
 //  - inherited fds (sandbox backend): the region's fd and the doorbell eventfds;
 //  - a ringbus handoff socket (SCM_RIGHTS, see ringbus/handoff.hpp);
 //  - a file, e.g. /dev/shm/NAME for development (doorbells optional);
-//  - an ivshmem PCI device in a VM (vendor 0x1af4, device 0x1110): BAR2 mmapped through
-//    /sys/bus/pci/devices/<bdf>/resource2; no doorbells (ivshmem-plain): the relay polls.
+//  - an ivshmem PCI device in a VM (vendor 0x1af4, device 0x1110): BAR2 (the bus) and BAR0
+//    (registers) mmapped through /sys/bus/pci/devices/<bdf>/resource{2,0}. The relay polls
+//    (no interrupt driver); with a doorbell server (ivshmem-doorbell, vitrine-kvm: IVPosition
+//    >= 0) it rings the host through BAR0's Doorbell register, else (ivshmem-plain) both poll.
 #pragma once
 
 #include <chrono>
@@ -12,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "vitrine/hv/ivshmem_guest.hpp"
 #include "vitrine/rdpmux/bus_doorbells.hpp"
 #include "vitrine/rdpmux/error.hpp"
 #include "vitrine/ringbus/bus.hpp"
@@ -31,6 +34,8 @@ struct IvshmemDevice {
 Result<std::vector<IvshmemDevice>> find_ivshmem_devices(const std::string& sysfs_root = "/sys");
 
 struct AttachedBus {
+  // ivshmem: owns the BAR mappings the bus and the doorbell use (declared first: freed last).
+  std::unique_ptr<hv::IvshmemGuestDevice> device;
   ringbus::Bus bus;
   rdpmux::BusDoorbells doorbells;
   std::string description;

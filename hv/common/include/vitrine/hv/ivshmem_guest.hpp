@@ -34,6 +34,8 @@ class IvshmemGuestDevice {
   // The first ivshmem device under `sysfs_root` (default /sys/bus/pci/devices).
   static ringbus::Result<IvshmemGuestDevice> open_first(
       const std::string& sysfs_root = "/sys/bus/pci/devices");
+  // The ivshmem device `name` (a PCI address such as 0000:00:04.0; empty: the first).
+  static ringbus::Result<IvshmemGuestDevice> open(const std::string& sysfs_root, const std::string& name);
   IvshmemGuestDevice(IvshmemGuestDevice&&) noexcept;
   IvshmemGuestDevice& operator=(IvshmemGuestDevice&&) = delete;
   ~IvshmemGuestDevice();

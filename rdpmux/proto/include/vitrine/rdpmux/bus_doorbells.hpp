@@ -6,6 +6,10 @@
 //   (exactly one host fd: shared by every channel; then only one host thread may wait at a time)
 //
 // No fds at all: every side polls (ivshmem-plain in a VM, where no notification path exists).
+// ring_only(): the guest of an ivshmem-doorbell VM polls (no interrupt driver) but rings the host
+// with an MMIO write (hv::IvshmemHostDoorbell), which QEMU or vitrine-kvm turn into the host's
+// eventfd: without it a host thread sleeping on that eventfd would only see guest records when
+// its poll timed out.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +31,9 @@ class BusDoorbells {
   static Result<BusDoorbells> create_eventfds(std::uint32_t host_count);
   // Takes ownership of received eventfds in the order above (at least 2, or none).
   static Result<BusDoorbells> from_fds(std::vector<ringbus::UniqueFd> fds);
+  // Guest side only: nothing to sleep on (polling() stays true, guest() is nullptr), every
+  // channel's wake_peer is `host` (shared by all channels).
+  static BusDoorbells ring_only(std::unique_ptr<ringbus::Doorbell> host);
 
   BusDoorbells(BusDoorbells&&) noexcept = default;
   BusDoorbells& operator=(BusDoorbells&&) noexcept = default;
@@ -38,6 +45,8 @@ class BusDoorbells {
   Result<std::vector<ringbus::UniqueFd>> dup_fds() const;
   // nullptr when polling.
   ringbus::EventfdDoorbell* guest() const;
+  // ring_only()'s doorbell (nullptr otherwise).
+  ringbus::Doorbell* host_ringer() const { return host_ringer_.get(); }
   ringbus::EventfdDoorbell* host(std::uint32_t channel) const;
   std::uint32_t host_count() const { return bells_.empty() ? 0 : static_cast<std::uint32_t>(bells_.size() - 1); }
 
@@ -47,6 +56,7 @@ class BusDoorbells {
 
  private:
   std::vector<std::unique_ptr<ringbus::EventfdDoorbell>> bells_;
+  std::unique_ptr<ringbus::Doorbell> host_ringer_;
 };
 
 }  // namespace vitrine::rdpmux
