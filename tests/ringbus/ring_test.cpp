@@ -50,6 +50,41 @@ TEST_F(RingTest, shouldReadNothingFromEmptyRing) {
   EXPECT_FALSE(*p);
 }
 
+// A record is contiguous: one larger than half the ring does not fit an EMPTY ring whose tail
+// stands just past the middle (not before the end, not after padding at the start). Producers
+// that wait for room size their claims by max_always_fitting_payload() (the relay does); this
+// stuck a relay with 8 KiB rings forever (guest_relay_test TinyRingsWrapConstantly).
+TEST_F(RingTest, shouldTakeTheAlwaysFittingPayloadOnAnEmptyRingAtEveryPosition) {
+  const std::uint64_t always = tx().max_always_fitting_payload();
+  EXPECT_EQ(record_span(always), kCap / 2);
+  const auto half_of_max = static_cast<std::uint32_t>(tx().max_payload() / 2);
+  bool half_of_max_stuck = false;
+  for (std::uint64_t offset = 0; offset < kCap; offset += kRecordAlign) {
+    // Empty the ring with its tail at `offset`: one record spanning up to there, drained.
+    if (offset > 0 && offset < sizeof(RecordHeader)) continue;  // no record is that short
+    testing::BusPair fresh = make_pair(BusConfig::uniform(2, kLog2, kLog2));
+    Ring& out = fresh.host.channel(1).tx();
+    Ring& in = fresh.guest.channel(1).rx();
+    if (offset > 0) {
+      auto first = out.try_claim(static_cast<std::uint32_t>(offset - sizeof(RecordHeader)));
+      ASSERT_TRUE(first && *first);
+      out.commit(static_cast<std::uint32_t>(offset - sizeof(RecordHeader)), 1);
+      auto n = in.read([](const RecordView&) {});
+      ASSERT_TRUE(n && *n == 1);
+    }
+    auto w = out.writable(static_cast<std::uint32_t>(always));
+    ASSERT_TRUE(w && *w) << "offset " << offset;
+    auto c = out.try_claim(static_cast<std::uint32_t>(always));
+    ASSERT_TRUE(c && *c) << "offset " << offset;
+    out.abort();
+    auto big = out.try_claim(half_of_max);
+    ASSERT_TRUE(big);
+    if (!*big) half_of_max_stuck = true;
+    else out.abort();
+  }
+  EXPECT_TRUE(half_of_max_stuck) << "max_payload()/2 should not fit an empty ring somewhere (the old relay sizing)";
+}
+
 TEST_F(RingTest, shouldDeliverRecordWithTypeFlagsAndPayload) {
   auto c = tx().try_claim(5);
   ASSERT_TRUE(c && *c);

@@ -172,19 +172,21 @@ void Relay::open(const rdpmux::OpenMsg& m) {
   c.reset_for_open();
   c.request_id = m.request_id;
   c.framed = (m.flags & kOpenFramed) != 0;
-  const std::uint64_t max_payload = c.channel.tx().max_payload();
+  // A claim the relay waits for must fit the g2h ring once it is empty, wherever its tail stands
+  // (Ring::max_always_fitting_payload: half the ring): a larger one can wait forever.
+  const std::uint64_t max_payload = c.channel.tx().max_always_fitting_payload();
   if (c.framed) {
     const std::uint64_t want = std::uint64_t{options_.framed_greedy} + kMaxPduLength;
-    c.claim_size = static_cast<std::uint32_t>(std::min<std::uint64_t>(want, max_payload / 2));
+    c.claim_size = static_cast<std::uint32_t>(std::min<std::uint64_t>(want, max_payload));
     if (c.claim_size < kMaxPduLength) {
       c.state = ConnState::kIdle;
-      return refuse(EMSGSIZE, "channel ring too small for framed mode (" + std::to_string(max_payload) +
-                                  " bytes per record, need " + std::to_string(2 * kMaxPduLength) + ")");
+      return refuse(EMSGSIZE, "channel ring too small for framed mode (records of " + std::to_string(max_payload) +
+                                  " bytes always fit it, a PDU may need " + std::to_string(kMaxPduLength) + ")");
     }
     c.greedy = c.claim_size - kMaxPduLength;
     if (c.greedy < kMinGreedy) c.greedy = 0;
   } else {
-    c.claim_size = static_cast<std::uint32_t>(std::min<std::uint64_t>(options_.raw_claim, max_payload / 2));
+    c.claim_size = static_cast<std::uint32_t>(std::min<std::uint64_t>(options_.raw_claim, max_payload));
   }
   auto sock = prepare_socket(m);
   if (!sock) {

@@ -102,6 +102,12 @@ class Ring {
   std::uint64_t capacity() const { return capacity_; }
   // Largest payload a single record can carry.
   std::uint64_t max_payload() const { return capacity_ - sizeof(RecordHeader); }
+  // Largest payload that an EMPTY ring takes wherever its positions stand. A record is
+  // contiguous, so one spanning more than half the ring fits neither in the space left before
+  // the end nor, after a padding record, at the start when the tail stands just past the middle:
+  // even with nothing in the ring it never fits there. A producer that waits for room (wait_
+  // writable, a claim it retries) must ask for at most this much, or it may wait forever.
+  std::uint64_t max_always_fitting_payload() const { return capacity_ / 2 - sizeof(RecordHeader); }
   bool faulted() const { return fault_.load(std::memory_order_relaxed) != 0; }
   const std::string& name() const { return name_; }
   const std::string& last_fault() const { return fault_message_; }
@@ -109,7 +115,8 @@ class Ring {
 
   // ---- producer ---------------------------------------------------------------------------
   // Reserves a contiguous span for one record of up to `max_payload` bytes. Empty Claim: full.
-  // kClaimTooLarge if the ring can never hold it; kChannelFault in the fault state.
+  // kClaimTooLarge if the ring can never hold it; kChannelFault in the fault state. Above
+  // max_always_fitting_payload() a claim can stay empty on an empty ring (see there).
   Result<Claim> try_claim(std::uint32_t max_payload);
   // Publishes the claimed record with `used` <= claim.capacity payload bytes.
   void commit(std::uint32_t used, std::uint16_t type, std::uint16_t flags = 0);
