@@ -6,10 +6,12 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstring>
 #include <fmt/format.h>
 #include <fstream>
 #include <iterator>
+#include <memory>
 
 #include "vitrine/hv/kvm/acpi.hpp"
 #include "vitrine/hv/kvm/acpi_pm.hpp"
@@ -23,12 +25,23 @@
 namespace vitrine::hv::kvm {
 namespace {
 
-// struct kvm_cpuid2 ends in a zero-length array, which g++ sizes as 12 bytes in C++ (8 in C),
-// so <linux/kvm.h>'s KVM_GET_SUPPORTED_CPUID / KVM_SET_CPUID2 encode the wrong size in C++ and
-// the kernel answers EINVAL. Encode them with the kernel's (C) size.
+// struct kvm_cpuid2 ends in __DECLARE_FLEX_ARRAY, which in C++ puts an empty struct (1 byte
+// for g++) before the array: sizeof is 12 and `entries` sits at offset 12, where the kernel
+// (C) has both at 8. So <linux/kvm.h>'s KVM_GET_SUPPORTED_CPUID / KVM_SET_CPUID2 encode the
+// wrong size in C++ (the kernel answers EINVAL), and `kvm_cpuid2::entries` is 4 bytes off the
+// kernel's entries: every field read or written through it lands in the wrong place. Both
+// ioctls therefore use the kernel's size and CpuidTable, the C layout spelled out.
 constexpr unsigned long kGetSupportedCpuid = _IOC(_IOC_READ | _IOC_WRITE, KVMIO, 0x05, 8);
 constexpr unsigned long kSetCpuid2 = _IOC(_IOC_WRITE, KVMIO, 0x90, 8);
 static_assert(kGetSupportedCpuid == 0xc008ae05 && kSetCpuid2 == 0x4008ae90);
+// KVM_MAX_CPUID_ENTRIES is 256; KVM_GET_SUPPORTED_CPUID wants room for that many (fewer: E2BIG).
+constexpr unsigned kMaxCpuidEntries = 256;
+struct CpuidTable {
+  std::uint32_t nent;
+  std::uint32_t padding;
+  kvm_cpuid_entry2 entries[kMaxCpuidEntries];
+};
+static_assert(offsetof(CpuidTable, entries) == 8 && sizeof(kvm_cpuid_entry2) == 40);
 
 constexpr std::uint32_t kRamSlot = 0;
 constexpr std::uint32_t kBusSlot = 1;
@@ -334,13 +347,12 @@ Result<void> KvmVm::create_vcpus(unsigned count) {
 
 Result<void> KvmVm::setup_vcpu(Vcpu& vcpu, unsigned count, std::uint64_t entry) {
   const int fd = vcpu.fd();
-  // CPUID: what KVM supports, with this vCPU's APIC id (leaf 1 EBX[31:24], leaf 0xb EDX) and
-  // the logical processor count.
-  // KVM_MAX_CPUID_ENTRIES is 256; ask for that many (fewer makes KVM answer E2BIG).
-  constexpr unsigned kMaxEntries = 256;
-  std::vector<kvm_cpuid_entry2> storage(kMaxEntries + 1);  // +1: room for the kvm_cpuid2 header
-  auto* cpuid = reinterpret_cast<kvm_cpuid2*>(storage.data());
-  cpuid->nent = kMaxEntries;
+  // CPUID: what KVM supports (including its paravirtual leaves 0x40000000/1: kvm-clock and
+  // friends, all handled in the kernel), with this vCPU's APIC id (leaf 1 EBX[31:24], leaf 0xb
+  // EDX), the logical processor count and the hypervisor bit.
+  auto table = std::make_unique<CpuidTable>();
+  CpuidTable* cpuid = table.get();
+  cpuid->nent = kMaxCpuidEntries;
   if (::ioctl(kvm_.get(), kGetSupportedCpuid, cpuid) < 0) {
     // Fall back to the CPU's own CPUID, without the virtualization extensions, marked as a
     // hypervisor (an older KVM, or a nested one that refuses the ioctl).
@@ -348,13 +360,17 @@ Result<void> KvmVm::setup_vcpu(Vcpu& vcpu, unsigned count, std::uint64_t entry) 
       log_warn(fmt::format("kvm: KVM_GET_SUPPORTED_CPUID failed ({}); passing the host CPUID through",
                            std::strerror(errno)));
     }
-    cpuid->nent = host_cpuid(std::span(cpuid->entries, kMaxEntries));
+    cpuid->nent = host_cpuid(std::span(cpuid->entries));
   }
   for (std::uint32_t i = 0; i < cpuid->nent; ++i) {
     kvm_cpuid_entry2& e = cpuid->entries[i];
     if (e.function == 1) {
       e.ebx = (e.ebx & 0x0000ffffu) | (vcpu.index() << 24) | (std::min(count, 255u) << 16);
       if (count > 1) e.edx |= 1u << 28;  // HTT: the count field is valid
+      // Hypervisor present (KVM_GET_SUPPORTED_CPUID leaves it clear; VMMs set it). Linux reads
+      // KVM's 0x40000000 leaves only then: without it the guest had no kvm-clock, and two levels
+      // under TCG its TSC calibration failed, leaving refined-jiffies (4 ms steps) as its clock.
+      e.ecx |= 1u << 31;
     } else if (e.function == 0xb || e.function == 0x1f) {
       e.edx = vcpu.index();
     }
