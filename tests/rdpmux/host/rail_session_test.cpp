@@ -201,40 +201,45 @@ TEST(RailSessionHandshake, RefusedHandshakeProgramEndsTheSessionWithKExec) {
   (*client)->stop();
 }
 
-// A server that accepted the connection and then stopped answering: stop() must not wait for
-// FreeRDP's connect to give up on its own (its TcpAckTimeout is 30 s).
-TEST(RailSessionHandshake, StopEndsAConnectToAServerThatNeverAnswers) {
-  auto link = testing::BridgedLink::make();
-  ASSERT_TRUE(link);
-  ClientConfig config;
-  config.security = Security::kRdp;
-  config.program = "||chain";
-  Observer observer;
-  auto client = RdpClient::start(config, std::move(link->client_end), observer, observer);
-  ASSERT_TRUE(client) << to_string(client.error());
-  // link->server_end stays open and silent: the client's X.224 request is never answered.
-  EXPECT_FALSE((*client)->wait_connected(300ms));
-  auto stopping = std::async(std::launch::async, [&] { (*client)->stop(); });
-  EXPECT_EQ(stopping.wait_for(10s), std::future_status::ready) << "stop() hangs in freerdp_connect";
-  stopping.wait();
-  EXPECT_FALSE((*client)->running());
+// A client connecting to a server that the test plays by hand (or not at all) over `link`.
+class SilentServer : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    link_ = testing::BridgedLink::make();
+    ASSERT_TRUE(link_);
+    ClientConfig config;
+    config.security = Security::kRdp;
+    config.program = "||chain";
+    auto client = RdpClient::start(config, std::move(link_->client_end), observer_, observer_);
+    ASSERT_TRUE(client) << to_string(client.error());
+    client_ = std::move(*client);
+  }
+  // stop() must return promptly, not after FreeRDP's connect gives up (TcpAckTimeout 30 s).
+  void expect_prompt_stop(const char* where) {
+    auto stopping = std::async(std::launch::async, [&] { client_->stop(); });
+    EXPECT_EQ(stopping.wait_for(10s), std::future_status::ready) << "stop() hangs " << where;
+    stopping.wait();
+    EXPECT_FALSE(client_->running());
+  }
+
+  std::unique_ptr<testing::BridgedLink> link_;
+  Observer observer_;
+  std::unique_ptr<RdpClient> client_;
+};
+
+// The server accepted the connection and never answers the client's X.224 request.
+TEST_F(SilentServer, StopEndsAConnectToAServerThatNeverAnswers) {
+  EXPECT_FALSE(client_->wait_connected(300ms));
+  expect_prompt_stop("in freerdp_connect");
 }
 
-// The same one step later: the server confirms the X.224 connection (standard RDP security) and
-// then stops answering, so FreeRDP sits in its MCS/licensing loop (rdp_client_connect(): up to
+// One step later: the server confirms the X.224 connection (standard RDP security) and then
+// stops answering, so FreeRDP sits in its MCS/licensing loop (rdp_client_connect(): up to
 // TcpAckTimeout turns of Sleep) that does not look at the abort event.
-TEST(RailSessionHandshake, StopEndsAConnectStuckAfterTheX224Confirm) {
-  auto link = testing::BridgedLink::make();
-  ASSERT_TRUE(link);
-  ClientConfig config;
-  config.security = Security::kRdp;
-  config.program = "||chain";
-  Observer observer;
-  auto client = RdpClient::start(config, std::move(link->client_end), observer, observer);
-  ASSERT_TRUE(client) << to_string(client.error());
+TEST_F(SilentServer, StopEndsAConnectStuckAfterTheX224Confirm) {
   // Read the client's X.224 Connection Request (TPKT length in bytes 2..3), answer with a
   // Connection Confirm selecting PROTOCOL_RDP (MS-RDPBCGR 2.2.1.2), then say nothing more.
-  const int fd = link->server_end.get();
+  const int fd = link_->server_end.get();
   std::array<std::uint8_t, 512> request{};
   std::size_t have = 0;
   while (have < 4 || have < static_cast<std::size_t>(request[2] << 8 | request[3])) {
@@ -246,11 +251,8 @@ TEST(RailSessionHandshake, StopEndsAConnectStuckAfterTheX224Confirm) {
                                   0x0e, 0xd0, 0x00, 0x00, 0x12, 0x34, 0x00,  // X.224 CC
                                   0x02, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00};  // RDP_NEG_RSP: RDP
   ASSERT_EQ(::write(fd, confirm, sizeof confirm), static_cast<ssize_t>(sizeof confirm));
-  EXPECT_FALSE((*client)->wait_connected(500ms));
-  auto stopping = std::async(std::launch::async, [&] { (*client)->stop(); });
-  EXPECT_EQ(stopping.wait_for(10s), std::future_status::ready) << "stop() hangs in rdp_client_connect's loop";
-  stopping.wait();
-  EXPECT_FALSE((*client)->running());
+  EXPECT_FALSE(client_->wait_connected(500ms));
+  expect_prompt_stop("in rdp_client_connect's loop");
 }
 
 // Reconnecting to a server whose applications already run: no program, no Client Execute.

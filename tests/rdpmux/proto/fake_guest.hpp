@@ -77,6 +77,21 @@ class FakeGuestTest : public ::testing::Test {
     guest_send(make_hello_reply(kProtocolVersion, features & offered_, 0, 1));
     ASSERT_TRUE(mux_->wait_ready(2s));
   }
+  // Opens a connection (TCP 3389 in the guest), the fake guest answering Opened.
+  std::unique_ptr<Connection> open_connection() {
+    using namespace std::chrono_literals;
+    std::thread guest([this] {
+      auto m = guest_receive();
+      ASSERT_TRUE(m && std::holds_alternative<OpenMsg>(*m));
+      const auto& open = std::get<OpenMsg>(*m);
+      guest_send(OpenedMsg{open.request_id, open.channel, 0, 0});
+      guest_->channel(kControlChannel).notify_sent();
+    });
+    auto c = mux_->open(Target::tcp(3389), {.framed = false, .timeout = 2000ms});
+    guest.join();
+    EXPECT_TRUE(c) << (c ? "" : to_string(c.error()));
+    return c ? std::move(*c) : nullptr;
+  }
   // Drains the guest's view of host messages; counts ErrorReplies.
   int guest_error_replies() {
     int n = 0;

@@ -142,20 +142,6 @@ class HostMuxStamps : public testing::FakeGuestTest {
     });
   }
 
-  // Opens channel 1 with the fake guest answering Opened.
-  std::unique_ptr<Connection> open_connection() {
-    std::thread guest([this] {
-      auto m = guest_receive();
-      ASSERT_TRUE(m && std::holds_alternative<OpenMsg>(*m));
-      const auto& open = std::get<OpenMsg>(*m);
-      guest_send(OpenedMsg{open.request_id, open.channel, 0, 0});
-      guest_->channel(kControlChannel).notify_sent();
-    });
-    auto c = mux_->open(Target::tcp(3389), {.framed = false, .timeout = 2000ms});
-    guest.join();
-    EXPECT_TRUE(c) << (c ? "" : to_string(c.error()));
-    return c ? std::move(*c) : nullptr;
-  }
 
   std::string read_all(Connection& c, std::size_t n) {
     std::string out(n, '\0');

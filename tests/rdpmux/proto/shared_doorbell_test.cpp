@@ -24,19 +24,6 @@ class SharedDoorbell : public testing::FakeGuestTest {
     guest_hello(kKnownFeatures);
     ASSERT_EQ(mux_->control_wake_fd(), -1);  // shared: no control fd of its own
   }
-  std::unique_ptr<Connection> open_connection() {
-    std::thread guest([this] {
-      auto m = guest_receive();
-      ASSERT_TRUE(m && std::holds_alternative<OpenMsg>(*m));
-      const auto& open = std::get<OpenMsg>(*m);
-      guest_send(OpenedMsg{open.request_id, open.channel, 0, 0});
-      guest_->channel(kControlChannel).notify_sent();
-    });
-    auto c = mux_->open(Target::tcp(3389), {.framed = false, .timeout = 2000ms});
-    guest.join();
-    EXPECT_TRUE(c) << (c ? "" : to_string(c.error()));
-    return c ? std::move(*c) : nullptr;
-  }
   // Commits a record on g2h `channel` WITHOUT ringing: as if the ring happened and another
   // thread drained it first.
   void guest_commit_silently(std::uint32_t channel, std::string_view text) {
