@@ -2,6 +2,9 @@
 // bus and vitrine-guest, and through virtio-net with the config's user_net_forward (hostfwd).
 // Each path: the RDP + RAIL handshake, the server's ready paint, one input round trip and one
 // batch of the benchmark protocol (rail_bench_protocol.hpp), decoded by the real client.
+// The bus path also carries the guest's stage timestamps (kFeatureTimestamps) across a real clock
+// boundary: the guest's CLOCK_MONOTONIC starts at its boot, so the learned offset must place the
+// guest's boot between vitrine-vmm's start and now, and every stamp must be causal.
 // Skipped with the reason without QEMU or without a guest image (the Debian archive is needed
 // once to build it).
 #include <arpa/inet.h>
@@ -10,6 +13,10 @@
 #include <sys/socket.h>
 
 #include <chrono>
+#include <vector>
+#include <mutex>
+#include <cstdio>
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -56,10 +63,35 @@ namespace bp = vitrine::testing::bench_protocol;
 
 TEST(QemuRdpTest, shouldServeRdpFromATcgGuestOverTheBusAndOverVirtioNet) {
   if (!have_qemu()) GTEST_SKIP() << "qemu-system-x86_64 not installed";
-  auto guest = QemuRdpGuest::create();
+  std::mutex stamps_mutex;
+  std::vector<rdpmux::GuestStamp> stamps;
+  rdpmux::HostMuxOptions options;
+  options.on_stamp = [&](const rdpmux::GuestStamp& s) {
+    std::lock_guard lock(stamps_mutex);
+    stamps.push_back(s);
+  };
+  const auto host_ns = [] {
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+            .count());
+  };
+  const std::uint64_t before_boot = host_ns();
+  auto guest = QemuRdpGuest::create(std::move(options));
   if (!guest && guest.error().starts_with("no guest image"))
     GTEST_SKIP() << guest.error().substr(0, 2000);
   ASSERT_TRUE(guest.has_value()) << guest.error();
+
+  // The guest's clock in the host's: its zero (the guest kernel's start) lies after vitrine-vmm
+  // started and before now, unless the guest clock ran faster than the host's.
+  auto clock = (*guest)->mux().sync_clock(30s, 8);
+  ASSERT_TRUE(clock.has_value()) << rdpmux::to_string(clock.error());
+  const std::uint64_t guest_zero = clock->to_host(0);  // host time of the guest clock's zero
+  EXPECT_GT(guest_zero, before_boot) << "offset " << clock->offset_ns;
+  EXPECT_LT(guest_zero, host_ns()) << "offset " << clock->offset_ns;
+  ::testing::Test::RecordProperty("clock_uncertainty_us", std::to_string(clock->uncertainty_ns / 1000));
+  std::printf("guest clock: offset %lld us +- %llu us; guest boot %.1f s after vitrine-vmm's start\n",
+              static_cast<long long>(clock->offset_ns / 1000), static_cast<unsigned long long>(clock->uncertainty_ns / 1000),
+              static_cast<double>(guest_zero - before_boot) / 1e9);
 
   {  // bus: HostMux -> ivshmem -> vitrine-guest -> 127.0.0.1:3390 in the guest
     auto conn = (*guest)->mux().open(rdpmux::Target::tcp(QemuRdpGuest::kGuestPort), {.framed = true, .timeout = 60s});
@@ -69,6 +101,23 @@ TEST(QemuRdpTest, shouldServeRdpFromATcgGuestOverTheBusAndOverVirtioNet) {
     auto bridge = ConnectionBridge::start(std::move(*conn), ringbus::UniqueFd(fds[1]));
     ASSERT_TRUE(bridge.has_value());
     EXPECT_TRUE(converse(ringbus::UniqueFd(fds[0]))) << (*guest)->logs();
+  }
+  {
+    // A second estimate after the session: how far the guest's clock drifted from the host's
+    // (TCG's guest clock need not run at the host's rate), next to the stamps it converted.
+    auto again = (*guest)->mux().sync_clock(30s, 8);
+    ASSERT_TRUE(again.has_value());
+    std::lock_guard lock(stamps_mutex);
+    ASSERT_FALSE(stamps.empty()) << "no stamps came over the bus";
+    std::vector<std::uint64_t> commit_to_read;
+    for (const auto& s : stamps) {
+      EXPECT_LE(s.receive_ns, s.commit_ns);
+      commit_to_read.push_back(s.commit_to_read_ns());
+    }
+    std::sort(commit_to_read.begin(), commit_to_read.end());
+    std::printf("%zu stamps; commit_to_host_read p50 %llu us; clock drift over the session %lld us\n",
+                stamps.size(), static_cast<unsigned long long>(commit_to_read[commit_to_read.size() / 2] / 1000),
+                static_cast<long long>((again->offset_ns - clock->offset_ns) / 1000));
   }
   {  // net: 127.0.0.1:P -> QEMU hostfwd -> virtio-net -> 10.0.2.15:3390
     ringbus::UniqueFd c(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));

@@ -50,7 +50,7 @@ const GuestImage& image() {
 
 }  // namespace
 
-std::expected<std::unique_ptr<QemuRdpGuest>, std::string> QemuRdpGuest::create() {
+std::expected<std::unique_ptr<QemuRdpGuest>, std::string> QemuRdpGuest::create(rdpmux::HostMuxOptions mux_options) {
   if (!have_qemu()) return std::unexpected(std::string("qemu-system-x86_64 not installed"));
   if (!image()) return std::unexpected("no guest image: " + image().error);
   std::unique_ptr<QemuRdpGuest> g(new QemuRdpGuest());
@@ -78,12 +78,13 @@ std::expected<std::unique_ptr<QemuRdpGuest>, std::string> QemuRdpGuest::create()
   auto bells = rdpmux::BusDoorbells::from_fds(std::move(fds));
   if (!bells) return std::unexpected("doorbells: " + bells.error().message);
   // The product's wiring (cli's VmSession): the host sleeps on the wake_host eventfd, which the
-  // guest rings through BAR0. VITRINE_E2E_HOST_POLL=1 makes the host poll the rings instead, a
-  // diagnosis: vitrine-guest --ivshmem attaches without doorbells today, so it never rings, and a
-  // sleeping ConnectionBridge sees guest records only at its 100 ms poll timeout (docs/perf.md).
+  // guest rings through BAR0 (vitrine-guest --ivshmem, BusDoorbells::ring_only). VITRINE_E2E_
+  // HOST_POLL=1 makes the host poll the rings instead, a diagnosis (before the relay rang the
+  // host, a sleeping ConnectionBridge saw guest records only at its 100 ms poll timeout).
   const char* poll_env = std::getenv("VITRINE_E2E_HOST_POLL");
   const bool host_polls = poll_env != nullptr && poll_env[0] == '1';
-  auto mux = rdpmux::HostMux::create(g->vm_->bus().bus(), host_polls ? rdpmux::BusDoorbells{} : std::move(*bells));
+  auto mux = rdpmux::HostMux::create(g->vm_->bus().bus(), host_polls ? rdpmux::BusDoorbells{} : std::move(*bells),
+                                     std::move(mux_options));
   if (!mux) return std::unexpected("bus control channel: " + rdpmux::to_string(mux.error()));
   g->mux_ = std::move(*mux);
   // TCG boot, unpacking the initramfs, loading FreeRDP: tens of seconds on a loaded machine.

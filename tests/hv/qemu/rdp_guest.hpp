@@ -29,7 +29,8 @@ class QemuRdpGuest {
  public:
   static constexpr std::uint16_t kGuestPort = 3390;
 
-  static std::expected<std::unique_ptr<QemuRdpGuest>, std::string> create();
+  // `mux_options`: for the host's HostMux (e.g. on_stamp for the guest's timestamps).
+  static std::expected<std::unique_ptr<QemuRdpGuest>, std::string> create(rdpmux::HostMuxOptions mux_options = {});
   ~QemuRdpGuest();
   QemuRdpGuest(const QemuRdpGuest&) = delete;
   QemuRdpGuest& operator=(const QemuRdpGuest&) = delete;
