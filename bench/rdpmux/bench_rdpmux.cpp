@@ -24,6 +24,7 @@
 #include <mutex>
 #include <thread>
 
+#include "null_sink.hpp"
 #include "bus_pair.hpp"
 #include "vitrine/rdpmux/host/connection_bridge.hpp"
 #include "vitrine/rdpmux/host_mux.hpp"
@@ -37,16 +38,8 @@ using namespace vitrine::rdpmux::host;
 using Clock = std::chrono::steady_clock;
 constexpr std::uint32_t kSide = 256;
 
-class Sink final : public WindowEvents, public DisplaySink {
+class Sink final : public vitrine::testing::NullSink {
  public:
-  void window_created(const WindowState&) override {}
-  void window_changed(const WindowState&, std::uint32_t) override {}
-  void window_deleted(WindowId) override {}
-  void z_order_changed(std::span<const WindowId>) override {}
-  void active_window_changed(WindowId) override {}
-  void notify_icon_changed(const NotifyIconState&) override {}
-  void notify_icon_deleted(WindowId, std::uint32_t) override {}
-  void local_move_size(const LocalMoveSize&) override {}
   void framebuffer_changed(const FramebufferView& fb) override { fb_ = fb; }
   // The stamp sits in the last pixel of the update (the last band painted).
   void damaged(const FramebufferView& fb, std::span<const DesktopRect>) override {

@@ -20,6 +20,7 @@
 #include <set>
 #include <thread>
 
+#include "null_sink.hpp"
 #include "rail_test_server.hpp"
 #include "remote_display.hpp"
 #include "replay_check.hpp"
@@ -41,17 +42,9 @@ using vitrine::testing::RailTestServer;
 namespace fs = std::filesystem;
 
 // Counts what the live client saw, so the recording stops only after it all arrived.
-class Counter final : public WindowEvents, public DisplaySink {
+class Counter final : public vitrine::testing::NullSink {
  public:
   void window_created(const WindowState&) override { bump([&] { ++windows; }); }
-  void window_changed(const WindowState&, std::uint32_t) override {}
-  void window_deleted(WindowId) override {}
-  void z_order_changed(std::span<const WindowId>) override {}
-  void active_window_changed(WindowId) override {}
-  void notify_icon_changed(const NotifyIconState&) override {}
-  void notify_icon_deleted(WindowId, std::uint32_t) override {}
-  void local_move_size(const LocalMoveSize&) override {}
-  void framebuffer_changed(const FramebufferView&) override {}
   void damaged(const FramebufferView&, std::span<const DesktopRect> rects) override {
     bump([&] {
       for (const auto& r : rects) area += std::uint64_t{r.width} * r.height;

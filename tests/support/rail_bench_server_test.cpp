@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "null_sink.hpp"
 #include "rail_bench_protocol.hpp"
 #include "vitrine/rdpmux/host/rdp_client.hpp"
 
@@ -30,17 +31,8 @@ namespace bp = vitrine::testing::bench_protocol;
 using vitrine::ringbus::UniqueFd;
 
 // Keeps the stamp pixel and a copy of the 256x256 painted square after every decoded update.
-class Capture final : public WindowEvents, public DisplaySink {
+class Capture final : public vitrine::testing::NullSink {
  public:
-  void window_created(const WindowState&) override {}
-  void window_changed(const WindowState&, std::uint32_t) override {}
-  void window_deleted(WindowId) override {}
-  void z_order_changed(std::span<const WindowId>) override {}
-  void active_window_changed(WindowId) override {}
-  void notify_icon_changed(const NotifyIconState&) override {}
-  void notify_icon_deleted(WindowId, std::uint32_t) override {}
-  void local_move_size(const LocalMoveSize&) override {}
-  void framebuffer_changed(const FramebufferView&) override {}
   void damaged(const FramebufferView& fb, std::span<const DesktopRect>) override {
     if (fb.width < bp::kSide || fb.height < bp::kSide) return;
     std::lock_guard lock(mutex_);

@@ -12,23 +12,15 @@
 #include <mutex>
 #include <span>
 
+#include "null_sink.hpp"
 #include "vitrine/rdpmux/host/rdp_client.hpp"
 
 namespace vitrine::testing {
 
-class StampSink final : public rdpmux::host::WindowEvents, public rdpmux::host::DisplaySink {
+class StampSink final : public NullSink {
  public:
   static constexpr std::uint32_t kSide = 256;
 
-  void window_created(const rdpmux::host::WindowState&) override {}
-  void window_changed(const rdpmux::host::WindowState&, std::uint32_t) override {}
-  void window_deleted(rdpmux::host::WindowId) override {}
-  void z_order_changed(std::span<const rdpmux::host::WindowId>) override {}
-  void active_window_changed(rdpmux::host::WindowId) override {}
-  void notify_icon_changed(const rdpmux::host::NotifyIconState&) override {}
-  void notify_icon_deleted(rdpmux::host::WindowId, std::uint32_t) override {}
-  void local_move_size(const rdpmux::host::LocalMoveSize&) override {}
-  void framebuffer_changed(const rdpmux::host::FramebufferView&) override {}
   void damaged(const rdpmux::host::FramebufferView& fb, std::span<const rdpmux::host::DesktopRect>) override {
     if (fb.width < kSide || fb.height < kSide) return;
     std::uint32_t v;

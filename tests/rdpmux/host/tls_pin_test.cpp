@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "null_sink.hpp"
 #include "bus_pair.hpp"
 #include "rail_test_server.hpp"
 #include "vitrine/rdpmux/host/cert_pin_store.hpp"
@@ -25,18 +26,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-struct NullSink final : WindowEvents, DisplaySink {
-  void window_created(const WindowState&) override {}
-  void window_changed(const WindowState&, std::uint32_t) override {}
-  void window_deleted(WindowId) override {}
-  void z_order_changed(std::span<const WindowId>) override {}
-  void active_window_changed(WindowId) override {}
-  void notify_icon_changed(const NotifyIconState&) override {}
-  void notify_icon_deleted(WindowId, std::uint32_t) override {}
-  void local_move_size(const LocalMoveSize&) override {}
-  void framebuffer_changed(const FramebufferView&) override {}
-  void damaged(const FramebufferView&, std::span<const DesktopRect>) override {}
-};
+using NullSink = vitrine::testing::NullSink;
 
 class TlsPin : public ::testing::Test {
  protected:
