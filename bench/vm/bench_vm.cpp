@@ -89,7 +89,12 @@ void BM_StartToHello_direct(benchmark::State& state) {
     o.env_add = {"VITRINE_BUS_FD=3", "VITRINE_WAKE_GUEST_FD=4", "VITRINE_WAKE_HOST_FD=5"};
     auto child = ChildProcess::spawn(o);
     echo::EchoHost host(bus->bus().channel(0));
-    auto hello = host.wait_hello(10s);
+    auto hello = host.wait_hello(10s, [&]() -> Result<void> {
+      if (!child) return std::unexpected(child.error());
+      auto st = child->try_wait();
+      if (st && *st) return std::unexpected(ringbus::Error{ringbus::Errc::kPeerClosed, 0, "echo program exited: " + (*st)->to_string()});
+      return {};
+    });
     const double s = std::chrono::duration<double>(Clock::now() - t0).count();
     if (!child || !hello) {
       state.SkipWithError("direct spawn failed");
@@ -111,10 +116,10 @@ void start_to_hello(benchmark::State& state, const std::string& toml, std::chron
       state.SkipWithError(ringbus::to_string(h.error()).c_str());
       return;
     }
-    auto hello = (*h)->host().wait_hello(timeout);
+    auto hello = (*h)->wait_hello(timeout);
     const double s = std::chrono::duration<double>(Clock::now() - t0).count();
     if (!hello) {
-      state.SkipWithError(("no hello: " + (*h)->logs()).c_str());
+      state.SkipWithError(("no hello: " + ringbus::to_string(hello.error()) + "\n" + (*h)->logs()).c_str());
       return;
     }
     state.SetIterationTime(s);
@@ -177,8 +182,9 @@ void BM_QemuTcgGuestToHost(benchmark::State& state) {
   const std::uint64_t bytes = static_cast<std::uint64_t>(state.range(0)) << 20;
   const std::uint32_t record = 64 * 1024;
   auto h = test::VmmHarness::start(qemu_config(true), HV_VMM_PATH);
-  if (!h || !(*h)->host().wait_hello(90s)) {
-    state.SkipWithError("VM did not say hello");
+  auto hello = h ? (*h)->wait_hello(90s) : Result<echo::Hello>(std::unexpected(h.error()));
+  if (!hello) {
+    state.SkipWithError(("VM did not say hello: " + ringbus::to_string(hello.error()) + (h ? "\n" + (*h)->logs() : "")).c_str());
     return;
   }
   auto& host = (*h)->host();

@@ -248,7 +248,7 @@ std::expected<void, ConfigError> parse_vm(const toml::table* vm, VmConfig& c,
   if (vm == nullptr) return fail("vm", "missing table [vm] (the " + std::string(backend_name(c.backend)) +
                                            " backend needs a kernel and an initramfs)");
   if (auto r = only_keys(*vm, "vm", {"kernel", "initramfs", "cmdline", "memory_mib", "vcpus", "accel",
-                                     "doorbell", "qemu", "user_net", "user_net_forward"});
+                                     "doorbell", "qemu", "user_net", "user_net_forward", "progress_timeout"});
       !r)
     return r;
   TRY_ASSIGN(kernel, required_file(*vm, "kernel", base));
@@ -276,6 +276,8 @@ std::expected<void, ConfigError> parse_vm(const toml::table* vm, VmConfig& c,
     if ((*qemu)->empty()) return fail("vm.qemu", "is empty");
     c.qemu_binary = **qemu;
   }
+  TRY_ASSIGN(progress, get_int(*vm, "vm", "progress_timeout", 0, 86400));
+  if (*progress) c.progress_timeout_s = static_cast<std::uint32_t>(**progress);
   TRY_ASSIGN(user_net, get_bool(*vm, "vm", "user_net"));
   if (*user_net) c.user_net = **user_net;
   if (const toml::node* fwd = vm->get("user_net_forward")) {

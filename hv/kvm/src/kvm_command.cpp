@@ -1,5 +1,7 @@
 #include "vitrine/hv/kvm_command.hpp"
 
+#include "vitrine/hv/kvm_probe.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -18,7 +20,10 @@ std::vector<std::string> kvm_command(const VmConfig& c, const KvmPaths& paths) {
                                    "--cmdline", c.cmdline,
                                    "--mem", std::to_string(c.memory_mib),
                                    "--cpus", std::to_string(c.vcpus),
-                                   "--bus-fd", std::to_string(kKvmBusFd)};
+                                   "--bus-fd", std::to_string(kKvmBusFd),
+                                   "--progress-timeout", std::to_string(c.progress_timeout_s),
+                                   // the backend ran the probe before it started us (check_kvm_device)
+                                   "--no-probe"};
   if (c.doorbell == DoorbellMode::kIvshmemDoorbell) {
     argv.insert(argv.end(), {"--doorbell-to-host-fd", std::to_string(kKvmWakeHostFd), "--doorbell-to-guest-fd",
                              std::to_string(kKvmWakeGuestFd)});
@@ -42,16 +47,20 @@ Result<void> check_kvm_config(const VmConfig& c) {
 }
 
 Result<void> check_kvm_device(const std::string& device) {
-  const int fd = ::open(device.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd >= 0) {
-    ::close(fd);
-    return {};
+  KvmProbeOptions o;
+  o.device = device;
+  const KvmProbeResult probe = probe_kvm(o);
+  if (probe.usable()) return {};
+  if (probe.verdict == KvmVerdict::kAbsent) {
+    std::string hint;
+    if (probe.reason.find("No such file") != std::string::npos)
+      hint = " (no KVM on this machine: load kvm-intel/kvm-amd, or use backend = \"qemu\", which falls back to TCG)";
+    return std::unexpected(Error{Errc::kInvalidArgument, ENODEV, "no " + device + ": open: " +
+                                                                   probe.reason.substr(probe.reason.find(": ") + 2) + hint});
   }
-  const int e = errno;
-  std::string hint;
-  if (e == ENOENT) hint = " (no KVM on this machine: load kvm-intel/kvm-amd, or use backend = \"qemu\", which falls back to TCG)";
-  if (e == EACCES || e == EPERM) hint = " (add the user to the group that owns it, usually kvm)";
-  return std::unexpected(Error{Errc::kInvalidArgument, e, "no " + device + ": open: " + std::strerror(e) + hint});
+  return std::unexpected(Error{Errc::kInvalidArgument, ENODEV,
+                               probe.reason + " [kvm probe, " + probe.source +
+                                   "]; use backend = \"qemu\" (it falls back to TCG)"});
 }
 
 }  // namespace vitrine::hv

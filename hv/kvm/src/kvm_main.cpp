@@ -3,7 +3,8 @@
 // --bus-fd, the bus as an ivshmem-compatible PCI device.
 //
 // Exit status: 0 the guest powered off or reset (or SIGTERM/SIGINT stopped it), 1 setup
-// failed, 3 triple fault, 4 other guest error, 5 host error while running.
+// failed (or the KVM probe says this /dev/kvm cannot run guests), 3 triple fault, 4 other guest
+// error, 5 host error while running, 6 no progress (progress watchdog).
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -20,6 +21,7 @@
 #include <thread>
 
 #include "vitrine/hv/kvm/kvm_vm.hpp"
+#include "vitrine/hv/kvm_probe.hpp"
 #include "vitrine/hv/kvm/log.hpp"
 
 namespace {
@@ -105,11 +107,30 @@ int main(int argc, char** argv) {
   app.add_option("--doorbell-to-guest-fd", config.doorbell_to_guest_fd, "eventfd that interrupts the guest");
   app.add_option("--console-log", console_log, "write the guest console here instead of stdout");
   app.add_option("--kvm-device", config.kvm_device, "KVM device node")->capture_default_str();
+  double progress_timeout_s = 60;
+  app.add_option("--progress-timeout", progress_timeout_s,
+                 "end the VM with an error when it makes no exit to user space and writes no console byte within "
+                 "this many seconds of start (0: never)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 86400.0));
+  bool no_probe = false;
+  app.add_flag("--no-probe", no_probe, "skip the KVM usability probe (a tiny guest run first, cached per boot)");
   bool no_acpi = false;
   app.add_flag("--no-acpi", no_acpi, "no ACPI tables (MP table only; poweroff -f then only halts the guest)");
   CLI11_PARSE(app, argc, argv);
   config.ram_bytes = std::uint64_t{mem_mib} << 20;
   config.acpi = !no_acpi;
+  config.progress_timeout = std::chrono::milliseconds(static_cast<long long>(progress_timeout_s * 1000));
+
+  if (!no_probe) {
+    vitrine::hv::KvmProbeOptions probe_options;
+    probe_options.device = config.kvm_device;
+    const auto probe = vitrine::hv::probe_kvm(probe_options);
+    if (!probe.usable()) {
+      std::fprintf(stderr, "vitrine-kvm: %s [kvm probe, %s]\n", probe.reason.c_str(), probe.source.c_str());
+      return 1;
+    }
+  }
 
   int console_fd = STDOUT_FILENO;
   if (!console_log.empty()) {
@@ -173,6 +194,7 @@ int main(int argc, char** argv) {
     case VmEnd::kTripleFault: return 3;
     case VmEnd::kGuestError: return 4;
     case VmEnd::kHostError: return 5;
+    case VmEnd::kNoProgress: return 6;
   }
   return 5;
 }

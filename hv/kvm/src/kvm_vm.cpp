@@ -149,6 +149,7 @@ const char* vm_end_name(VmEnd end) {
     case VmEnd::kGuestError: return "guest-error";
     case VmEnd::kStopped: return "stopped";
     case VmEnd::kHostError: return "host-error";
+    case VmEnd::kNoProgress: return "no-progress";
   }
   return "?";
 }
@@ -295,7 +296,14 @@ Result<void> KvmVm::load_kernel(const KvmVmConfig& config) {
 
 Result<void> KvmVm::setup_devices(const KvmVmConfig& config) {
   com1_irq_ = std::make_unique<KvmIrqLine>(vm_.get(), layout::kGsiCom1);
-  uart_ = std::make_shared<Uart8250>(config.console, com1_irq_.get());
+  // Console bytes count as progress for the watchdog (run()).
+  uart_ = std::make_shared<Uart8250>(
+      [this, console = config.console](std::uint8_t b) {
+        console_bytes_.fetch_add(1, std::memory_order_relaxed);
+        if (console) console(b);
+      },
+      com1_irq_.get());
+  progress_timeout_ = config.progress_timeout;
   if (auto r = pio_.insert(uart_, layout::kPortCom1, 8); !r) return r;
   if (auto r = pio_.insert(std::make_shared<CmosRtc>(), layout::kPortCmosIndex, 2); !r) return r;
   auto i8042 = std::make_shared<I8042>([this] { end(VmEnd::kReset, "guest reset through the i8042 controller"); });
@@ -478,6 +486,20 @@ VmResult KvmVm::run() {
       end(VmEnd::kHostError, r.error().message);
       break;
     }
+  }
+  if (progress_timeout_.count() > 0) {
+    // Relaxed loads: the counters only ever grow, and any value above zero is the answer.
+    std::unique_lock g(end_lock_);
+    const bool moved = ended_cv_.wait_for(g, progress_timeout_, [&] {
+      return ended_.has_value() || exits_.load(std::memory_order_relaxed) > 0 ||
+             console_bytes_.load(std::memory_order_relaxed) > 0;
+    });
+    g.unlock();
+    if (!moved)
+      end(VmEnd::kNoProgress,
+          fmt::format("no exit to user space and no console byte within {} ms of start: this KVM does not run the "
+                      "guest (a paravirtual or broken nested /dev/kvm?); use the qemu backend with accel = \"tcg\"",
+                      progress_timeout_.count()));
   }
   VmResult result;
   {

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "vitrine/hv/kvm_probe.hpp"
 #include "vitrine/hv/qemu_command.hpp"
 
 namespace vitrine::hv {
@@ -36,16 +37,6 @@ std::string join(const std::vector<std::string>& argv) {
 
 }  // namespace
 
-bool kvm_usable(std::string* why) {
-  const int fd = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
-  if (fd < 0) {
-    if (why) *why = std::string("/dev/kvm: ") + std::strerror(errno);
-    return false;
-  }
-  ::close(fd);
-  return true;
-}
-
 QemuBackend::QemuBackend(VmConfig config, QemuOptions options, EmitFn emit)
     : config_(std::move(config)), options_(std::move(options)), emit_(std::move(emit)) {}
 
@@ -69,29 +60,35 @@ Result<void> QemuBackend::start(BusFds fds) {
   serial_log_ = (options_.log_dir / (config_.name + "-serial.log")).string();
   qemu_log_ = (options_.log_dir / (config_.name + "-qemu.log")).string();
   ::truncate(serial_log_.c_str(), 0);
-  UniqueFd log(::open(qemu_log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!log) return std::unexpected(Error::sys("open " + qemu_log_, errno));
+  ::truncate(qemu_log_.c_str(), 0);
   emit_("log serial " + serial_log_);
   emit_("log qemu " + qemu_log_);
 
-  QemuPaths paths;
   std::string why;
   switch (config_.accel) {
-    case Accel::kKvm:
-      if (!kvm_usable(&why)) return std::unexpected(Error{Errc::kInvalidArgument, 0, "vm.accel = kvm but " + why});
-      paths.kvm = true;
+    case Accel::kKvm: {
+      const KvmProbeResult probe = probe_kvm();
+      if (!probe.usable())
+        return std::unexpected(Error{Errc::kInvalidArgument, 0,
+                                     "vm.accel = \"kvm\" but " + probe.reason + " [kvm probe, " + probe.source +
+                                         "]; use accel = \"auto\" or \"tcg\""});
+      paths_.kvm = true;
       break;
+    }
     case Accel::kTcg:
       why = "vm.accel = tcg";
       break;
-    case Accel::kAuto:
-      paths.kvm = kvm_usable(&why);
+    case Accel::kAuto: {
+      const KvmProbeResult probe = probe_kvm();
+      paths_.kvm = probe.usable();
+      why = probe.reason;
       break;
+    }
   }
-  emit_(paths.kvm ? "info accel kvm" : "info accel tcg (" + why + ")");
-  paths.serial_log = serial_log_;
-  paths.region_size = fds_.region_size;
-  paths.region_fd_in_child = kRegionFdInQemu;
+  emit_(paths_.kvm ? "info accel kvm" : "info accel tcg (" + why + ")");
+  paths_.serial_log = serial_log_;
+  paths_.region_size = fds_.region_size;
+  paths_.region_fd_in_child = kRegionFdInQemu;
 
   epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_) return std::unexpected(Error::sys("epoll_create1", errno));
@@ -100,16 +97,24 @@ Result<void> QemuBackend::start(BusFds fds) {
     char tmpl[] = "/tmp/vitrine-ivshmem-XXXXXX";
     if (::mkdtemp(tmpl) == nullptr) return std::unexpected(Error::sys("mkdtemp", errno));
     socket_dir_ = tmpl;
-    paths.ivshmem_socket = (socket_dir_ / "ivshmem.sock").string();
-    auto server = IvshmemServer::listen(paths.ivshmem_socket, fds_.region.get(), {fds_.wake_host.get()},
+    paths_.ivshmem_socket = (socket_dir_ / "ivshmem.sock").string();
+    auto server = IvshmemServer::listen(paths_.ivshmem_socket, fds_.region.get(), {fds_.wake_host.get()},
                                         {fds_.wake_guest.get()});
     if (!server) return std::unexpected(server.error());
     server_.emplace(std::move(*server));
     if (auto r = epoll_add(epoll_.get(), server_->listen_fd()); !r) return r;
   }
 
+  if (auto r = spawn_qemu(); !r) return r;
+  emit_("state running");
+  return {};
+}
+
+Result<void> QemuBackend::spawn_qemu() {
+  UniqueFd log(::open(qemu_log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  if (!log) return std::unexpected(Error::sys("open " + qemu_log_, errno));
   SpawnOptions o;
-  o.argv = qemu_command(config_, paths);
+  o.argv = qemu_command(config_, paths_);
   if (config_.doorbell == DoorbellMode::kIvshmemPlain) o.fds = {{fds_.region.get(), kRegionFdInQemu}};
   o.stdout_fd = log.get();
   o.stderr_fd = log.get();
@@ -121,9 +126,9 @@ Result<void> QemuBackend::start(BusFds fds) {
   auto child = ChildProcess::spawn(o);
   if (!child) return std::unexpected(child.error());
   qemu_ = std::move(*child);
+  qemu_started_ = std::chrono::steady_clock::now();
   if (auto r = epoll_add(epoll_.get(), qemu_.pidfd()); !r) return r;
   emit_("info qemu pid " + std::to_string(qemu_.pid()));
-  emit_("state running");
   return {};
 }
 
@@ -164,10 +169,25 @@ void QemuBackend::handle_exit() {
   if (finished_) return;
   auto st = qemu_.try_wait();
   if (!st || !*st) return;
+  const ExitStatus status = **st;
+  // QEMU that dies in its first seconds under KVM (an MSR the host refuses, a KVM that the probe
+  // passed but QEMU cannot use) gets one more chance under TCG when the config let us choose.
+  const auto lived = std::chrono::steady_clock::now() - qemu_started_;
+  if (paths_.kvm && config_.accel == Accel::kAuto && !stopping_ && !status.clean() && lived < kKvmGraceToFallBack) {
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, qemu_.pidfd(), nullptr);
+    const std::string why = last_qemu_log_line();
+    paths_.kvm = false;
+    emit_("info accel tcg (qemu under kvm died after " +
+          std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(lived).count()) + " ms, " +
+          status.to_string() + ": " + why + ")");
+    ::truncate(serial_log_.c_str(), 0);
+    if (auto r = spawn_qemu(); r) return;
+    else emit_("info qemu restart under tcg failed: " + ringbus::to_string(r.error()));
+  }
   finished_ = true;
   if (stopping_) emit_("state stopped requested");
-  else if ((*st)->clean()) emit_("state stopped guest powered off");
-  else emit_("state crashed qemu " + (*st)->to_string() + ": " + last_qemu_log_line());
+  else if (status.clean()) emit_("state stopped guest powered off");
+  else emit_("state crashed qemu " + status.to_string() + ": " + last_qemu_log_line());
 }
 
 void QemuBackend::stop(std::chrono::milliseconds grace) {

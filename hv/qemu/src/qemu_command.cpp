@@ -11,7 +11,11 @@ std::vector<std::string> qemu_command(const VmConfig& c, const QemuPaths& p) {
       // A guest reboot ends the VM (the vmm reports it) instead of looping.
       "-no-reboot",
       "-accel", p.kvm ? "kvm" : "tcg",
-      "-cpu", p.kvm ? "host" : "max",
+      // Under KVM the host's CPU minus arch-capabilities: some hosts (nested virtualization,
+      // paravirtual KVMs) list MSR 0x10a as supported and then refuse its write, and QEMU 7.2
+      // aborts on that ("failed to set MSR 0x10a", an assertion in kvm_buf_set_msrs). The guest
+      // then assumes the CPU vulnerable and keeps its mitigations on: correct, slightly slower.
+      "-cpu", p.kvm ? "host,-arch-capabilities" : "max",
       "-m", std::to_string(c.memory_mib),
       "-smp", std::to_string(c.vcpus),
       "-kernel", c.kernel.string(),

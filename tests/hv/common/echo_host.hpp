@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <string>
 
@@ -24,8 +25,10 @@ class EchoHost {
  public:
   explicit EchoHost(ringbus::Channel& channel) : ch_(channel) {}
 
-  // Waits for the guest's hello (other records before it are an error).
-  Result<Hello> wait_hello(std::chrono::milliseconds timeout);
+  // Waits for the guest's hello (other records before it are an error). `alive`, when given,
+  // is asked every 50 ms at most; an error from it (the VM process died) ends the wait at once
+  // with that error instead of waiting out `timeout` for a hello that cannot come.
+  Result<Hello> wait_hello(std::chrono::milliseconds timeout, const std::function<Result<void>()>& alive = {});
   // Sends `count` checksummed kData records of `size` bytes (pipelined) and checks every echo:
   // the guest verified host->guest, we verify guest->host.
   Result<TrafficResult> echo(std::uint64_t count, std::uint32_t size, std::chrono::milliseconds timeout);

@@ -61,9 +61,38 @@ VmmHarness::~VmmHarness() {
 }
 
 Result<std::string> VmmHarness::wait_for(std::string_view prefix, std::chrono::milliseconds timeout) {
+  // Events alive() read while waiting for a hello come first, in order.
+  while (!unread_.empty()) {
+    std::string e = std::move(unread_.front());
+    unread_.pop_front();
+    if (e.starts_with(prefix)) return e;
+  }
   auto r = client_->wait_for(prefix, timeout, &events_);
   if (r) events_.push_back(*r);
   return r;
+}
+
+Result<void> VmmHarness::alive() {
+  // Events first: "state crashed ..." says why, the exit status only that it happened.
+  for (;;) {
+    auto e = client_->next_event(std::chrono::milliseconds(0));
+    if (!e) break;  // control socket closed: the exit status below tells the rest
+    if (!*e) break;
+    events_.push_back(**e);
+    unread_.push_back(**e);
+    if ((*e)->starts_with("state stopped") || (*e)->starts_with("state crashed"))
+      return std::unexpected(ringbus::Error{ringbus::Errc::kPeerClosed, 0, "the VM ended: " + **e});
+  }
+  auto st = client_->process().try_wait();
+  if (!st) return std::unexpected(st.error());
+  if (*st)
+    return std::unexpected(
+        ringbus::Error{ringbus::Errc::kPeerClosed, 0, "vitrine-vmm exited (" + (*st)->to_string() + ")"});
+  return {};
+}
+
+Result<echo::Hello> VmmHarness::wait_hello(std::chrono::milliseconds timeout) {
+  return host_->wait_hello(timeout, [this] { return alive(); });
 }
 
 std::string VmmHarness::logs() const {

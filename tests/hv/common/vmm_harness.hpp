@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -32,6 +33,11 @@ class VmmHarness {
   // Events seen so far (wait_for appends everything it passes over).
   std::vector<std::string>& events() { return events_; }
   Result<std::string> wait_for(std::string_view prefix, std::chrono::milliseconds timeout);
+  // The guest's hello, or an error as soon as the VM is gone: vitrine-vmm exited (its pidfd)
+  // or reported the VM stopped or crashed. Never waits out `timeout` for a dead VM.
+  Result<echo::Hello> wait_hello(std::chrono::milliseconds timeout);
+  // Ok while vitrine-vmm runs and has not reported the VM's end (events seen go to events()).
+  Result<void> alive();
   // The vmm log and every log under dir(), for failure messages.
   std::string logs() const;
 
@@ -41,6 +47,7 @@ class VmmHarness {
   std::optional<VmmClient> client_;
   std::optional<echo::EchoHost> host_;
   std::vector<std::string> events_;
+  std::deque<std::string> unread_;  // read by alive(), not yet returned by wait_for
 };
 
 }  // namespace vitrine::hv::test

@@ -10,6 +10,7 @@
 
 #include "vitrine/hv/kvm/bzimage.hpp"
 #include "vitrine/hv/kvm/layout.hpp"
+#include "synthetic_bzimage.hpp"
 
 namespace kvm = vitrine::hv::kvm;
 namespace boot = vitrine::hv::kvm::boot;
@@ -17,39 +18,9 @@ namespace layout = vitrine::hv::kvm::layout;
 
 namespace {
 
-template <typename T>
-void put(std::vector<std::byte>& b, std::size_t off, T v) {
-  std::memcpy(b.data() + off, &v, sizeof v);
-}
-template <typename T>
-T get(std::span<const std::byte> b, std::size_t off) {
-  T v{};
-  std::memcpy(&v, b.data() + off, sizeof v);
-  return v;
-}
-
-// A minimal, well-formed bzImage: 4 setup sectors after the boot sector, protocol 2.15, a
-// 64 KiB "kernel".
-std::vector<std::byte> synthetic_bzimage() {
-  std::vector<std::byte> img(5 * 512 + 65536);
-  img[boot::kSetupSects] = std::byte{4};
-  put<std::uint16_t>(img, boot::kBootFlag, 0xaa55);
-  img[boot::kJump] = std::byte{0xeb};
-  img[boot::kJump + 1] = std::byte{0x6a};  // header ends at 0x26c
-  put<std::uint32_t>(img, boot::kHeaderMagic, 0x53726448);
-  put<std::uint16_t>(img, boot::kVersion, 0x020f);
-  img[boot::kLoadflags] = std::byte{boot::kLoadedHigh};
-  put<std::uint32_t>(img, boot::kInitrdAddrMax, 0x7fffffff);
-  put<std::uint32_t>(img, boot::kKernelAlignment, 0x200000);
-  img[boot::kRelocatable] = std::byte{1};
-  put<std::uint16_t>(img, boot::kXloadflags, 0x1f);
-  put<std::uint32_t>(img, boot::kCmdlineSize, 2047);
-  put<std::uint32_t>(img, boot::kPayloadOffset, 0x100);
-  put<std::uint32_t>(img, boot::kPayloadLength, 0x1000);
-  put<std::uint64_t>(img, boot::kPrefAddress, 0x1000000);
-  put<std::uint32_t>(img, boot::kInitSize, 0x800000);
-  return img;
-}
+using vitrine::hv::kvm::test::put;
+using vitrine::hv::kvm::test::get;
+using vitrine::hv::kvm::test::synthetic_bzimage;
 
 // Debian's kernel from the nested test's image cache or a dpkg -x tree, if one exists.
 std::string find_debian_kernel() {

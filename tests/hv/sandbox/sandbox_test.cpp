@@ -84,7 +84,7 @@ class SandboxTest : public ::testing::Test {
 TEST_F(SandboxTest, shouldExchangeChecksummedTrafficBothWays) {
   auto h = start(config());
   ASSERT_TRUE(h);
-  auto hello = h->host().wait_hello(10s);
+  auto hello = h->wait_hello(10s);
   ASSERT_TRUE(hello.has_value()) << ringbus::to_string(hello.error()) << h->logs();
   EXPECT_EQ(hello->attach, 1u);
   EXPECT_EQ(hello->pid, 2u) << "the guest program is the second process of its pid namespace";
@@ -104,7 +104,7 @@ TEST_F(SandboxTest, shouldSeeAKilledGuestProgramAndLetTheRestartedOneReattach) {
   ASSERT_TRUE(h);
   auto started = h->wait_for("program echo started", 10s);
   ASSERT_TRUE(started.has_value()) << h->logs();
-  ASSERT_TRUE(h->host().wait_hello(10s).has_value()) << h->logs();
+  ASSERT_TRUE(h->wait_hello(10s).has_value()) << h->logs();
   ASSERT_TRUE(h->host().echo(100, 500, 10s).has_value()) << h->logs();
 
   const pid_t victim = program_pid(*started);
@@ -119,7 +119,7 @@ TEST_F(SandboxTest, shouldSeeAKilledGuestProgramAndLetTheRestartedOneReattach) {
   auto restarted = h->wait_for("program echo started", 10s);
   ASSERT_TRUE(restarted.has_value()) << h->logs();
   EXPECT_NE(program_pid(*restarted), victim);
-  auto hello = h->host().wait_hello(10s);
+  auto hello = h->wait_hello(10s);
   ASSERT_TRUE(hello.has_value()) << ringbus::to_string(hello.error()) << h->logs();
   auto echoed = h->host().echo(500, 2000, 20s);
   ASSERT_TRUE(echoed.has_value()) << ringbus::to_string(echoed.error()) << h->logs();
@@ -178,7 +178,7 @@ TEST_F(SandboxTest, shouldNotLetTheGuestReachAHostTcpPort) {
   for (const auto& t : targets) args += ", \"--probe-tcp\", \"" + t + "\"";
   auto h = start(config("never", args));
   ASSERT_TRUE(h);
-  ASSERT_TRUE(h->host().wait_hello(10s).has_value()) << h->logs();
+  ASSERT_TRUE(h->wait_hello(10s).has_value()) << h->logs();
   for (const auto& t : targets) {
     auto probe = h->host().wait_probe(10s);
     ASSERT_TRUE(probe.has_value()) << h->logs();

@@ -20,6 +20,8 @@
 //   accel = "auto"                    # auto | kvm | tcg   (qemu)
 //   doorbell = "ivshmem-doorbell"     # ivshmem-doorbell | ivshmem-plain   (qemu)
 //   qemu = "qemu-system-x86_64"       # binary (qemu)
+//   progress_timeout = 60             # seconds (kvm): no exit to user space and no console byte
+//                                     # by then ends the VM with an error; 0 = never
 //   user_net = false                  # add virtio-net with user networking (benchmarks only)
 //   user_net_forward = ["tcp:127.0.0.1:5555-:3389"]   # QEMU hostfwd rules (needs user_net):
 //                                     # tcp|udp:[HOSTIPv4]:HOSTPORT-[GUESTIPv4]:GUESTPORT, 16 at most
@@ -86,6 +88,7 @@ struct VmConfig {
   Accel accel = Accel::kAuto;
   DoorbellMode doorbell = DoorbellMode::kIvshmemDoorbell;
   std::string qemu_binary = "qemu-system-x86_64";
+  std::uint32_t progress_timeout_s = 60;
   bool user_net = false;
   // Validated QEMU hostfwd rules ("tcp:127.0.0.1:5555-:3389"), one `hostfwd=` each on -netdev user.
   std::vector<std::string> user_net_forwards;

@@ -36,7 +36,8 @@ std::vector<std::string> kvm_command(const VmConfig& config, const KvmPaths& pat
 // 3072, vm.vcpus above 16, vm.accel = "tcg", vm.user_net).
 Result<void> check_kvm_config(const VmConfig& config);
 
-// Opens `device` read-write; the error says "no /dev/kvm: ..." with the reason and a hint.
+// Runs the KVM probe (kvm_probe.hpp) on `device`: an error when the device is missing ("no
+// /dev/kvm: open: ..." with a hint) or cannot run a guest (the probe's reason).
 Result<void> check_kvm_device(const std::string& device = "/dev/kvm");
 
 }  // namespace vitrine::hv

@@ -1,6 +1,10 @@
 // QemuBackend: the VM is a QEMU process. Boots the config's kernel + initramfs with the bus as
-// an ivshmem device (qemu_command.hpp); KVM when /dev/kvm is usable, TCG otherwise (the choice
-// and the reason go to the log); serial console to <log_dir>/<name>-serial.log, QEMU's own
+// an ivshmem device (qemu_command.hpp). Accelerator: vm.accel = "auto" takes KVM when the KVM
+// probe (kvm_probe.hpp: a tiny guest must run, at speed) passes and TCG otherwise, with the
+// reason on one line ("info accel tcg (...)"); a QEMU that dies within its first seconds under
+// KVM is started again under TCG, with the reason. vm.accel = "kvm" with a failing probe is a
+// start error that names the probe's result (vitrine-vmm exits 1), never a QEMU assertion;
+// serial console to <log_dir>/<name>-serial.log, serial console to <log_dir>/<name>-serial.log, QEMU's own
 // output to <name>-qemu.log. In ivshmem-doorbell mode this backend runs the ivshmem server.
 //
 // QEMU gets PR_SET_PDEATHSIG(SIGKILL): it dies with vitrine-vmm. Crash detection: QEMU's exit
@@ -8,12 +12,15 @@
 // anything else = crashed, with the last line of the QEMU log as the reason.
 #pragma once
 
+#include <chrono>
+
 #include <filesystem>
 #include <optional>
 #include <string>
 
 #include "vitrine/hv/child_process.hpp"
 #include "vitrine/hv/ivshmem_server.hpp"
+#include "vitrine/hv/qemu_command.hpp"
 #include "vitrine/hv/vm_backend.hpp"
 
 namespace vitrine::hv {
@@ -22,8 +29,8 @@ struct QemuOptions {
   std::filesystem::path log_dir;
 };
 
-// Whether /dev/kvm can be opened read-write; `why` gets the reason when not.
-bool kvm_usable(std::string* why);
+// How long a QEMU under KVM must live for its death not to be blamed on KVM (auto falls back).
+inline constexpr std::chrono::seconds kKvmGraceToFallBack{5};
 
 class QemuBackend final : public VmBackend {
  public:
@@ -40,6 +47,7 @@ class QemuBackend final : public VmBackend {
   const std::string& serial_log() const { return serial_log_; }
 
  private:
+  Result<void> spawn_qemu();
   void handle_exit();
   std::string last_qemu_log_line() const;
 
@@ -49,7 +57,9 @@ class QemuBackend final : public VmBackend {
   BusFds fds_;
   std::filesystem::path socket_dir_;
   std::optional<IvshmemServer> server_;
+  QemuPaths paths_;
   ChildProcess qemu_;
+  std::chrono::steady_clock::time_point qemu_started_{};
   UniqueFd epoll_;
   std::string serial_log_;
   std::string qemu_log_;

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -48,9 +49,14 @@ struct KvmVmConfig {
   int doorbell_to_guest_fd = -1;   // eventfd: signalling it interrupts the guest (irqfd)
   std::function<void(std::uint8_t)> console;  // bytes the guest writes to its serial port
   std::string kvm_device = "/dev/kvm";
+  // Progress watchdog: a VM that makes no exit to user space and writes no console byte within
+  // this time of run() ends with VmEnd::kNoProgress (a /dev/kvm that cannot run guests, seen on
+  // paravirtual and broken nested KVMs, would otherwise spin silently forever). Zero: off.
+  // Generous by default: two levels down under QEMU TCG the first exit takes seconds.
+  std::chrono::milliseconds progress_timeout{60'000};
 };
 
-enum class VmEnd { kPowerOff, kReset, kTripleFault, kGuestError, kStopped, kHostError };
+enum class VmEnd { kPowerOff, kReset, kTripleFault, kGuestError, kStopped, kHostError, kNoProgress };
 const char* vm_end_name(VmEnd end);
 
 struct VmResult {
@@ -103,6 +109,8 @@ class KvmVm final : public GuestMapper {
   std::vector<std::unique_ptr<Vcpu>> vcpus_;
   std::uint64_t entry_ = 0;
   std::atomic<std::uint64_t> exits_{0};
+  std::atomic<std::uint64_t> console_bytes_{0};
+  std::chrono::milliseconds progress_timeout_{0};
   std::atomic<std::uint64_t> unsupported_{0};
 
   std::mutex end_lock_;
