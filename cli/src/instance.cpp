@@ -152,8 +152,11 @@ std::expected<std::unique_ptr<Instance>, std::string> Instance::start(const Inst
   }
   if (!remote) {
     in.display_->shutdown();
+    // "Connection refused" alone hides the cause: say which guest program failed and how.
+    const std::string failures = in.vm_->guest_failures();
     return std::unexpected("RemoteApp connection through the bus failed: " + rh::to_string(remote.error()) +
-                           " (guest logs in " + in.vm_->log_dir().string() + ")");
+                           (failures.empty() ? "" : "; " + failures) + " (guest logs in " +
+                           in.vm_->log_dir().string() + ")");
   }
   in.session_ = std::move(*remote);
   in.input_ = std::make_unique<GuestInputOf<rh::RemoteSession>>(*in.session_);

@@ -7,6 +7,8 @@
 
 #include <cerrno>
 #include <charconv>
+#include <deque>
+#include <fstream>
 #include <cstring>
 #include <thread>
 
@@ -101,6 +103,7 @@ std::expected<std::unique_ptr<VmSession>, std::string> VmSession::start(const st
                                vmm_log.string() + ")");
       if (*event) {
         spdlog::debug("vmm: {}", **event);
+        s->note_event(**event);
         if ((*event)->starts_with("error ") || (*event)->starts_with("state stopped") ||
             (*event)->starts_with("state crashed"))
           return std::unexpected("the VM did not start: " + **event + " (logs in " + s->log_dir_.string() + ")");
@@ -165,6 +168,7 @@ std::optional<std::string> VmSession::poll_vm() {
     }
     if (!*event) return std::nullopt;
     spdlog::debug("vmm: {}", **event);
+    note_event(**event);
     if ((*event)->starts_with("state stopped") || (*event)->starts_with("state crashed")) {
       stopped_ = true;
       ended_ = **event;
@@ -173,6 +177,48 @@ std::optional<std::string> VmSession::poll_vm() {
     if ((*event)->starts_with("program ") && (*event)->find(" exited ") != std::string::npos)
       spdlog::info("guest: {}", (*event)->substr(8));
   }
+}
+
+void VmSession::note_event(const std::string& event) {
+  // "log sandbox PATH" / "log serial PATH": the guest's own output (a program's exec error lands there).
+  if (event.starts_with("log sandbox ") || (guest_log_.empty() && event.starts_with("log serial ")))
+    guest_log_ = event.substr(event.find(' ', 4) + 1);
+  if (!event.starts_with("program ")) return;
+  const std::size_t name_end = event.find(' ', 8);
+  if (name_end == std::string::npos) return;
+  const std::string name = event.substr(8, name_end - 8);
+  const std::string what = event.substr(name_end + 1);
+  if (what == "gave-up") {
+    failures_[name].last = "gave up restarting it";
+  } else if (what.starts_with("exited ") && what != "exited exit 0") {
+    auto& f = failures_[name];
+    f.last = what.substr(7);
+    ++f.count;
+  }
+}
+
+std::string VmSession::guest_failures() {
+  (void)poll_vm();
+  if (failures_.empty()) return {};
+  std::string out;
+  for (const auto& [name, f] : failures_) {
+    if (!out.empty()) out += "; ";
+    out += "guest program " + name + " " + (f.last.starts_with("gave up") ? f.last : "exited (" + f.last + ")");
+    if (f.count > 1) out += ", " + std::to_string(f.count) + " times";
+  }
+  // The last lines of the guest's log say why (an exec error, a missing library, a crash).
+  std::ifstream in(guest_log_);
+  std::deque<std::string> tail;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    tail.push_back(std::move(line));
+    if (tail.size() > 3) tail.pop_front();
+  }
+  if (!tail.empty()) {
+    out += "; the guest's log " + guest_log_.string() + " ends:";
+    for (const auto& l : tail) out += "\n  " + l;
+  }
+  return out;
 }
 
 std::string VmSession::stop(std::chrono::milliseconds timeout) {

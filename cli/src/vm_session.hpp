@@ -13,6 +13,7 @@
 #include <expected>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -61,6 +62,11 @@ class VmSession {
   // Handles pending vmm events without blocking; returns "state stopped|crashed ..." when the
   // VM has ended, nullopt while it runs.
   std::optional<std::string> poll_vm();
+  // Guest programs that failed (exited with an error or were given up), as the VM reported
+  // them, with the tail of the guest's log: the reason behind a refused RDP connection, e.g.
+  // "guest program appserver exited (exit 127, 3 times); the guest's log <path> ends: ...".
+  // Empty when none failed. Handles pending vmm events first (call it where poll_vm is called).
+  std::string guest_failures();
   // Stops the VM (idempotent). Value: how it ended.
   std::string stop(std::chrono::milliseconds timeout = std::chrono::milliseconds(10'000));
 
@@ -75,6 +81,13 @@ class VmSession {
   rdpmux::Target target_;
   bool stopped_ = false;
   std::string ended_;
+  struct ProgramFailure {
+    std::string last;  // "exit 127", "signal 11 (Segmentation fault)", "gave-up"
+    int count = 0;
+  };
+  std::map<std::string, ProgramFailure> failures_;  // by program name
+  std::filesystem::path guest_log_;                 // from the vmm's "log <kind> PATH" event
+  void note_event(const std::string& event);
 };
 
 // "tcp:3389" / "unix:/run/rdp.sock" (validated by hv::VmConfig) -> a relay target.

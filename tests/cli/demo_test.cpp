@@ -53,7 +53,8 @@ bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds tim
 // `vitrine` with its output in a log file and an environment of the test's own.
 class Vitrine {
  public:
-  Vitrine(std::vector<std::string> args, const std::map<std::string, std::string>& env, std::filesystem::path log)
+  Vitrine(std::vector<std::string> args, const std::map<std::string, std::string>& env, std::filesystem::path log,
+          std::string program = VITRINE_BIN)
       : log_(std::move(log)) {
     pid_ = ::fork();
     if (pid_ == 0) {
@@ -64,10 +65,10 @@ class Vitrine {
         if (v.empty()) ::unsetenv(k.c_str());
         else ::setenv(k.c_str(), v.c_str(), 1);
       }
-      std::vector<char*> argv{const_cast<char*>(VITRINE_BIN)};
+      std::vector<char*> argv{program.data()};
       for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
-      ::execv(VITRINE_BIN, argv.data());
+      ::execv(program.c_str(), argv.data());
       ::_exit(127);
     }
   }
@@ -488,6 +489,56 @@ TEST_F(Demo, DemoCommandRunsHeadlessForAFixedTime) {
   for (const auto& w : read_index(out)) titles.insert(w.title);
   EXPECT_EQ(titles.count("xterm"), 1u) << v.log();
   EXPECT_EQ(titles.count("xclock"), 1u) << v.log();
+}
+
+// A new user's first try: `git clone` into /tmp, build, `vitrine demo`. Every program the demo
+// guest runs then lives under /tmp, which the sandbox replaces with its own tmpfs; so do the
+// state and runtime folders here. Copies of this build's programs under /tmp stand for that
+// checkout (the layout vitrine looks for: bin/ and share/vitrine/demo next to each other).
+TEST_F(Demo, RunsFromACheckoutUnderTmp) {
+  test::TempDir checkout;  // under /tmp (temp_directory_path)
+  ASSERT_TRUE(checkout.path().string().starts_with("/tmp/")) << checkout.path();
+  const auto bin = checkout.path() / "build" / "release" / "bin";
+  std::filesystem::create_directories(bin);
+  for (const char* program : {"vitrine", "vitrine-vmm", "vitrine-sandbox-init", "vitrine-guest", "vitrine-appserver"})
+    std::filesystem::copy_file(guest_.bin_dir / program, bin / program);
+  std::filesystem::create_directories(checkout.path() / "build" / "release" / "share" / "vitrine" / "demo");
+  std::filesystem::copy(guest_.apps_dir.parent_path(), checkout.path() / "build" / "release" / "share" / "vitrine" / "demo",
+                        std::filesystem::copy_options::recursive);
+  const auto out = checkout.path() / "shots";
+  std::filesystem::create_directories(checkout.path() / "run");
+  Vitrine v({"demo", "--headless", "--duration", "15", "--screenshot-dir", out.string()},
+            {{"DISPLAY", ""},
+             {"XDG_STATE_HOME", (checkout.path() / "state").string()},
+             {"XDG_RUNTIME_DIR", (checkout.path() / "run").string()},
+             {"XDG_DATA_HOME", (checkout.path() / "data").string()}},
+            dir_.path() / "demo.log", (bin / "vitrine").string());
+  ASSERT_EQ(v.finish(0, 120s), 0) << v.log();
+  std::set<std::string> titles;
+  for (const auto& w : read_index(out)) titles.insert(w.title);
+  EXPECT_EQ(titles.count("xterm"), 1u) << v.log();
+  EXPECT_EQ(titles.count("xclock"), 1u) << v.log();
+}
+
+// A guest RDP server that cannot start: the user is told which program failed and why (the
+// guest's log line), not only "connection refused".
+TEST_F(Demo, AGuestProgramThatCannotStartIsNamedInTheError) {
+  auto demo = write_demo_config(guest_, dir_.path() / "demo");
+  ASSERT_TRUE(demo) << demo.error();
+  std::string toml = read_file(*demo);
+  const std::string real = (guest_.bin_dir / "vitrine-appserver").string();
+  const std::string missing = (dir_.path() / "no-such-dir" / "vitrine-appserver").string();
+  ASSERT_NE(toml.find(real), std::string::npos) << toml;
+  toml.replace(toml.find(real), real.size(), missing);
+  const auto file = dir_.path() / "broken.toml";
+  std::ofstream(file) << toml;
+  Vitrine v({"run", file.string(), "--headless", "--duration", "5"}, env(""), dir_.path() / "run.log");
+  const int code = v.finish(0, 120s);
+  EXPECT_NE(code, 0) << v.log();
+  EXPECT_NE(code, -1) << "vitrine run did not end:\n" << v.log();
+  const std::string log = v.log();
+  EXPECT_NE(log.find("guest program appserver exited (exit 127"), std::string::npos) << log;
+  EXPECT_NE(log.find(missing), std::string::npos) << "the guest's log line naming the missing program\n" << log;
 }
 
 }  // namespace

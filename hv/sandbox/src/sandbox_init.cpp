@@ -1,6 +1,7 @@
 // vitrine-sandbox-init: pid 1 of a sandbox VM. Runs in fresh pid, net, ipc, uts and mount
 // namespaces (and a user namespace when started by a non-root user): mounts a private /proc,
-// /tmp, /run and /dev/shm, brings up loopback (the only interface: the bus is the only way
+// /tmp, /run and /dev/shm (binding back, read-only, the paths under them that a program's
+// command names: a checkout under /tmp works), brings up loopback (the only interface: the bus is the only way
 // out), starts the guest programs with the bus fds, restarts them per policy, reaps orphans
 // (pid 1 inherits every orphan of the namespace) and reports each event to the backend.
 //
@@ -17,6 +18,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -85,6 +87,92 @@ bool parse_args(int argc, char** argv, std::string& hostname, std::vector<Progra
     }
   }
   return !programs.empty();
+}
+
+// Folders the sandbox replaces with private tmpfs mounts.
+constexpr const char* kHiddenDirs[] = {"/tmp", "/run", "/dev/shm"};
+
+// A host path that a program's command names but the private mounts would hide (a build tree
+// or a state folder under /tmp): opened before the mounts, bound back read-only at the same
+// place after them, so that `sh -c 'exec /tmp/checkout/build/bin/x'` and `--apps-dir /tmp/...`
+// work wherever the user's checkout lives. Only what the config names comes through.
+struct Exposed {
+  std::string path;
+  int fd = -1;  // O_PATH
+  bool dir = false;
+};
+
+bool under_hidden_dir(const std::string& path) {
+  for (const char* d : kHiddenDirs) {
+    const std::size_t n = std::strlen(d);
+    if (path.size() > n + 1 && path.compare(0, n, d) == 0 && path[n] == '/') return true;
+  }
+  return false;
+}
+
+std::vector<Exposed> open_exposed(const std::vector<Program>& programs) {
+  std::vector<std::string> paths;
+  for (const Program& p : programs)
+    for (const std::string& a : p.argv)
+      if (under_hidden_dir(a) && a.find("/../") == std::string::npos && !a.ends_with("/..")) paths.push_back(a);
+  std::sort(paths.begin(), paths.end());
+  paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
+  std::vector<Exposed> out;
+  for (const std::string& path : paths) {
+    // Inside a folder exposed already: nothing more to do.
+    const bool covered = std::any_of(out.begin(), out.end(), [&](const Exposed& e) {
+      return e.dir && path.size() > e.path.size() && path.compare(0, e.path.size(), e.path) == 0 && path[e.path.size()] == '/';
+    });
+    if (covered) continue;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) continue;  // not a host path (or gone): nothing to expose
+    if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) continue;
+    const int fd = ::open(path.c_str(), O_PATH | O_CLOEXEC);
+    if (fd < 0) {
+      say("expose " + path + ": open: " + std::strerror(errno));
+      continue;
+    }
+    out.push_back({path, fd, S_ISDIR(st.st_mode)});
+  }
+  return out;
+}
+
+// mkdir -p of `dir` inside the sandbox's fresh mounts.
+void make_dirs(const std::string& dir) {
+  for (std::size_t at = dir.find('/', 1);; at = dir.find('/', at + 1)) {
+    ::mkdir(dir.substr(0, at).c_str(), 0755);  // EEXIST is the common case
+    if (at == std::string::npos) break;
+  }
+}
+
+void bind_exposed(const std::vector<Exposed>& exposed) {
+  for (const Exposed& e : exposed) {
+    make_dirs(e.path.substr(0, e.path.rfind('/')));
+    if (e.dir) {
+      ::mkdir(e.path.c_str(), 0755);
+    } else {
+      const int f = ::open(e.path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+      if (f >= 0) ::close(f);
+    }
+    // The magic link of an O_PATH fd names the host object the mounts now hide.
+    const std::string source = "/proc/self/fd/" + std::to_string(e.fd);
+    if (::mount(source.c_str(), e.path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
+      say("expose " + e.path + ": bind mount: " + std::strerror(errno));
+      continue;
+    }
+    // Read-only; keep the flags the source mount has (a user namespace may not drop them).
+    struct statvfs vfs {};
+    unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY;
+    if (::fstatvfs(e.fd, &vfs) == 0) {
+      if (vfs.f_flag & ST_NOSUID) flags |= MS_NOSUID;
+      if (vfs.f_flag & ST_NODEV) flags |= MS_NODEV;
+      if (vfs.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
+    }
+    if (::mount(nullptr, e.path.c_str(), nullptr, flags, nullptr) != 0)
+      say("expose " + e.path + ": read-only remount: " + std::strerror(errno) + " (left read-write)");
+    say("exposed " + e.path + (e.dir ? " (folder, read-only)" : " (read-only)"));
+  }
+  for (const Exposed& e : exposed) ::close(e.fd);
 }
 
 void setup_namespace(const std::string& hostname) {
@@ -206,7 +294,9 @@ int main(int argc, char** argv) {
     if (p.argv[0].find('/') != std::string::npos)
       p.exe_fd = ::open(p.argv[0].c_str(), O_PATH | O_CLOEXEC);
   }
+  const std::vector<Exposed> exposed = open_exposed(programs);
   setup_namespace(hostname);
+  bind_exposed(exposed);
   // The working directory may sit under a path the private mounts just hid (a checkout in
   // /tmp): programs start in / so that nothing resolves paths relative to a hidden folder.
   if (::chdir("/") != 0) say(std::string("chdir /: ") + std::strerror(errno));
