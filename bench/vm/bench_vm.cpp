@@ -65,7 +65,7 @@ std::string qemu_config(bool user_net) {
   return "name = \"bench\"\nbackend = \"qemu\"\n"
          "[bus]\nsize = 33554432\nchannels = 2\nring_size = 4194304\n"
          "[vm]\nkernel = \"" + image().kernel.string() + "\"\ninitramfs = \"" + image().initramfs.string() +
-         "\"\nmemory_mib = 256\ncmdline = \"console=ttyS0 quiet panic=-1\"\n" +
+         "\"\nmemory_mib = 256\naccel = \"tcg\"\ncmdline = \"console=ttyS0 quiet panic=-1\"\n" +
          (user_net ? "user_net = true\n" : "");
 }
 

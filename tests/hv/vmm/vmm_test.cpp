@@ -1,5 +1,7 @@
 // vitrine-vmm as a process: config and handoff rejection, crash detection, control socket.
 #include <gtest/gtest.h>
+
+#include <cstdlib>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -86,6 +88,28 @@ TEST_F(VmmTest, shouldReportABadConfigOnTheControlSocketAndExit2) {
   auto [event, status] = first_event("backend = \"sandbox\"\n[bus]\nsize = 4194304\nchannels = 300\n" + kProgram);
   EXPECT_TRUE(event.starts_with("error bus.channels: 300 is outside")) << event;
   EXPECT_EQ(status.to_string(), "exit 2");
+}
+
+// A /dev/kvm that opens but cannot run a guest (paravirtual or broken nested KVM): the kvm
+// backend refuses to start with the probe's result and points at the qemu backend. The verdict
+// is forced so that the branch runs on every host.
+TEST_F(VmmTest, kvmBackendShouldRefuseAKvmThatCannotRunGuests) {
+  ::setenv("VITRINE_KVM_PROBE", "unusable:no exit to user space within 1000 ms", 1);
+  std::ofstream(dir_ / "k") << "k";
+  auto h = VmmHarness::start("backend = \"kvm\"\n" + kGoodBus + "[vm]\nkernel = \"" + (dir_ / "k").string() +
+                                 "\"\ninitramfs = \"" + (dir_ / "k").string() + "\"\n",
+                             HV_VMM_PATH);
+  ::unsetenv("VITRINE_KVM_PROBE");
+  ASSERT_TRUE(h.has_value()) << ringbus::to_string(h.error());
+  auto state = (*h)->wait_for("state crashed", 10s);
+  ASSERT_TRUE(state.has_value()) << (*h)->logs();
+  EXPECT_NE(state->find("/dev/kvm present but cannot run a guest: no exit to user space within 1000 ms "
+                        "[kvm probe, forced (VITRINE_KVM_PROBE)]; use backend = \"qemu\""),
+            std::string::npos)
+      << *state;
+  auto st = (*h)->vmm().process().wait_for(10s);
+  ASSERT_TRUE(st.has_value() && st->has_value());
+  EXPECT_EQ((*st)->to_string(), "exit 1");
 }
 
 TEST_F(VmmTest, kvmBackendShouldSayThereIsNoDevKvm) {
