@@ -26,7 +26,7 @@ if [ -n "$pid" ]; then
 fi
 [ $# -gt 0 ] || { echo "nothing to record: give -p PID or -- COMMAND" >&2; exit 2; }
 bin=$(command -v "$1" || true)
-if [ "$probes" = 1 ] && [ -n "$bin" ] && readelf --notes "$bin" 2>/dev/null | grep -q "Provider: vitrine"; then
+if [ "$probes" = 1 ] && [ -n "$bin" ] && readelf --notes "$bin" 2>/dev/null | grep "Provider: vitrine" >/dev/null; then
   for p in $(readelf --notes "$bin" | awk '/Provider: vitrine/{getline; print $2}' | sort -u); do
     perf probe -q -x "$bin" "sdt_vitrine:$p" 2>/dev/null && events+=(-e "sdt_vitrine:$p") || true
   done

@@ -44,7 +44,8 @@ namespace fs = std::filesystem;
 // Counts what the live client saw, so the recording stops only after it all arrived.
 class Counter final : public vitrine::testing::NullSink {
  public:
-  void window_created(const WindowState&) override { bump([&] { ++windows; }); }
+  void window_created(const WindowState& w) override { bump([&] { ++windows; note(w); }); }
+  void window_changed(const WindowState& w, std::uint32_t) override { bump([&] { note(w); }); }
   void damaged(const FramebufferView&, std::span<const DesktopRect> rects) override {
     bump([&] {
       for (const auto& r : rects) area += std::uint64_t{r.width} * r.height;
@@ -59,8 +60,14 @@ class Counter final : public vitrine::testing::NullSink {
   std::condition_variable cv;
   int windows = 0;
   std::uint64_t area = 0;
+  std::string title7;        // the last title of window 7
+  std::int32_t window8_x = 0;  // the last x of window 8
 
  private:
+  void note(const WindowState& w) {
+    if (w.id == 7) title7 = w.title;
+    if (w.id == 8) window8_x = w.frame.x;
+  }
   template <typename F>
   void bump(F f) {
     {
@@ -194,8 +201,15 @@ class RecordReplay : public ::testing::Test {
         !s->paint(40, 40, 100, 50, [](std::int32_t x, std::int32_t y) { return testing::test_pattern(x, y, 2); }) ||
         !s->move_window(8, 320, 220, 160, 90) || !s->retitle(7, "Recorded one, renamed"))
       return "script";
-    if (!counter.wait([&] { return counter.windows >= 2 && counter.area >= 640u * 480u + 100u * 50u; }))
-      return "the live client did not see the scripted session";
+    // Everything the script sent must have reached the client (and so the recording) before it
+    // stops: the last orders are the move and the retitle, which come after the paints.
+    if (!counter.wait([&] {
+          return counter.windows >= 2 && counter.area >= 640u * 480u + 100u * 50u && counter.window8_x == 320 &&
+                 counter.title7 == "Recorded one, renamed";
+        }))
+      return "the live client did not see the scripted session (windows " + std::to_string(counter.windows) +
+             ", area " + std::to_string(counter.area) + ", window 8 at x " + std::to_string(counter.window8_x) +
+             ", window 7 titled \"" + counter.title7 + "\")";
     (*client)->stop();
     (*bridge)->stop();
     auto closed = (*tap)->close();

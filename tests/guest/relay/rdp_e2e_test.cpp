@@ -3,8 +3,11 @@
 // between the relay and the server hashes what the server sent and received; a bridge on the
 // host side hashes what the client sent and received. Both directions must match (xxh3).
 #include <poll.h>
+#include <sys/un.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include "process_util.hpp"
@@ -28,16 +31,6 @@ struct Hashes {
   }
 };
 
-ringbus::UniqueFd connect_tcp(std::uint16_t port) {
-  ringbus::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) fd.reset();
-  return fd;
-}
-
 // Guest-side tap: relay <-> server, one thread per direction, hashing each.
 void tap_direction(int from, int to, XXH3_state_t* h, std::atomic<std::uint64_t>& count) {
   std::vector<std::byte> buf(65536);
@@ -51,9 +44,13 @@ void tap_direction(int from, int to, XXH3_state_t* h, std::atomic<std::uint64_t>
   ::shutdown(to, SHUT_WR);
 }
 
-std::uint16_t free_port() {
-  Listener l = Listener::open();
-  return l.port;  // closed on return; the server binds it right after
+ringbus::UniqueFd connect_unix(const std::string& path) {
+  ringbus::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) fd.reset();
+  return fd;
 }
 
 TEST_F(RelayFixture, RealRdpSessionThroughTheRelay) {
@@ -68,17 +65,26 @@ TEST_F(RelayFixture, RealRdpSessionThroughTheRelay) {
   if (have_program("xclock"))
     drawing = Child::start({"xclock", "-update", "1", "-geometry", "400x400+0+0"}, {"DISPLAY=" + server_x.display()});
 
-  // The RDP server inside the "guest" (loopback only, no authentication).
-  const std::uint16_t rdp_port = free_port();
-  Child shadow = Child::start({"freerdp-shadow-cli", "/port:" + std::to_string(rdp_port),
-                               "/bind-address:127.0.0.1", "-auth"},
+  // The RDP server inside the "guest" (no authentication), on a Unix socket of this test's own
+  // (/ipc-socket): no TCP port to pick, so tests running in parallel never race for one.
+  const auto sock_dir = std::filesystem::temp_directory_path() / ("vitrine-e2e-shadow-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(sock_dir);
+  struct RemoveOnExit {
+    std::filesystem::path dir;
+    ~RemoveOnExit() {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  } remove_sock_dir{sock_dir};
+  const std::string rdp_socket = (sock_dir / "rdp.sock").string();
+  Child shadow = Child::start({"freerdp-shadow-cli", "/ipc-socket:" + rdp_socket, "-auth"},
                               {"DISPLAY=" + server_x.display()});
   ringbus::UniqueFd probe;
-  for (int i = 0; i < 100 && !probe; ++i) {
-    probe = connect_tcp(rdp_port);
+  for (int i = 0; i < 300 && !probe; ++i) {
+    probe = connect_unix(rdp_socket);
     if (!probe) std::this_thread::sleep_for(50ms);
   }
-  if (!probe) GTEST_SKIP() << "freerdp-shadow-cli did not listen on port " << rdp_port;
+  ASSERT_TRUE(probe) << "freerdp-shadow-cli did not listen on " << rdp_socket << " within 15 s";
   probe.reset();
 
   // The tap the relay connects to.
@@ -86,7 +92,7 @@ TEST_F(RelayFixture, RealRdpSessionThroughTheRelay) {
   Hashes guest;
   std::thread tap_thread([&] {
     auto from_relay = tap.accept();
-    auto to_server = connect_tcp(rdp_port);
+    auto to_server = connect_unix(rdp_socket);
     ASSERT_TRUE(to_server);
     std::thread up([&] { tap_direction(from_relay.get(), to_server.get(), guest.c2s, guest.c2s_bytes); });
     tap_direction(to_server.get(), from_relay.get(), guest.s2c, guest.s2c_bytes);

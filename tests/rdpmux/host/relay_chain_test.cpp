@@ -226,21 +226,27 @@ TEST_F(RelayChain, FullDesktopFromFreerdpShadowThroughTheRelay) {
   const auto shot = x11.grab(kWidth, kHeight);
   ASSERT_TRUE(shot);
   ASSERT_EQ(shot->at(17, 33), pattern(17, 33));  // the screen shows the pattern
-  std::uint16_t port = 0;
-  {
-    testing::ServerPool probe_pool;  // a free port: bound, then released for the shadow server
-    port = probe_pool.port();
-  }
-  Child shadow = Child::start({"freerdp-shadow-cli", "/port:" + std::to_string(port), "/bind-address:127.0.0.1",
-                               "-auth", "/sec:tls"},
+  // The server listens on a Unix socket of this test's own (/ipc-socket): no TCP port to pick,
+  // so tests running in parallel never race for one.
+  const auto sock_dir = std::filesystem::temp_directory_path() / ("vitrine-shadow-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(sock_dir);
+  struct RemoveOnExit {
+    std::filesystem::path dir;
+    ~RemoveOnExit() {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  } remove_sock_dir{sock_dir};
+  const std::string sock = (sock_dir / "rdp.sock").string();
+  Child shadow = Child::start({"freerdp-shadow-cli", "/ipc-socket:" + sock, "-auth", "/sec:tls"},
                               {"DISPLAY=" + screen.display()});
   std::unique_ptr<rdpmux::Connection> conn;
-  for (int i = 0; i < 100 && !conn; ++i) {
-    auto c = open(port);
+  for (int i = 0; i < 150 && !conn; ++i) {
+    auto c = mux_->open(rdpmux::Target::unix_socket(sock), {.framed = true, .timeout = 5000ms});
     if (c) conn = std::move(*c);
     else std::this_thread::sleep_for(100ms);
   }
-  if (!conn) GTEST_SKIP() << "freerdp-shadow-cli did not listen on port " << port;
+  ASSERT_TRUE(conn) << "freerdp-shadow-cli did not listen on " << sock << " within 15 s";
   int fds[2];
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
   auto bridge = ConnectionBridge::start(std::move(conn), ringbus::UniqueFd(fds[1]));
