@@ -26,11 +26,12 @@ Clock::time_point deadline_after(std::chrono::nanoseconds timeout) {
   return now + timeout;
 }
 
-// Spin, then sleep with the waiting flag set, until `ready()` or the deadline.
-// `flag` is this side's waiting flag in the shared control block.
-template <typename Ready>
-Result<bool> wait_for(Ready&& ready, std::uint32_t& flag, Doorbell& mine, WaitPolicy policy,
-                      std::chrono::nanoseconds timeout) {
+// Spin, then sleep on `mine` with this side armed, until `ready()` or the deadline. `arm()`
+// raises this side's waiting flag and re-checks (Ring::arm_readable / arm_writable: the
+// hand-shake lives there, once); `disarm()` lowers it.
+template <typename Ready, typename Arm, typename Disarm>
+Result<bool> wait_for(const void* ring, Ready&& ready, Arm&& arm, Disarm&& disarm, Doorbell& mine,
+                      WaitPolicy policy, std::chrono::nanoseconds timeout) {
   auto r = ready();
   if (!r || *r) return r;
   const auto deadline = deadline_after(timeout);
@@ -47,28 +48,21 @@ Result<bool> wait_for(Ready&& ready, std::uint32_t& flag, Doorbell& mine, WaitPo
   }
   if (!policy.sleep) return false;
   for (;;) {
-    // Dekker-style hand-shake with notify_*(): our seq_cst flag store, then (inside ready())
-    // a seq_cst load of the peer's position; the peer does a seq_cst RMW of its position, then
-    // a seq_cst load of our flag. In the single total order of seq_cst operations one of the
-    // two sees the other: either we see the new position or the peer sees our flag and rings.
-    // (Atomic operations rather than fences, so that ThreadSanitizer can check it.)
-    std::atomic_ref<std::uint32_t>(flag).store(1, std::memory_order_seq_cst);
-    r = ready();
+    r = arm();
     if (!r || *r) {
-      store_flag(flag, 0);
       mine.reset_backoff();
       return r;
     }
     const auto now = Clock::now();
     if (now >= deadline) {
-      store_flag(flag, 0);
+      disarm();
       return false;
     }
     auto woke = mine.wait(deadline == Clock::time_point::max() ? std::chrono::nanoseconds::max()
                                                                : deadline - now);
-    store_flag(flag, 0);
+    disarm();
     if (!woke) return std::unexpected(woke.error());
-    VITRINE_PROBE1(doorbell_woken, &flag);
+    VITRINE_PROBE1(doorbell_woken, ring);
   }
 }
 
@@ -214,13 +208,53 @@ bool Ring::notify_producer(Doorbell& peer) {
 }
 
 Result<bool> Ring::wait_readable(Doorbell& mine, WaitPolicy policy, std::chrono::nanoseconds timeout) {
-  return wait_for([this] { return readable(); }, control_->consumer_waiting, mine, policy, timeout);
+  return wait_for(this, [this] { return readable(); }, [this] { return arm_readable(); }, [this] { disarm_readable(); },
+                  mine, policy, timeout);
 }
 
 Result<bool> Ring::wait_writable(std::uint32_t max_payload, Doorbell& mine, WaitPolicy policy,
                                  std::chrono::nanoseconds timeout) {
-  return wait_for([this, max_payload] { return writable(max_payload); }, control_->producer_waiting,
-                  mine, policy, timeout);
+  return wait_for(this, [this, max_payload] { return writable(max_payload); },
+                  [this, max_payload] { return arm_writable(max_payload); }, [this] { disarm_writable(); }, mine,
+                  policy, timeout);
+}
+
+Result<bool> Ring::arm_readable() {
+  // Published before the shared flag: a thread that drained a shared doorbell in between and
+  // does not see us armed yet would not pass the wake-up on (reader_waits_with_records()).
+  // tail_cache_ may be older than the tail the re-check below reads: at worst one spurious
+  // pass-on, after which the reader re-arms with the newer value.
+  armed_tail_.store(tail_cache_, std::memory_order_relaxed);
+  reader_armed_.store(true, std::memory_order_seq_cst);
+  std::atomic_ref<std::uint32_t>(control_->consumer_waiting).store(1, std::memory_order_seq_cst);
+  auto r = readable();
+  if (!r || *r) {
+    disarm_readable();
+    return r;
+  }
+  armed_tail_.store(tail_cache_, std::memory_order_relaxed);
+  return false;
+}
+
+void Ring::disarm_readable() {
+  store_flag(control_->consumer_waiting, 0);
+  reader_armed_.store(false, std::memory_order_relaxed);
+}
+
+Result<bool> Ring::arm_writable(std::uint32_t max_payload) {
+  std::atomic_ref<std::uint32_t>(control_->producer_waiting).store(1, std::memory_order_seq_cst);
+  auto r = writable(max_payload);
+  if (!r || *r) disarm_writable();
+  return r;
+}
+
+void Ring::disarm_writable() { store_flag(control_->producer_waiting, 0); }
+
+bool Ring::reader_waits_with_records() const {
+  if (!reader_armed_.load(std::memory_order_seq_cst)) return false;
+  // seq_cst, as a producer loads the flag after publishing: pairs with arm_readable()'s stores.
+  const std::uint64_t t = std::atomic_ref<std::uint64_t>(control_->tail).load(std::memory_order_seq_cst);
+  return t != armed_tail_.load(std::memory_order_relaxed);
 }
 
 void Ring::reset() {

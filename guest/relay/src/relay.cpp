@@ -9,7 +9,6 @@
 
 #include "relay_connection.hpp"
 #include "relay_ops.hpp"
-#include "vitrine/rdpmux/ring_wait.hpp"
 #include "vitrine/relay/socket_target.hpp"
 #include "vitrine/perf/probes.hpp"
 #include "vitrine/ringbus/log.hpp"
@@ -21,8 +20,6 @@ Relay::Relay(ringbus::Bus& bus, const rdpmux::BusDoorbells& doorbells, IoEngine&
   conns_.reserve(bus.channel_count());
   for (std::uint32_t i = 0; i < bus.channel_count(); ++i) {
     auto c = std::make_unique<RelayConnection>(bus.channel(i));
-    c->h2g_control = rdpmux::ring_control(bus, i, true);
-    c->g2h_control = rdpmux::ring_control(bus, i, false);
     conns_.push_back(std::move(c));
   }
 }
@@ -421,48 +418,38 @@ void Relay::on_completion(const IoCompletion& cq) {
 bool Relay::arm_and_recheck() {
   armed_consumer_.clear();
   armed_producer_.clear();
-  armed_consumer_.push_back(conns_[rdpmux::kControlChannel]->h2g_control);
-  // Replies or catalogue records wait for room on g2h 0: the host's release must wake us.
-  if (!pending_replies_.empty() || !catalog_out_.empty())
-    armed_producer_.push_back(conns_[rdpmux::kControlChannel]->g2h_control);
-  for (std::size_t i = 1; i < conns_.size(); ++i) {
-    RelayConnection& c = *conns_[i];
-    const bool wants_h2g = (c.state == ConnState::kIdle && c.used) ||
-                           (c.state == ConnState::kOpen && !c.send_inflight && !c.tx_done);
-    if (wants_h2g) armed_consumer_.push_back(c.h2g_control);
-    if (c.blocked_full) armed_producer_.push_back(c.g2h_control);
-  }
-  for (auto* r : armed_consumer_) rdpmux::set_consumer_waiting(r, true);
-  for (auto* r : armed_producer_) rdpmux::set_producer_waiting(r, true);
-  // Re-check everything we are about to sleep for.
-  auto readable = [](ringbus::Ring& r) {
-    auto x = r.readable();
+  // Each arm_*() is the ringbus hand-shake (flag up, then look again); true = ready now, do not
+  // sleep. A fault counts as ready: the loop handles it. disarm() lowers every flag raised.
+  auto arm_reader = [this](ringbus::Ring& r) {
+    armed_consumer_.push_back(&r);
+    auto x = r.arm_readable();
     return !x || *x;
   };
-  if (readable(conns_[0]->channel.rx())) return true;
+  auto arm_writer = [this](ringbus::Ring& r, std::uint32_t need) {
+    armed_producer_.push_back(&r);
+    auto x = r.arm_writable(need);
+    return !x || *x;
+  };
+  if (arm_reader(conns_[rdpmux::kControlChannel]->channel.rx())) return true;
+  // Replies or catalogue records wait for room on g2h 0: the host's release must wake us.
   if (!pending_replies_.empty()) {
-    auto w = conns_[0]->channel.tx().writable(static_cast<std::uint32_t>(pending_replies_.front().size));
-    if (!w || *w) return true;
+    if (arm_writer(conns_[0]->channel.tx(), static_cast<std::uint32_t>(pending_replies_.front().size))) return true;
   } else if (!catalog_out_.empty()) {
-    auto w = conns_[0]->channel.tx().writable(static_cast<std::uint32_t>(catalog_out_.front().size()));
-    if (!w || *w) return true;
+    if (arm_writer(conns_[0]->channel.tx(), static_cast<std::uint32_t>(catalog_out_.front().size()))) return true;
   }
   for (std::size_t i = 1; i < conns_.size(); ++i) {
     RelayConnection& c = *conns_[i];
     const bool wants_h2g = (c.state == ConnState::kIdle && c.used) ||
                            (c.state == ConnState::kOpen && !c.send_inflight && !c.tx_done);
-    if (wants_h2g && readable(c.channel.rx())) return true;
-    if (c.blocked_full) {
-      auto w = c.channel.tx().writable(c.blocked_need);
-      if (!w || *w) return true;
-    }
+    if (wants_h2g && arm_reader(c.channel.rx())) return true;
+    if (c.blocked_full && arm_writer(c.channel.tx(), c.blocked_need)) return true;
   }
   return false;
 }
 
 void Relay::disarm() {
-  for (auto* r : armed_consumer_) rdpmux::set_consumer_waiting(r, false);
-  for (auto* r : armed_producer_) rdpmux::set_producer_waiting(r, false);
+  for (auto* r : armed_consumer_) r->disarm_readable();
+  for (auto* r : armed_producer_) r->disarm_writable();
   armed_consumer_.clear();
   armed_producer_.clear();
 }

@@ -26,8 +26,6 @@ struct RelayConnection {
   explicit RelayConnection(ringbus::Channel& ch) : channel(ch) {}
 
   ringbus::Channel& channel;
-  ringbus::RingControl* h2g_control = nullptr;
-  ringbus::RingControl* g2h_control = nullptr;
   ConnState state = ConnState::kIdle;
   bool used = false;             // opened at least once (idle discard only then)
   std::uint32_t generation = 0;  // bumped per connection: stale completions are ignored

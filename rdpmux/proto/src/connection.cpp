@@ -6,7 +6,6 @@
 
 #include "vitrine/rdpmux/control_codec.hpp"
 #include "vitrine/rdpmux/host_mux.hpp"
-#include "vitrine/rdpmux/ring_wait.hpp"
 
 namespace vitrine::rdpmux {
 namespace {
@@ -25,12 +24,9 @@ constexpr auto kWriteWaitSlice = std::chrono::milliseconds(20);
 
 }  // namespace
 
-Connection::Connection(HostMux& mux, ringbus::Channel& channel, ringbus::RingControl* rx_control,
-                       ringbus::RingControl* tx_control, bool framed, bool stamped)
+Connection::Connection(HostMux& mux, ringbus::Channel& channel, bool framed, bool stamped)
     : mux_(mux),
       channel_(channel),
-      rx_control_(rx_control),
-      tx_control_(tx_control),
       framed_(framed),
       stamped_(stamped),
       max_record_(static_cast<std::uint32_t>(
@@ -230,15 +226,15 @@ int Connection::wake_fd() const {
 }
 
 bool Connection::prepare_wait(bool readable, bool writable) {
-  if (readable) set_consumer_waiting(rx_control_, true);
-  if (writable) set_producer_waiting(tx_control_, true);
+  // A record half-consumed by an earlier read is data at hand: never sleep on it.
+  if (readable && current_ && current_offset_ < current_.payload.size()) return true;
   bool ready = false;
   if (readable) {
-    auto r = channel_.rx().readable();
-    ready = (current_ && current_offset_ < current_.payload.size()) || !r || *r;
+    auto r = channel_.rx().arm_readable();  // the ringbus hand-shake: flag, then look again
+    ready = !r || *r;                         // a fault is "ready": the caller reads it
   }
   if (writable && !ready) {
-    auto w = channel_.tx().writable(max_record_);
+    auto w = channel_.tx().arm_writable(max_record_);
     ready = !w || *w;
   }
   if (ready) finish_wait();
@@ -246,8 +242,8 @@ bool Connection::prepare_wait(bool readable, bool writable) {
 }
 
 void Connection::finish_wait() {
-  set_consumer_waiting(rx_control_, false);
-  set_producer_waiting(tx_control_, false);
+  channel_.rx().disarm_readable();
+  channel_.tx().disarm_writable();
   if (auto* bell = mux_.doorbells().host(channel_.id())) {
     bell->drain();
     mux_.pass_on_shared_wakeup(channel_.id());

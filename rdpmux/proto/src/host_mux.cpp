@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "vitrine/rdpmux/ring_wait.hpp"
 #include "vitrine/ringbus/log.hpp"
 
 namespace vitrine::rdpmux {
@@ -317,7 +316,7 @@ void HostMux::poll() {
   // A thread inside a control call drains the channel itself (and rewakes an armed loop).
   if (!lock.owns_lock()) return;
   if (loop_armed_.exchange(false, std::memory_order_seq_cst)) {
-    rdpmux::set_consumer_waiting(ring_control(bus_, kControlChannel, false), false);
+    bus_.channel(kControlChannel).rx().disarm_readable();
     // Drained before reading the ring: a doorbell rung after this point stays pending.
     if (control_wake_fd() >= 0) doorbells_.host(kControlChannel)->drain();
   }
@@ -337,9 +336,8 @@ bool HostMux::arm_control_wake() {
   std::unique_lock lock(mutex_, std::try_to_lock);
   // A control call is running: it drains, and rings control_wake_fd() when it is done.
   if (!lock.owns_lock()) return true;
-  // The seq_cst hand-shake of ring_wait.hpp: flag, then re-check (readable()'s loads are seq_cst).
-  rdpmux::set_consumer_waiting(ring_control(bus_, kControlChannel, false), true);
-  auto readable = bus_.channel(kControlChannel).rx().readable();
+  // The ringbus hand-shake (flag, then look again); poll() disarms.
+  auto readable = bus_.channel(kControlChannel).rx().arm_readable();
   return readable && !*readable;  // a faulted ring: poll() resets it
 }
 
@@ -413,14 +411,12 @@ void HostMux::pass_on_shared_wakeup(std::uint32_t drained_by) {
   if (doorbells_.host_count() != 1 || bus_.channel_count() < 2) return;
   for (std::uint32_t c = 0; c < bus_.channel_count(); ++c) {
     if (c == drained_by) continue;
-    ringbus::RingControl* g2h = ring_control(bus_, c, false);
-    // seq_cst load of the flag, as a producer does before deciding to ring (ring_wait.hpp).
-    if (std::atomic_ref<std::uint32_t>(g2h->consumer_waiting).load(std::memory_order_seq_cst) == 0) continue;
-    const auto tail = std::atomic_ref<std::uint64_t>(g2h->tail).load(std::memory_order_acquire);
-    const auto head = std::atomic_ref<std::uint64_t>(g2h->head).load(std::memory_order_acquire);
-    // Only a reader that has records waiting: ringing for one that has none (or for a writer
-    // waiting for space that may not be enough yet) could bounce wake-ups between threads.
-    if (tail != head) {
+    // Only a reader of this process that is armed and has records waiting, judged from our own
+    // state (never the shared waiting flag or head, which the guest can forge: a forged pair on a
+    // channel nobody opened used to make this ring the doorbell forever). Ringing for a reader
+    // with nothing new, or for a writer waiting for space that may not be enough yet, could
+    // bounce wake-ups between threads.
+    if (bus_.channel(c).rx().reader_waits_with_records()) {
       doorbells_.host(c)->ring();
       return;  // one ring wakes every sleeper on the eventfd: each re-checks its own ring
     }
@@ -538,10 +534,8 @@ Result<std::unique_ptr<Connection>> HostMux::open(const Target& target, OpenOpti
   }
   s.state = SlotState::kOpen;
   live_connections_.fetch_add(1);
-  return std::unique_ptr<Connection>(new Connection(*this, bus_.channel(channel),
-                                                    ring_control(bus_, channel, false),
-                                                    ring_control(bus_, channel, true), options.framed,
-                                                    timestamps_negotiated()));
+  return std::unique_ptr<Connection>(
+      new Connection(*this, bus_.channel(channel), options.framed, timestamps_negotiated()));
 }
 
 Result<std::chrono::nanoseconds> HostMux::ping(std::chrono::nanoseconds timeout) {

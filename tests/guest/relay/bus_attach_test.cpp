@@ -5,7 +5,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include "vitrine/rdpmux/ring_wait.hpp"
 #include "vitrine/relay/bus_attach.hpp"
 
 namespace vitrine::relay {
@@ -88,8 +87,11 @@ TEST(BusAttach, WithADoorbellServerTheRelayRingsTheHostThroughBar0) {
   // The host does not wait: no ring.
   ASSERT_TRUE(ch.try_send(1, std::as_bytes(std::span("a", 1))).value_or(false));
   EXPECT_EQ(doorbell_register(dev), 0xFFFFFFFFu);
-  // The host sleeps on channel 1's records: the next record rings it (peer 0, vector 0).
-  rdpmux::set_consumer_waiting(rdpmux::ring_control(*host, 1, false), true);
+  // The host reads what is there, then sleeps on channel 1's records: the next record rings it
+  // (peer 0, vector 0).
+  ringbus::Ring& host_rx = host->channel(1).rx();
+  ASSERT_EQ(host_rx.read([](const ringbus::RecordView&) {}, 8).value_or(0), 1u);
+  ASSERT_FALSE(host_rx.arm_readable().value_or(true)) << "nothing pending: the host may sleep";
   ASSERT_TRUE(ch.try_send(1, std::as_bytes(std::span("b", 1))).value_or(false));
   EXPECT_EQ(doorbell_register(dev), 0u);
 }

@@ -91,5 +91,33 @@ TEST_F(SharedDoorbell, ControlCallsDoNotStealTheConnectionsWakeUps) {
   a->finish_wait();
 }
 
+// Hostile guest (issue 17): the guest writes the control blocks of every ring, including the
+// host's "consumer waiting" flag and the head of a channel the host never opened. Forging a
+// sleeping reader with records pending there used to make every drain of the shared doorbell
+// ring it again: a host core pinned by the guest. Only the host's own state decides now.
+TEST_F(SharedDoorbell, AForgedSleepingReaderOnAnUnopenedChannelGetsNoWakeUps) {
+  auto a = open_connection();
+  ASSERT_TRUE(a);
+  a->finish_wait();  // start from a drained eventfd
+  // The guest forges channel 2 (never opened by the host): "the host sleeps" and "records wait".
+  const ringbus::ChannelDesc& d = guest_->layout().channels.at(2);
+  auto* forged = reinterpret_cast<ringbus::RingControl*>(guest_->base() + d.g2h_offset);
+  std::atomic_ref<std::uint32_t>(forged->consumer_waiting).store(1);
+  std::atomic_ref<std::uint64_t>(forged->tail).store(4096);
+  std::atomic_ref<std::uint64_t>(forged->head).store(0);
+  // a's pump wakes and finishes its wait again and again (the guest rings the shared eventfd).
+  const int fd = a->wake_fd();
+  ASSERT_GE(fd, 0);
+  for (int i = 0; i < 100; ++i) {
+    std::uint64_t one = 1;
+    ASSERT_EQ(::write(fd, &one, sizeof one), static_cast<ssize_t>(sizeof one));
+    ASSERT_FALSE(a->prepare_wait(true, false)) << "nothing for a: it sleeps";
+    pollfd p{fd, POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 1000), 1);  // the guest's ring
+    a->finish_wait();                    // drains the eventfd, passes the wake-up on if someone waits
+    ASSERT_EQ(::poll(&p, 1, 0), 0) << "round " << i << ": the host rang the shared doorbell for a forged reader";
+  }
+}
+
 }  // namespace
 }  // namespace vitrine::rdpmux

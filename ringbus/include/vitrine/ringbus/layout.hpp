@@ -79,10 +79,15 @@ struct RegionHeader {
 static_assert(sizeof(RegionHeader) == 256);
 static_assert(offsetof(RegionHeader, magic) == 0);
 static_assert(offsetof(RegionHeader, layout_version) == 8);
+static_assert(offsetof(RegionHeader, header_size) == 12);
 static_assert(offsetof(RegionHeader, region_size) == 16);
 static_assert(offsetof(RegionHeader, channel_count) == 24);
+static_assert(offsetof(RegionHeader, features) == 28);
 static_assert(offsetof(RegionHeader, channel_table_offset) == 32);
+static_assert(offsetof(RegionHeader, channel_desc_size) == 40);
+static_assert(offsetof(RegionHeader, reserved0) == 44);
 static_assert(offsetof(RegionHeader, checksum) == 48);
+static_assert(offsetof(RegionHeader, reserved) == 56);
 static_assert(std::is_trivially_copyable_v<RegionHeader>);
 
 // Where the two rings of one channel live. h2g: host produces, guest consumes; g2h: reverse.
@@ -96,8 +101,13 @@ struct ChannelDesc {
   std::uint8_t reserved[32];
 };
 static_assert(sizeof(ChannelDesc) == 64);
+static_assert(offsetof(ChannelDesc, h2g_offset) == 0);
+static_assert(offsetof(ChannelDesc, g2h_offset) == 8);
 static_assert(offsetof(ChannelDesc, h2g_log2) == 16);
+static_assert(offsetof(ChannelDesc, g2h_log2) == 20);
 static_assert(offsetof(ChannelDesc, channel_id) == 24);
+static_assert(offsetof(ChannelDesc, reserved0) == 28);
+static_assert(offsetof(ChannelDesc, reserved) == 32);
 static_assert(std::is_trivially_copyable_v<ChannelDesc>);
 
 // Accessed only through std::atomic_ref: the fields stay plain integers so the layout is
@@ -121,6 +131,7 @@ static_assert(offsetof(RingControl, head) == 128);
 static_assert(offsetof(RingControl, consumer_waiting) == 256);
 static_assert(offsetof(RingControl, producer_waiting) == 384);
 static_assert(offsetof(RingControl, generation) == 512);
+static_assert(offsetof(RingControl, reserved) == 640);
 static_assert(std::is_trivially_copyable_v<RingControl>);
 static_assert(std::atomic_ref<std::uint64_t>::is_always_lock_free);
 static_assert(std::atomic_ref<std::uint32_t>::is_always_lock_free);
@@ -133,6 +144,9 @@ struct RecordHeader {
   std::uint16_t flags;   // user defined
 };
 static_assert(sizeof(RecordHeader) == 8);
+static_assert(offsetof(RecordHeader, length) == 0);
+static_assert(offsetof(RecordHeader, type) == 4);
+static_assert(offsetof(RecordHeader, flags) == 6);
 static_assert(std::is_trivially_copyable_v<RecordHeader>);
 inline constexpr std::uint16_t kPaddingType = 0;
 inline constexpr std::size_t kRecordAlign = 8;

@@ -147,6 +147,29 @@ class Ring {
   bool notify_producer(Doorbell& peer);
   Result<bool> wait_readable(Doorbell& mine, WaitPolicy policy, std::chrono::nanoseconds timeout);
 
+  // ---- sleeping outside wait_* (an io_uring loop, poll() over several fds) -----------------
+  // The hand-shake of wait_readable()/wait_writable() in two halves, for a caller that sleeps
+  // its own way on the doorbell's fd (the one place this protocol is written):
+  //     auto ready = ring.arm_readable();          // flag up, then look again
+  //     if (ready && !*ready) poll(doorbell fd, ...);  // only now is sleeping safe
+  //     ring.disarm_readable();
+  // arm_*(): a seq_cst store of this side's waiting flag, then the re-check (its loads of the
+  // peer's position are seq_cst). The peer's notify_*() does a seq_cst RMW of its position, then
+  // a seq_cst load of the flag: in the single total order one of the two sees the other, so no
+  // wake-up is lost. Value true: ready now, do not sleep (the flag is down again). An error: the
+  // ring faulted; do not sleep on it. disarm_*() after waking (relaxed: a stale flag costs the
+  // peer one needless doorbell, never a lost one). Same thread as the side's other calls.
+  Result<bool> arm_readable();
+  void disarm_readable();
+  Result<bool> arm_writable(std::uint32_t max_payload);
+  void disarm_writable();
+  // Any thread: this side's reader is armed (asleep, or about to be) and the peer has published
+  // past what that reader last saw. Decided from this process's own state and the peer's
+  // tail, never from the shared waiting flag (a hostile peer can write that): a thread that
+  // drained a doorbell shared by several rings passes the wake-up on only to readers of its own
+  // that really wait. A forged tail costs the armed reader one re-check, which validates it.
+  bool reader_waits_with_records() const;
+
   // ---- recovery ---------------------------------------------------------------------------
   // Owner only: clears the fault, empties the ring, bumps the generation so that the peer
   // restarts at position 0 the next time it looks at the ring.
@@ -184,6 +207,10 @@ class Ring {
   std::uint64_t tail_cache_ = 0;              // last validated producer tail
   std::uint64_t padding_from_ = ~std::uint64_t{0};  // last padding record stepped over
   std::uint64_t padding_to_ = 0;
+
+  // Reader's arming as other threads may see it (reader_waits_with_records()).
+  std::atomic<bool> reader_armed_{false};
+  std::atomic<std::uint64_t> armed_tail_{0};  // the producer tail the armed reader last saw
 
   alignas(64) std::uint32_t generation_ = 0;
   std::atomic<std::uint32_t> fault_{0};

@@ -145,8 +145,8 @@ class Relay {
   bool stop_seen_ = false;
   std::chrono::steady_clock::time_point idle_since_{};
   std::chrono::nanoseconds poll_step_{1000};
-  std::vector<ringbus::RingControl*> armed_consumer_;
-  std::vector<ringbus::RingControl*> armed_producer_;
+  std::vector<ringbus::Ring*> armed_consumer_;  // rings whose flags arm_and_recheck() raised
+  std::vector<ringbus::Ring*> armed_producer_;
   std::vector<IoCompletion> completions_;
   RelayCounters counters_;
 };

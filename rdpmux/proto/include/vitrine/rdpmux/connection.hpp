@@ -84,15 +84,12 @@ class Connection {
 
  private:
   friend class HostMux;
-  Connection(HostMux& mux, ringbus::Channel& channel, ringbus::RingControl* rx_control,
-             ringbus::RingControl* tx_control, bool framed, bool stamped);
+  Connection(HostMux& mux, ringbus::Channel& channel, bool framed, bool stamped);
   Result<void> ensure_open_for_write() const;
   void release_peeked();
 
   HostMux& mux_;
   ringbus::Channel& channel_;
-  ringbus::RingControl* rx_control_;
-  ringbus::RingControl* tx_control_;
   bool framed_;
   bool stamped_;  // kFeatureTimestamps: Stamp records follow data records on g2h
   std::uint32_t max_record_;
