@@ -20,6 +20,7 @@
 #include <string>
 #include <thread>
 
+#include "vitrine/hv/kvm/console_log.hpp"
 #include "vitrine/hv/kvm/kvm_vm.hpp"
 #include "vitrine/hv/kvm_probe.hpp"
 #include "vitrine/hv/kvm/log.hpp"
@@ -27,31 +28,6 @@
 namespace {
 
 using namespace vitrine::hv::kvm;
-
-// Console bytes to an fd, one write per line (or per 512 bytes): a quiet guest costs a
-// syscall per line, not per character.
-class LineWriter {
- public:
-  explicit LineWriter(int fd) : fd_(fd) {}
-  ~LineWriter() { flush(); }
-  void put(std::uint8_t b) {
-    buf_.push_back(static_cast<char>(b));
-    if (b == '\n' || buf_.size() >= 512) flush();
-  }
-  void flush() {
-    std::size_t off = 0;
-    while (off < buf_.size()) {
-      const ssize_t n = ::write(fd_, buf_.data() + off, buf_.size() - off);
-      if (n <= 0) break;  // the log went away: drop the line, never stall the guest
-      off += static_cast<std::size_t>(n);
-    }
-    buf_.clear();
-  }
-
- private:
-  int fd_;
-  std::string buf_;
-};
 
 struct Mapping {
   void* base = MAP_FAILED;
@@ -105,7 +81,13 @@ int main(int argc, char** argv) {
   app.add_option("--bus-fd", bus_fd, "inherited fd of the bus memory (memfd)");
   app.add_option("--doorbell-to-host-fd", config.doorbell_to_host_fd, "eventfd the guest's Doorbell writes signal");
   app.add_option("--doorbell-to-guest-fd", config.doorbell_to_guest_fd, "eventfd that interrupts the guest");
-  app.add_option("--console-log", console_log, "write the guest console here instead of stdout");
+  app.add_option("--console-log", console_log,
+                 "write the guest console here (mode 0600, control characters escaped) instead of stdout");
+  std::uint64_t console_log_max = ConsoleLog::kDefaultMaxBytes;
+  app.add_option("--console-log-max-bytes", console_log_max,
+                 "cap of the console log: past it FILE becomes FILE.1 (one old file kept) and FILE starts over")
+      ->capture_default_str()
+      ->check(CLI::Range(ConsoleLog::kMinMaxBytes, std::uint64_t{1} << 50));
   app.add_option("--kvm-device", config.kvm_device, "KVM device node")->capture_default_str();
   double progress_timeout_s = 60;
   app.add_option("--progress-timeout", progress_timeout_s,
@@ -132,15 +114,15 @@ int main(int argc, char** argv) {
     }
   }
 
-  int console_fd = STDOUT_FILENO;
-  if (!console_log.empty()) {
-    console_fd = ::open(console_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (console_fd < 0) {
-      std::fprintf(stderr, "vitrine-kvm: open %s: %s\n", console_log.c_str(), std::strerror(errno));
-      return 1;
-    }
+  // A console reader that went away (a closed stdout pipe) drops lines instead of killing the VM.
+  ::signal(SIGPIPE, SIG_IGN);
+  auto console_opened = console_log.empty() ? Result<ConsoleLog>(ConsoleLog::borrow(STDOUT_FILENO))
+                                            : ConsoleLog::open(console_log, console_log_max);
+  if (!console_opened) {
+    std::fprintf(stderr, "vitrine-kvm: %s\n", vitrine::ringbus::to_string(console_opened.error()).c_str());
+    return 1;
   }
-  LineWriter console(console_fd);
+  ConsoleLog& console = *console_opened;  // outlives the VM, whose UART calls put()
   config.console = [&console](std::uint8_t b) { console.put(b); };
 
   Mapping bus;
@@ -186,6 +168,13 @@ int main(int argc, char** argv) {
 
   const VmResult result = raw->run();
   console.flush();
+  // Before "VM ended": the kvm backend reports vitrine-kvm's last log line.
+  if (console.lines_dropped() != 0 || console.rotations() != 0 || raw->console().rx_overruns() != 0) {
+    std::fprintf(stderr, "vitrine-kvm: console: %llu lines dropped, %llu log rotations, %llu loopback bytes overrun\n",
+                 static_cast<unsigned long long>(console.lines_dropped()),
+                 static_cast<unsigned long long>(console.rotations()),
+                 static_cast<unsigned long long>(raw->console().rx_overruns()));
+  }
   std::fprintf(stderr, "vitrine-kvm: VM ended: %s (%s); %llu exits to user space, %llu unknown accesses\n",
                vm_end_name(result.end), result.detail.c_str(), static_cast<unsigned long long>(result.exits),
                static_cast<unsigned long long>(result.unknown_accesses));
