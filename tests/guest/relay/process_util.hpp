@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -104,6 +105,26 @@ inline std::string join(const std::vector<int>& fds) {
   return s;
 }
 #endif  // VITRINE_GUEST_BIN
+
+// A folder of this test process's own under the temp dir (for a server's Unix socket: no TCP
+// port to pick, so tests running in parallel never race for one), removed on destruction.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& prefix)
+      : path_(std::filesystem::temp_directory_path() / (prefix + std::to_string(::getpid()))) {
+    std::filesystem::create_directories(path_);
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
 
 inline bool have_program(const std::string& name) {
   const std::string cmd = "command -v " + name + " >/dev/null 2>&1";

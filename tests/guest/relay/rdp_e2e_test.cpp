@@ -67,16 +67,8 @@ TEST_F(RelayFixture, RealRdpSessionThroughTheRelay) {
 
   // The RDP server inside the "guest" (no authentication), on a Unix socket of this test's own
   // (/ipc-socket): no TCP port to pick, so tests running in parallel never race for one.
-  const auto sock_dir = std::filesystem::temp_directory_path() / ("vitrine-e2e-shadow-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(sock_dir);
-  struct RemoveOnExit {
-    std::filesystem::path dir;
-    ~RemoveOnExit() {
-      std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
-    }
-  } remove_sock_dir{sock_dir};
-  const std::string rdp_socket = (sock_dir / "rdp.sock").string();
+  const ScratchDir sock_dir("vitrine-e2e-shadow-");
+  const std::string rdp_socket = (sock_dir.path() / "rdp.sock").string();
   Child shadow = Child::start({"freerdp-shadow-cli", "/ipc-socket:" + rdp_socket, "-auth"},
                               {"DISPLAY=" + server_x.display()});
   ringbus::UniqueFd probe;

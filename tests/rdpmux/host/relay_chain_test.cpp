@@ -209,6 +209,7 @@ TEST_F(RelayChain, GatewayRefusesClientsWhenTheGuestTargetIsDown) {
 TEST_F(RelayChain, FullDesktopFromFreerdpShadowThroughTheRelay) {
   using relay::testing::Child;
   using relay::testing::have_program;
+  using relay::testing::ScratchDir;
   if (!have_program("Xvfb") || !have_program("freerdp-shadow-cli"))
     GTEST_SKIP() << "needs Xvfb and freerdp-shadow-cli (freerdp2-shadow-x11)";
 #if !VITRINE_TEST_HAVE_X11
@@ -228,16 +229,8 @@ TEST_F(RelayChain, FullDesktopFromFreerdpShadowThroughTheRelay) {
   ASSERT_EQ(shot->at(17, 33), pattern(17, 33));  // the screen shows the pattern
   // The server listens on a Unix socket of this test's own (/ipc-socket): no TCP port to pick,
   // so tests running in parallel never race for one.
-  const auto sock_dir = std::filesystem::temp_directory_path() / ("vitrine-shadow-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(sock_dir);
-  struct RemoveOnExit {
-    std::filesystem::path dir;
-    ~RemoveOnExit() {
-      std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
-    }
-  } remove_sock_dir{sock_dir};
-  const std::string sock = (sock_dir / "rdp.sock").string();
+  const ScratchDir sock_dir("vitrine-shadow-");
+  const std::string sock = (sock_dir.path() / "rdp.sock").string();
   Child shadow = Child::start({"freerdp-shadow-cli", "/ipc-socket:" + sock, "-auth", "/sec:tls"},
                               {"DISPLAY=" + screen.display()});
   std::unique_ptr<rdpmux::Connection> conn;
