@@ -29,6 +29,7 @@ struct SessionArgs {
   std::vector<std::string> apps;
   int duration = 0;
   std::string telemetry_json;
+  std::uint64_t max_window_pixels = 0;
 };
 
 // The VM file to run: the user's, or the demo guest's written into the state folder.
@@ -52,6 +53,7 @@ int run_session(const SessionArgs& args, const GlobalOptions& globals, bool demo
   o.state_dir = state_dir(globals.instance);
   o.bin_dir = self_bin_dir();
   o.duration = std::chrono::seconds(args.duration);
+  o.max_window_pixels = args.max_window_pixels;
   if (!args.telemetry_json.empty()) o.telemetry_json = std::filesystem::absolute(args.telemetry_json);
   o.security = args.security == "tls" ? rdpmux::host::Security::kTls : rdpmux::host::Security::kRdp;
   o.start_apps = args.apps;
@@ -114,14 +116,15 @@ int run_connect(const SessionArgs& args, const GlobalOptions& globals) {
   const auto deadline = args.duration > 0 ? std::chrono::steady_clock::now() + std::chrono::seconds(args.duration)
                                           : std::chrono::steady_clock::time_point::max();
   int rc = kExitOk;
+  bool more = false;  // HostMux::poll() stopped at its budget: look again without sleeping
   for (;;) {
     pollfd p{signal.fd(), POLLIN, 0};
-    (void)::poll(&p, 1, 200);
+    (void)::poll(&p, 1, more ? 0 : 200);
     if (signal.poll_signal() != 0) {
       rc = kExitInterrupted;
       break;
     }
-    s.mux().poll();
+    more = s.mux().poll();
     if (auto ended = s.poll_vm()) {
       spdlog::error("the VM ended: {}", *ended);
       rc = kExitFailure;
@@ -139,6 +142,9 @@ void add_common_options(CLI::App* sub, SessionArgs& args) {
   sub->add_flag("--headless", args.headless, "No display: render off-screen (also the default without $DISPLAY)");
   sub->add_option("--screenshot-dir", args.screenshot_dir,
                   "Headless: write a PNG of every window and windows.json here (default: the state folder)");
+  sub->add_option("--max-window-pixels", args.max_window_pixels,
+                  "Host memory for the guest's windows, in pixels summed over all windows; windows past it are not "
+                  "shown until others close (default 0: four times the larger of the host screen and the guest desktop)");
   sub->add_option("--duration", args.duration, "Stop after this many seconds (0: until Ctrl-C)")
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--security", args.security,

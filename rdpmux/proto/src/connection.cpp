@@ -52,7 +52,14 @@ Result<std::span<const std::byte>> Connection::peek_read() {
   if (closed_) return fail(Errc::kInvalidArgument, "read on a closed connection");
   if (current_ && current_offset_ < current_.payload.size())
     return current_.payload.subspan(current_offset_);
-  while (!eof_) {
+  peek_budget_hit_ = false;
+  for (std::uint32_t skipped = 0; !eof_; ++skipped) {
+    if (skipped == kPeekRecordBudget) {
+      // Each skipped record was released as it went: only the budget's end to report.
+      peek_budget_hit_ = true;
+      stats_.peek_budget_stops += 1;
+      return std::span<const std::byte>{};
+    }
     auto next = channel_.rx().peek();
     if (!next) return std::unexpected(Error::from_bus(next.error()));
     if (!*next) {
@@ -138,7 +145,8 @@ Result<std::size_t> Connection::read(std::span<std::byte> out, std::chrono::nano
                                            std::string(std::strerror(end_error_)), end_error_);
       return std::size_t{0};
     }
-    if (guest_closed()) {
+    // Records are left behind a run of Stamps: not the end, whatever Closed says.
+    if (guest_closed() && !peek_budget_hit_) {
       // Closed follows the guest's last record: look once more, then it is the end.
       if (rechecked_after_close) return std::size_t{0};
       rechecked_after_close = true;
@@ -146,6 +154,7 @@ Result<std::size_t> Connection::read(std::span<std::byte> out, std::chrono::nano
     }
     const auto now = Clock::now();
     if (now >= deadline) return fail(Errc::kTimeout, "no data from the guest in time");
+    if (peek_budget_hit_) continue;  // no need to wait: records are there
     auto w = channel_.wait_readable(ringbus::WaitPolicy::adaptive(), deadline - now);
     mux_.pass_on_shared_wakeup(channel_.id());  // the wait may have drained a shared doorbell
     if (!w) return std::unexpected(Error::from_bus(w.error()));

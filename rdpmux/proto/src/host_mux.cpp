@@ -23,6 +23,12 @@ std::uint64_t monotonic_ns() {
       std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count());
 }
 
+// For log lines a guest can trigger at will, given how many came before this one: the first
+// few, then every 1024th, so that a flood costs a counter increment rather than a line each.
+bool worth_logging(std::uint64_t before) { return before < 4 || before % 1024 == 0; }
+
+std::string so_far(std::uint64_t before) { return " (" + std::to_string(before + 1) + " so far)"; }
+
 }  // namespace
 
 HostMux::HostMux(ringbus::Bus& bus, BusDoorbells doorbells, HostMuxOptions options)
@@ -72,40 +78,100 @@ Result<void> HostMux::send(const ControlMessage& message, Clock::time_point dead
   }
 }
 
-Result<void> HostMux::drain_control() {
-  ringbus::Channel& ch = bus_.channel(kControlChannel);
-  for (;;) {
-    std::vector<ControlMessage> batch;
-    auto n = ch.rx().read(
-        [&](const ringbus::RecordView& r) {
-          auto m = decode_control(r.type, r.payload);
-          if (!m) {
-            protocol_error(r.type, m.error().code == Errc::kUnknownType ? kErrUnknownType : kErrMalformed,
-                           m.error().message);
-            return;
-          }
-          batch.push_back(*m);
-        },
-        64);
-    if (!n) {
-      // The guest broke the control ring: reset it (we own the region) and report.
-      counters_.protocol_errors.fetch_add(1, std::memory_order_relaxed);
-      ch.reset();
-      return std::unexpected(Error::from_bus(n.error()));
-    }
-    if (*n != 0) ch.notify_released();
-    // Handled after the ring read so that replies (send) never run inside the read handler.
-    for (const auto& m : batch) handle(m);
-    if (*n == 0) return {};
+Result<bool> HostMux::try_send(const ControlMessage& message) {
+  const EncodedMessage m = encode_control(message);
+  auto sent = bus_.channel(kControlChannel).try_send(m.type, m.payload());
+  if (!sent) return std::unexpected(Error::from_bus(sent.error()));
+  return *sent;
+}
+
+void HostMux::reply(const ControlMessage& message) {
+  // Never a wait: a guest that sends Pings and does not read the answers used to hold the
+  // caller (the UI thread, in poll()) for 100 ms per Ping.
+  if (auto sent = try_send(message); sent && *sent) return;
+  const auto n = counters_.replies_dropped.fetch_add(1, std::memory_order_relaxed);
+  if (worth_logging(n))
+    ringbus::log(ringbus::LogLevel::kWarn, "rdpmux: the guest relay does not read the control channel: " +
+                                               std::string(message_name(message_type_of(message))) +
+                                               " dropped" + so_far(n));
+}
+
+void HostMux::request_close(std::uint32_t channel) {
+  Slot& s = slots_[channel];
+  s.close_requested = true;
+  if (s.close_pending) return;
+  if (auto sent = try_send(CloseMsg{channel, 0}); sent && *sent) return;
+  // Kept, not dropped: the guest must hear it to end the connection and confirm with Closed,
+  // which is what frees the channel.
+  s.close_pending = true;
+  ++pending_closes_;
+  const auto n = counters_.closes_deferred.fetch_add(1, std::memory_order_relaxed);
+  if (worth_logging(n))
+    ringbus::log(ringbus::LogLevel::kInfo, "rdpmux: control channel full: Close for channel " +
+                                               std::to_string(channel) + " sent later" + so_far(n));
+}
+
+void HostMux::flush_closes() {
+  for (std::uint32_t c = 1; c < slots_.size() && pending_closes_ != 0; ++c) {
+    Slot& s = slots_[c];
+    if (!s.close_pending) continue;
+    if (auto sent = try_send(CloseMsg{c, 0}); !sent || !*sent) return;  // still full
+    s.close_pending = false;
+    --pending_closes_;
   }
 }
 
+Result<bool> HostMux::drain_control() {
+  flush_closes();
+  ringbus::Channel& ch = bus_.channel(kControlChannel);
+  ringbus::Ring& rx = ch.rx();
+  const std::uint32_t budget = std::max<std::uint32_t>(options_.poll_record_budget, 1);
+  const auto until = Clock::now() + options_.poll_time_budget;
+  std::uint32_t handled = 0;
+  for (;;) {
+    if (handled == budget || (handled != 0 && Clock::now() >= until)) {
+      if (handled % 64 != 0) ch.notify_released();
+      // Records left (or a fault, which the next turn's peek reports): the caller comes back
+      // at once. A padding record alone reads as one record left: one empty turn, no harm.
+      auto left = rx.readable();
+      if (left && !*left) return false;
+      counters_.budget_deferrals.fetch_add(1, std::memory_order_relaxed);
+      return true;
+    }
+    auto r = rx.peek();
+    if (!r) {
+      // The guest broke the control ring (the ring logged it): reset it (we own the region).
+      counters_.protocol_errors.fetch_add(1, std::memory_order_relaxed);
+      ch.reset();
+      return std::unexpected(Error::from_bus(r.error()));
+    }
+    if (!*r) break;
+    const std::uint16_t type = r->type;
+    // Copied out of the ring and validated, then released: handle() (and the replies it sends)
+    // run on the private copy.
+    auto m = decode_control(type, r->payload);
+    rx.release_until(r->end_position);
+    // A producer waiting for space hears of it every 64 records, not once per record.
+    if (++handled % 64 == 0) ch.notify_released();
+    if (!m) {
+      protocol_error(type, m.error().code == Errc::kUnknownType ? kErrUnknownType : kErrMalformed,
+                     m.error().message);
+      continue;
+    }
+    handle(*m);
+  }
+  // peek() may have stepped over a padding record at the wrap: free it with the rest.
+  rx.release();
+  if (handled % 64 != 0) ch.notify_released();
+  return false;
+}
+
 void HostMux::protocol_error(std::uint16_t type, std::uint32_t code, const std::string& text) {
-  counters_.protocol_errors.fetch_add(1, std::memory_order_relaxed);
-  ringbus::log(ringbus::LogLevel::kWarn, "rdpmux: bad message from the guest (type " +
-                                             std::to_string(type) + "): " + text);
-  // Best effort: a full control ring drops the reply rather than blocking the host.
-  (void)send(make_error_reply(type, code, text), Clock::now());
+  const auto n = counters_.protocol_errors.fetch_add(1, std::memory_order_relaxed);
+  if (worth_logging(n))
+    ringbus::log(ringbus::LogLevel::kWarn, "rdpmux: bad message from the guest (type " + std::to_string(type) +
+                                               "): " + text + so_far(n));
+  reply(make_error_reply(type, code, text));
 }
 
 void HostMux::handle(const ControlMessage& message) {
@@ -138,9 +204,9 @@ void HostMux::handle(const ControlMessage& message) {
       // Open now: a Closed in the same batch (a connection that ended at once) must find it so.
       s->state = SlotState::kOpen;
       if (open_request_ == op->request_id) open_reply_ = message;
-    } else if (s && s->state == SlotState::kAbandoned && s->request_id == op->request_id) {
+    } else if (s && s->state == SlotState::kAbandoned && s->request_id == op->request_id && !s->close_requested) {
       // Our open() timed out before this arrived: end the connection right away.
-      (void)send(CloseMsg{op->channel, 0}, Clock::now() + std::chrono::seconds(1));
+      request_close(op->channel);
     } else {
       protocol_error(type, kErrBadChannel, "Opened for channel " + std::to_string(op->channel) +
                                                " request " + std::to_string(op->request_id) +
@@ -148,8 +214,10 @@ void HostMux::handle(const ControlMessage& message) {
     }
   } else if (const auto* of = std::get_if<OpenFailedMsg>(&message)) {
     Slot* s = slot_for(of->channel);
+    // Not after an Opened we answered with Close (close_requested): the guest owes Closed then,
+    // and freeing the slot here could hand a kept Close to the channel's next connection.
     if (s && (s->state == SlotState::kOpening || s->state == SlotState::kAbandoned) &&
-        s->request_id == of->request_id) {
+        s->request_id == of->request_id && !s->close_requested) {
       if (s->state == SlotState::kOpening && open_request_ == of->request_id)
         open_reply_ = message;
       else
@@ -173,7 +241,7 @@ void HostMux::handle(const ControlMessage& message) {
     if (s->state == SlotState::kAbandoned) s->host_closed = true;
     maybe_free(cl->channel);
   } else if (const auto* pi = std::get_if<PingMsg>(&message)) {
-    (void)send(PongMsg{pi->nonce, pi->sent_ns}, Clock::now() + std::chrono::milliseconds(100));
+    reply(PongMsg{pi->nonce, pi->sent_ns});
   } else if (const auto* po = std::get_if<PongMsg>(&message)) {
     pong_ = *po;
   } else if (const auto* st = std::get_if<StatsReplyMsg>(&message)) {
@@ -183,10 +251,11 @@ void HostMux::handle(const ControlMessage& message) {
   } else if (const auto* cr = std::get_if<ClockReplyMsg>(&message)) {
     handle_clock_reply(*cr);
   } else if (const auto* er = std::get_if<ErrorReplyMsg>(&message)) {
-    counters_.error_replies.fetch_add(1, std::memory_order_relaxed);
-    ringbus::log(ringbus::LogLevel::kWarn, "rdpmux: the guest rejected a " +
-                                               std::string(message_name(er->offending_type)) +
-                                               " message: " + std::string(text_of(*er)));
+    const auto n = counters_.error_replies.fetch_add(1, std::memory_order_relaxed);
+    if (worth_logging(n))
+      ringbus::log(ringbus::LogLevel::kWarn, "rdpmux: the guest rejected a " +
+                                                 std::string(message_name(er->offending_type)) +
+                                                 " message: " + std::string(text_of(*er)) + so_far(n));
   }
 }
 
@@ -198,11 +267,14 @@ void HostMux::handle_fragment(const CatalogFragmentMsg& fragment) {
   }
   CatalogStream& st = catalog_stream_;
   if (h.offset == 0) {
-    if (st.active)
-      ringbus::log(ringbus::LogLevel::kInfo, "rdpmux: catalogue generation " + std::to_string(st.generation) +
-                                                 " abandoned at " + std::to_string(st.received) + " of " +
-                                                 std::to_string(st.total) + " bytes for generation " +
-                                                 std::to_string(h.generation));
+    if (st.active) {
+      const auto n = counters_.catalogs_abandoned.fetch_add(1, std::memory_order_relaxed);
+      if (worth_logging(n))
+        ringbus::log(ringbus::LogLevel::kInfo, "rdpmux: catalogue generation " + std::to_string(st.generation) +
+                                                   " abandoned at " + std::to_string(st.received) + " of " +
+                                                   std::to_string(st.total) + " bytes for generation " +
+                                                   std::to_string(h.generation) + so_far(n));
+    }
     st = CatalogStream{true, h.generation, h.total_size, 0};
   } else if (!st.active || h.generation != st.generation || h.total_size != st.total || h.offset != st.received) {
     const std::string expected = st.active ? "generation " + std::to_string(st.generation) + " at offset " +
@@ -246,10 +318,14 @@ template <typename Done>
 Result<void> HostMux::wait_until(Done&& done, Clock::time_point deadline) {
   ringbus::Channel& ch = bus_.channel(kControlChannel);
   for (;;) {
-    if (auto r = drain_control(); !r) return r;
+    auto more = drain_control();
+    if (!more) return std::unexpected(more.error());
     if (done()) return {};
     const auto now = Clock::now();
     if (now >= deadline) return fail(Errc::kTimeout, "no answer from the guest relay in time");
+    // The turn stopped at its budget: the next one at once (a flooding guest meets the deadline
+    // between turns instead of holding this loop inside one).
+    if (*more) continue;
     // With one host doorbell shared by every channel (a VM has one per direction), sleeping on
     // it would race the connections' threads for each wake-up: whoever drains the eventfd
     // takes it from the others (a ping took its whole 500 ms timeout so, and the bridge it
@@ -274,13 +350,17 @@ Result<HelloReplyMsg> HostMux::wait_ready(std::chrono::nanoseconds timeout) {
 
 void HostMux::discard_rx(std::uint32_t channel) {
   ringbus::Channel& ch = bus_.channel(channel);
-  for (;;) {
-    auto n = ch.rx().read([](const ringbus::RecordView&) {}, 256);
+  // Every record takes at least its header: more than this many were written after we began,
+  // i.e. after the guest's Closed. They wait for the next discard (open() runs one).
+  std::uint64_t left = ch.rx().capacity() / sizeof(ringbus::RecordHeader);
+  while (left != 0) {
+    auto n = ch.rx().read([](const ringbus::RecordView&) {}, std::min<std::uint64_t>(left, 256));
     if (!n) {
       ch.reset();
       return;
     }
     if (*n == 0) break;
+    left -= *n;
     ch.notify_released();
   }
 }
@@ -291,6 +371,11 @@ void HostMux::maybe_free(std::uint32_t channel) {
   // Everything the guest wrote for this connection came before its Closed: drain it now so
   // that the next connection on this channel starts clean.
   discard_rx(channel);
+  // The guest ended it on its own: a kept Close must not reach the channel's next connection.
+  if (s.close_pending) {
+    s.close_pending = false;
+    --pending_closes_;
+  }
   s.state = SlotState::kFree;
 }
 
@@ -298,8 +383,9 @@ void HostMux::connection_closed(std::uint32_t channel) {
   ControlLock lock(*this);
   Slot& s = slots_[channel];
   s.host_closed = true;
-  if (!s.guest_closed.load(std::memory_order_acquire))
-    (void)send(CloseMsg{channel, 0}, Clock::now() + std::chrono::seconds(1));
+  // Never waits for the guest (a bridge thread closes at Ctrl-C; it used to wait 1 s on a full
+  // control ring, then drop the Close and leave the channel busy for good).
+  if (!s.guest_closed.load(std::memory_order_acquire)) request_close(channel);
   maybe_free(channel);
   live_connections_.fetch_sub(1);
 }
@@ -311,17 +397,20 @@ std::uint32_t HostMux::free_channels() const {
   return n;
 }
 
-void HostMux::poll() {
+bool HostMux::poll() {
   std::unique_lock lock(mutex_, std::try_to_lock);
   // A thread inside a control call drains the channel itself (and rewakes an armed loop).
-  if (!lock.owns_lock()) return;
+  if (!lock.owns_lock()) return false;
   if (loop_armed_.exchange(false, std::memory_order_seq_cst)) {
     bus_.channel(kControlChannel).rx().disarm_readable();
-    // Drained before reading the ring: a doorbell rung after this point stays pending.
+    // Drained before reading the ring: a doorbell rung after this point stays pending. Records
+    // a budgeted turn leaves behind need no doorbell: arm_control_wake() sees them and says so.
     if (control_wake_fd() >= 0) doorbells_.host(kControlChannel)->drain();
   }
-  (void)drain_control();
+  // A fault was counted, logged (by the ring) and the ring reset: nothing left to do here.
+  auto more = drain_control();
   maybe_probe_clock();
+  return more && *more;
 }
 
 int HostMux::control_wake_fd() const {
@@ -381,7 +470,7 @@ void HostMux::maybe_probe_clock() {
   probe_ = ClockProbe{++next_nonce_ ^ (now << 20), now};
   last_probe_ns_ = now;
   // Never waits: a full control ring skips this probe (the next poll() tries again).
-  if (!send(ClockProbeMsg{probe_->nonce, probe_->sent_ns}, Clock::now())) probe_.reset();
+  if (auto sent = try_send(ClockProbeMsg{probe_->nonce, probe_->sent_ns}); !sent || !*sent) probe_.reset();
 }
 
 Result<ClockEstimate> HostMux::sync_clock(std::chrono::nanoseconds timeout, int rounds) {
@@ -428,11 +517,11 @@ void HostMux::deliver_stamp(std::uint32_t channel, std::span<const std::byte> pa
   auto st = decode_stamp(payload);
   if (!st || read_ns == 0) {
     const auto n = counters_.bad_stamps.fetch_add(1, std::memory_order_relaxed);
-    // Logged for the first few only: a hostile guest could send one per record.
-    if (n < 4)
+    // A hostile guest could send one per record.
+    if (worth_logging(n))
       ringbus::log(ringbus::LogLevel::kWarn, "rdpmux: channel " + std::to_string(channel) + ": " +
                                                  (st ? std::string("Stamp record not right after a data record")
-                                                     : st.error().message) + " (ignored)");
+                                                     : st.error().message) + " (ignored)" + so_far(n));
     return;
   }
   std::optional<ClockEstimate> e = clock_estimate();
@@ -483,17 +572,24 @@ Result<std::unique_ptr<Connection>> HostMux::open(const Target& target, OpenOpti
       return std::unexpected(r.error());
     }
   }
-  if (auto r = drain_control(); !r) return std::unexpected(r.error());
+  // Pending Closed messages free channels: one turn takes them in, and more turns (until the
+  // deadline) only while every channel is busy and messages still wait.
+  auto more = drain_control();
+  if (!more) return std::unexpected(more.error());
   if (target.kind == kTargetUnixPath && (hello_reply_.features & kFeatureUnixTargets) == 0)
     return fail(Errc::kInvalidArgument, "the guest relay does not accept Unix socket targets");
   if (options.framed && (hello_reply_.features & kFeatureFramedPdus) == 0)
     return fail(Errc::kInvalidArgument, "the guest relay does not frame PDUs");
-  std::uint32_t channel = 0;
-  for (std::uint32_t i = 1; i < slots_.size(); ++i) {
-    if (slots_[i].state == SlotState::kFree) {
-      channel = i;
-      break;
-    }
+  const auto free_channel = [&]() -> std::uint32_t {
+    for (std::uint32_t i = 1; i < slots_.size(); ++i)
+      if (slots_[i].state == SlotState::kFree) return i;
+    return 0;
+  };
+  std::uint32_t channel = free_channel();
+  while (channel == 0 && *more && Clock::now() < deadline) {
+    more = drain_control();
+    if (!more) return std::unexpected(more.error());
+    channel = free_channel();
   }
   if (channel == 0)
     return fail(Errc::kNoFreeChannel, "all " + std::to_string(slots_.size() - 1) + " connection channels are in use");
@@ -509,6 +605,7 @@ Result<std::unique_ptr<Connection>> HostMux::open(const Target& target, OpenOpti
   s.state = SlotState::kOpening;
   s.request_id = request;
   s.host_closed = false;
+  s.close_requested = false;
   s.guest_closed.store(false, std::memory_order_relaxed);
   s.closed_error = 0;
   s.closed_text.clear();

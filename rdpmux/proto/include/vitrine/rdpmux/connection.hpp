@@ -32,7 +32,15 @@ struct ConnectionStats {
   std::uint64_t bytes_written = 0;  // payload bytes committed on h2g
   std::uint64_t records_read = 0;
   std::uint64_t whole_pdu_records = 0;  // records the relay marked kDataWholePdus
+  // peek_read() calls that stopped at kPeekRecordBudget records without bytes (a guest sending
+  // only Stamps or empty records) and left the rest for the next call.
+  std::uint64_t peek_budget_stops = 0;
 };
+
+// Records without stream bytes (Stamps, empty data records) one peek_read() steps over before it
+// returns an empty span: a guest that sends nothing else must not keep the reader inside one call
+// (a pump's loop checks its stop flag between calls).
+inline constexpr std::uint32_t kPeekRecordBudget = 256;
 
 class Connection {
  public:
@@ -63,7 +71,9 @@ class Connection {
 
   // ---- zero copy ----------------------------------------------------------------------------
   // The unread bytes of the next data record, in ring memory, valid until consume() finishes
-  // them. Empty span: nothing now (or eof()). Handles End records itself.
+  // them. Empty span: nothing now (or eof()), or kPeekRecordBudget records without bytes were
+  // stepped over and more wait (prepare_wait() then says "ready": call again without sleeping).
+  // Handles End records itself.
   Result<std::span<const std::byte>> peek_read();
   // Marks n bytes of the span from peek_read() as read; a finished record is released.
   void consume(std::size_t n);
@@ -103,6 +113,7 @@ class Connection {
   int end_error_ = 0;
   bool write_shut_ = false;
   bool closed_ = false;
+  bool peek_budget_hit_ = false;  // the last peek_read() stopped at kPeekRecordBudget
   ConnectionStats stats_;
 };
 

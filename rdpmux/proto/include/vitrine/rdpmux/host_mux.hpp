@@ -11,7 +11,18 @@
 // The Bus must outlive the HostMux, and the HostMux every Connection it opened.
 //
 // Trust: every guest message is decoded with decode_control() and checked against the
-// channel's state; a bad one is counted, logged and answered with an ErrorReply.
+// channel's state; a bad one is counted, logged (the first few, then every 1024th) and answered
+// with an ErrorReply.
+//
+// The guest never decides how long a call waits. Each turn over guest messages (a poll(), or one
+// step of a control call's wait) stops after poll_record_budget messages or poll_time_budget,
+// whichever comes first, and leaves the rest on the ring for the next turn; a reply the guest
+// provokes (Pong, ErrorReply) goes out only if the host->guest control ring has room now, else it
+// is dropped and counted; a Close that finds that ring full waits inside the mux, not in
+// Connection::close(), and leaves with the next poll() or control call. So poll() never waits,
+// and the blocking control calls (open, ping, stats, sync_clock, request_catalog, wait_ready)
+// return at their own deadline however much the guest sends. (Connection::close() still takes
+// the control lock: behind a control call on another thread it waits up to that call's timeout.)
 //
 // Application catalogue (kFeatureCatalog, offered only when on_catalog_fragment is set): the
 // guest sends its catalogue after HelloReply, after request_catalog() and on every change.
@@ -21,8 +32,11 @@
 //
 //   for (;;) {
 //     if (mux.arm_control_wake()) ::poll({mux.control_wake_fd(), POLLIN, ...}, timeout);
-//     mux.poll();   // delivers fragments, answers pings, frees closed channels
+//     mux.poll();   // delivers fragments, answers pings, frees closed channels (a budget of them)
 //   }
+//
+// poll() handles a budget of messages per call; arm_control_wake() returns false while any are
+// left, so that this loop calls poll() again without sleeping and never loses a wake-up.
 //
 // Timestamps (kFeatureTimestamps, offered only when on_stamp is set): the guest relay stamps
 // every data record it commits (control_layout.hpp, "Timestamps"). Each Connection pairs a stamp
@@ -85,6 +99,13 @@ struct HostMuxOptions {
   std::function<void(const GuestStamp&)> on_stamp;
   // How often poll() sends a ClockProbe once timestamps are negotiated.
   std::chrono::milliseconds clock_probe_interval{2000};
+  // One turn over guest control messages (a poll() call, or one step of a control call's wait)
+  // handles at most this many (0 counts as 1) and stops starting new ones once poll_time_budget
+  // has passed (at least one is handled per turn; a message costs microseconds unless
+  // on_catalog_fragment is slow). What is left stays on the ring for the next turn. The UI thread
+  // calls poll() between frames: keep the time budget well under a frame.
+  std::uint32_t poll_record_budget = 256;
+  std::chrono::microseconds poll_time_budget{2000};
 };
 
 struct HostMuxCounters {
@@ -98,6 +119,17 @@ struct HostMuxCounters {
   std::atomic<std::uint64_t> stamps_unsynced{0};    // dropped: no clock estimate yet
   std::atomic<std::uint64_t> bad_stamps{0};         // malformed, or not right after a data record
   std::atomic<std::uint64_t> clock_samples{0};      // ClockReply round trips used
+  // Turns over control messages (poll(), or a step of a control call's wait) that stopped at
+  // poll_record_budget or poll_time_budget with messages still waiting: a guest that sends
+  // faster than the host handles (a flood) makes this climb.
+  std::atomic<std::uint64_t> budget_deferrals{0};
+  // Replies the guest provoked (Pong, ErrorReply) dropped because the host->guest control ring
+  // was full (the guest does not read it); never waited for.
+  std::atomic<std::uint64_t> replies_dropped{0};
+  // Close messages that found the host->guest control ring full: kept in the mux and sent by a
+  // later poll() or control call (the channel stays busy until the guest confirms).
+  std::atomic<std::uint64_t> closes_deferred{0};
+  std::atomic<std::uint64_t> catalogs_abandoned{0};  // a new catalogue started before one was complete
 };
 
 class HostMux {
@@ -138,8 +170,13 @@ class HostMux {
   bool timestamps_negotiated() const;
 
   // Handles pending guest messages without blocking (Closed, Ping, ErrorReply, CatalogFragment
-  // ...). Any thread. When another thread is inside a control call, that thread drains instead.
-  void poll();
+  // ...), at most one turn's budget of them (poll_record_budget, poll_time_budget), and sends
+  // what is due (a ClockProbe, Close messages that found the control ring full). Any thread; it
+  // never waits for the guest, nor for another thread: when one is inside a control call, that
+  // thread drains instead (and rings control_wake_fd() when it is done). Value: true when the
+  // budget ran out with messages left: call poll() again without sleeping (arm_control_wake()
+  // also returns false then; an event loop built on it needs nothing more).
+  bool poll();
 
   // For an event loop that sleeps until the guest writes on the control channel: the eventfd
   // the guest rings for channel 0 (BusDoorbells::host(0)), -1 when the bus polls (no doorbells:
@@ -148,11 +185,12 @@ class HostMux {
   int control_wake_fd() const;
   // Call right before sleeping on control_wake_fd(): sets the host's waiting flag on the
   // guest->host control ring (the guest rings the doorbell only when it is set) and re-checks.
-  // true: sleep (nothing pending); false: messages are already there, call poll() now. The
-  // next poll() clears the flag and drains the eventfd. A control call on another thread
-  // (which may consume the wake-up, and drains the channel itself) rings the fd again when it
-  // releases the control lock. Sleep with a bounded timeout (100-500 ms): a loop that arms in
-  // the instant that call unlocks may be woken only by the timeout (then poll() catches up).
+  // true: sleep (nothing pending); false: messages are already there (ones a budgeted poll()
+  // left included), call poll() now. The next poll() clears the flag and drains the eventfd. A
+  // control call on another thread (which may consume the wake-up, and drains the channel
+  // itself) rings the fd again when it releases the control lock. Sleep with a bounded timeout
+  // (100-500 ms): a loop that arms in the instant that call unlocks may be woken only by the
+  // timeout (then poll() catches up).
   bool arm_control_wake();
 
   std::uint32_t channel_count() const { return static_cast<std::uint32_t>(slots_.size()); }
@@ -168,6 +206,8 @@ class HostMux {
     SlotState state = SlotState::kFree;
     std::uint32_t request_id = 0;
     bool host_closed = false;                 // the Connection is gone or closed
+    bool close_requested = false;             // a Close was sent, or waits in close_pending
+    bool close_pending = false;               // a Close waits for room on the control ring
     std::atomic<bool> guest_closed{false};    // the guest sent Closed
     int closed_error = 0;
     std::string closed_text;
@@ -175,14 +215,27 @@ class HostMux {
 
   HostMux(ringbus::Bus& bus, BusDoorbells doorbells, HostMuxOptions options);
   // All below: mutex_ held.
+  // Waits for room until `deadline` (the caller's timeout): for the host's own requests only.
   Result<void> send(const ControlMessage& message, std::chrono::steady_clock::time_point deadline);
-  // Handles every pending message; returns when the control rx ring is empty.
-  Result<void> drain_control();
+  // One try, never a wait. Value: false when the control ring is full.
+  Result<bool> try_send(const ControlMessage& message);
+  // A reply the guest provoked (Pong, ErrorReply): sent if there is room now, else dropped and
+  // counted (replies_dropped).
+  void reply(const ControlMessage& message);
+  // Close for `channel` now if there is room, else kept (close_pending) for flush_closes().
+  void request_close(std::uint32_t channel);
+  // Sends the kept Close messages that fit now.
+  void flush_closes();
+  // One turn: handles pending messages within the budget (HostMuxOptions::poll_record_budget,
+  // poll_time_budget). Value: true when it stopped at the budget with messages left.
+  Result<bool> drain_control();
   void handle(const ControlMessage& message);
   void protocol_error(std::uint16_t type, std::uint32_t code, const std::string& text);
-  // Waits until `done()` (checked after each drain) or the deadline.
+  // Waits until `done()` (checked after each turn of drain_control()) or the deadline.
   template <typename Done>
   Result<void> wait_until(Done&& done, std::chrono::steady_clock::time_point deadline);
+  // Drops what the guest wrote on `channel`: at most one ring's worth of records (the most it can
+  // hold), so that a guest writing on after Closed cannot keep the caller here.
   void discard_rx(std::uint32_t channel);
   void maybe_free(std::uint32_t channel);
   void handle_fragment(const CatalogFragmentMsg& fragment);
@@ -228,6 +281,7 @@ class HostMux {
   std::uint32_t open_request_ = 0;
   std::optional<PongMsg> pong_;
   std::optional<StatsReplyMsg> stats_reply_;
+  std::uint32_t pending_closes_ = 0;  // slots with close_pending
   // The catalogue being received: the next fragment must continue it (control_layout.hpp).
   struct CatalogStream {
     bool active = false;
