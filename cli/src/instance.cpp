@@ -108,6 +108,7 @@ std::expected<std::unique_ptr<Instance>, std::string> Instance::start(const Inst
   display.headless = options.headless;
   display.x_display = options.x_display;
   display.screenshot_dir = options.screenshot_dir;
+  display.max_window_pixels = options.max_window_pixels;
   auto d = RemoteDisplay::create(display);
   if (!d) return std::unexpected(d.error());
   in.display_ = std::move(*d);
@@ -180,6 +181,7 @@ int Instance::run() {
                                                       : std::chrono::steady_clock::time_point::max();
   int exit_code = 0;
   const int control_fd = vm_->mux().control_wake_fd();
+  bool more = false;  // HostMux::poll() stopped at its budget: look again without sleeping
   for (;;) {
     std::vector<pollfd> p{{signal_.fd(), POLLIN, 0}};
     for (int fd : display_->wake_fds()) p.push_back({fd, POLLIN, 0});
@@ -187,14 +189,14 @@ int Instance::run() {
     // ring); false means messages are already pending: do not sleep at all.
     const bool armed = control_fd >= 0 && vm_->mux().arm_control_wake();
     if (armed) p.push_back({control_fd, POLLIN, 0});
-    (void)::poll(p.data(), p.size(), armed || control_fd < 0 ? 100 : 0);
+    (void)::poll(p.data(), p.size(), !more && (armed || control_fd < 0) ? 100 : 0);
     if (signal_.poll_signal() != 0 || interrupted_) {
       spdlog::info("stopping (interrupted)");
       exit_code = 130;
       break;
     }
     display_->dispatch();
-    vm_->mux().poll();  // control messages: the catalogue, Closed, ErrorReply
+    more = vm_->mux().poll();  // control messages: the catalogue, Closed, ErrorReply (a budget per call)
     if (auto ended = vm_->poll_vm()) {
       spdlog::error("the VM ended: {} (logs in {})", *ended, vm_->log_dir().string());
       exit_code = 1;
@@ -335,6 +337,13 @@ std::vector<std::pair<std::string, std::string>> Instance::stats() {
     out.emplace_back("display.bytes_uploaded", human_bytes(d.compositor.bytes_uploaded));
     out.emplace_back("display.input_events", std::to_string(d.input_events));
     out.emplace_back("display.callback_timeouts", std::to_string(d.callback_timeouts));
+    const auto& c = d.compositor;
+    out.emplace_back("display.window_pixels", std::to_string(c.window_pixels) + " of " +
+                                                  (c.window_pixel_budget == 0 ? std::string("unlimited")
+                                                                              : std::to_string(c.window_pixel_budget)) +
+                                                  " px budget");
+    out.emplace_back("display.windows_over_budget", std::to_string(c.windows_parked) + " not shown, " +
+                                                        std::to_string(c.over_budget) + " refused since start");
     for (std::size_t i = 0; i < static_cast<std::size_t>(perf::Stage::kCount); ++i) {
       const auto stage = static_cast<perf::Stage>(i);
       const auto& h = display_->telemetry().stage(stage);

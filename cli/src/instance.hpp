@@ -55,6 +55,7 @@ struct InstanceOptions {
   std::filesystem::path telemetry_json;  // written on exit: stage latencies + counters (empty: none)
   std::uint32_t width = 1280;         // RDP desktop size
   std::uint32_t height = 800;
+  std::uint64_t max_window_pixels = 0;  // host memory for windows (RemoteDisplayOptions; 0: 4 desktops)
 };
 
 class Instance final : public InstanceService {

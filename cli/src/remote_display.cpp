@@ -5,6 +5,7 @@
 
 #include <winpr/input.h>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <cstring>
 #include <fstream>
 #include <new>
+#include <utility>
 
 #include "vitrine/compositor/headless_backend.hpp"
 #include "vitrine/compositor/image.hpp"
@@ -137,12 +139,46 @@ std::expected<std::unique_ptr<RemoteDisplay>, std::string> RemoteDisplay::create
     auto b = comp::X11Backend::create(config);
     if (!b) return std::unexpected("cannot open the X display: " + comp::to_string(b.error()));
     d->x11_ = b->get();
+    d->host_desktop_pixels_ = static_cast<std::uint64_t>(d->x11_->screen().area());
     backend = std::move(*b);
   }
   auto c = comp::Compositor::create(std::move(backend));
   if (!c) return std::unexpected("compositor: " + comp::to_string(c.error()));
   d->compositor_ = std::move(*c);
+  if (options.max_window_pixels != 0) d->compositor_->set_window_pixel_budget(options.max_window_pixels);
+  else d->set_auto_budget();
   return d;
+}
+
+// The default budget follows the larger desktop: windows as big as the guest's desktop must fit
+// even on a smaller host screen, and a headless session has only the guest's.
+void RemoteDisplay::set_auto_budget() {
+  const std::uint64_t session = fb_.pixels != nullptr ? static_cast<std::uint64_t>(fb_.width) * fb_.height
+                                                      : RemoteDisplayOptions::kFallbackDesktopPixels;
+  compositor_->set_window_pixel_budget(RemoteDisplayOptions::kDefaultBudgetDesktops *
+                                       std::max(session, host_desktop_pixels_));
+}
+
+bool RemoteDisplay::RefusalLog::take(rh::WindowId id, Kind kind, std::uint64_t& unlogged) {
+  if (logged_.contains({id, kind})) return false;  // said once for this window already
+  const auto now = std::chrono::steady_clock::now();
+  if (now - second_ >= std::chrono::seconds(1)) {
+    second_ = now;
+    lines_ = 0;
+  }
+  if (lines_ >= kLinesPerSecond) {
+    ++unlogged_;  // not marked: a later refusal of this window may still get its line
+    return false;
+  }
+  ++lines_;
+  logged_.insert({id, kind});
+  unlogged = std::exchange(unlogged_, 0);
+  return true;
+}
+
+void RemoteDisplay::RefusalLog::forget(rh::WindowId id) {
+  logged_.erase({id, Kind::kRequest});
+  logged_.erase({id, Kind::kBudget});
 }
 
 RemoteDisplay::~RemoteDisplay() {
@@ -294,6 +330,11 @@ void RemoteDisplay::apply(Event& event) {
         } else if constexpr (std::is_same_v<T, FramebufferChanged>) {
           fb_ = e.view;
           retired_fb_.reset();
+          if (options_.max_window_pixels == 0) {
+            const bool waited = compositor_->waiting_for_budget() != 0;
+            set_auto_budget();  // the session's desktop size is known now
+            if (waited) refresh_budget_flags();
+          }
           compositor_->damage(comp::DesktopRect{0, 0, static_cast<std::int32_t>(fb_.width),
                                                 static_cast<std::int32_t>(fb_.height)});
           need_present_ = true;
@@ -309,13 +350,22 @@ void RemoteDisplay::apply(Event& event) {
           std::lock_guard lock(mutex_);
           ++stats_.paints;
         } else if constexpr (std::is_same_v<T, Created>) {
+          const bool waited = compositor_->waiting_for_budget() != 0;
           apply_window(e.state, ~0u, true);
+          if (waited) refresh_budget_flags();
         } else if constexpr (std::is_same_v<T, Changed>) {
+          const bool waited = compositor_->waiting_for_budget() != 0;
           apply_window(e.state, e.what, false);
+          if (waited) refresh_budget_flags();
         } else if constexpr (std::is_same_v<T, Deleted>) {
+          const bool waited = compositor_->waiting_for_budget() != 0;
           (void)compositor_->destroy_window(e.id);
-          std::lock_guard lock(mutex_);
-          shown_.erase(e.id);
+          refusal_log_.forget(e.id);
+          {
+            std::lock_guard lock(mutex_);
+            shown_.erase(e.id);
+          }
+          if (waited) refresh_budget_flags();
           need_present_ = true;
         } else if constexpr (std::is_same_v<T, ZOrder>) {
           std::vector<comp::WindowId> ids(e.top_to_bottom.begin(), e.top_to_bottom.end());
@@ -332,7 +382,10 @@ void RemoteDisplay::apply(Event& event) {
 
 void RemoteDisplay::apply_window(const rh::WindowState& s, std::uint32_t what, bool created) {
   auto refused = [&](const char* what_failed, const comp::Error& error) {
-    spdlog::warn("display: window {} ({}): {}: {}", s.id, s.title, what_failed, comp::to_string(error));
+    std::uint64_t unlogged = 0;
+    if (refusal_log_.take(s.id, RefusalLog::Kind::kRequest, unlogged))
+      spdlog::warn("display: window {} ({}): {}: {}{}", s.id, s.title, what_failed, comp::to_string(error),
+                   unlogged == 0 ? std::string() : fmt::format(" ({} more refusals not logged)", unlogged));
     std::lock_guard lock(mutex_);
     ++stats_.refused;
   };
@@ -370,10 +423,30 @@ void RemoteDisplay::apply_window(const rh::WindowState& s, std::uint32_t what, b
       if (auto r = compositor_->set_icon(s.id, icon_of(*icon)); !r) refused("icon", r.error());
   }
   need_present_ = true;
-  DisplayedWindow shown{s.id, s.title, s.frame, visible && s.show != rh::ShowState::kMinimized, 0};
+  const bool over_budget = compositor_->over_budget(s.id);
+  if (over_budget) {
+    std::uint64_t unlogged = 0;
+    if (refusal_log_.take(s.id, RefusalLog::Kind::kBudget, unlogged)) {
+      const bool parked = compositor_->parked(s.id);
+      spdlog::warn("display: window {} ({}) {}x{}: over the window pixel budget ({} of {} pixels in use); {} until "
+                   "other windows close or shrink{}",
+                   s.id, s.title, s.frame.width, s.frame.height, compositor_->window_pixels(),
+                   compositor_->window_pixel_budget(), parked ? "not shown" : "kept at its old size",
+                   unlogged == 0 ? std::string() : fmt::format(" ({} more refusals not logged)", unlogged));
+    }
+  }
+  DisplayedWindow shown{s.id, s.title, s.frame, visible && s.show != rh::ShowState::kMinimized, 0, over_budget};
   if (x11_ != nullptr) shown.x11_window = x11_->native_window(s.id);
   std::lock_guard lock(mutex_);
   shown_[s.id] = std::move(shown);
+}
+
+void RemoteDisplay::refresh_budget_flags() {
+  std::lock_guard lock(mutex_);
+  for (auto& [id, w] : shown_) {
+    w.over_budget = compositor_->over_budget(id);
+    if (x11_ != nullptr) w.x11_window = x11_->native_window(id);
+  }
 }
 
 void RemoteDisplay::present() {

@@ -30,6 +30,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <variant>
@@ -137,6 +138,13 @@ struct RemoteDisplayOptions {
   std::chrono::milliseconds screenshot_quiet{400};
   // A session-thread callback gives up waiting for the UI thread after this long (logged).
   std::chrono::milliseconds callback_timeout{5000};
+  // Host memory for windows: the most pixels (width x height, summed) of host windows / surfaces
+  // (headless: renderbuffers) at once; windows past it wait unshown (compositor.hpp, "Window
+  // pixel budget"). 0: kDefaultBudgetDesktops x the larger of the host desktop (X11 screen) and the
+  // session's desktop (the framebuffer; kFallbackDesktopPixels until the first one).
+  std::uint64_t max_window_pixels = 0;
+  static constexpr std::uint64_t kDefaultBudgetDesktops = 4;
+  static constexpr std::uint64_t kFallbackDesktopPixels = 1920 * 1080;
 };
 
 // One window as the host shows it (for `vitrine stats`, tests and the screenshot index).
@@ -144,8 +152,10 @@ struct DisplayedWindow {
   rdpmux::host::WindowId id = 0;
   std::string title;
   rdpmux::host::DesktopRect frame;
-  bool visible = false;
-  std::uint64_t x11_window = 0;  // X window id on the host display (0 headless)
+  bool visible = false;           // the guest shows it
+  std::uint64_t x11_window = 0;  // X window id on the host display (0 headless, or over budget)
+  // Waits for the window pixel budget: no host window yet (not shown), or shown at an older size.
+  bool over_budget = false;
 };
 
 struct RemoteDisplayStats {
@@ -154,6 +164,7 @@ struct RemoteDisplayStats {
   std::uint64_t paints = 0;             // damaged() calls
   std::uint64_t presents = 0;
   std::uint64_t refused = 0;            // window requests the compositor refused (logged)
+                                        // (window pixel budget: compositor.over_budget)
   std::uint64_t screenshots = 0;        // PNG files written
   std::uint64_t input_events = 0;       // host input forwarded to the guest
   compositor::CompositorStats compositor;
@@ -255,6 +266,10 @@ class RemoteDisplay final : public rdpmux::host::DisplaySink,
   void post_and_wait(Event event);
   void apply(Event& event);
   void apply_window(const rdpmux::host::WindowState& state, std::uint32_t what, bool created);
+  // After window events while windows wait for the budget: over_budget / x11_window of every
+  // window (a close may have admitted others).
+  void refresh_budget_flags();
+  void set_auto_budget();
   void present();
   void maybe_write_screenshots();
   compositor::PixelSource source() const;
@@ -303,6 +318,27 @@ class RemoteDisplay final : public rdpmux::host::DisplaySink,
   perf::StageTelemetry telemetry_;
   bool shots_dirty_ = false;
   std::chrono::steady_clock::time_point last_change_{};
+  std::uint64_t host_desktop_pixels_ = 0;  // X11 screen (0 headless)
+
+  // Guest-caused refusals are logged once per window and kind, and at most kLinesPerSecond lines
+  // a second: a guest that opens windows in a loop cannot flood the log. The counters count all.
+  // UI thread only.
+  class RefusalLog {
+   public:
+    enum class Kind : std::uint8_t { kRequest, kBudget };
+    static constexpr std::uint32_t kLinesPerSecond = 4;
+    // True when a line for (window, kind) is to be written now; `unlogged` is then set to the
+    // refusals not written since the last line.
+    bool take(rdpmux::host::WindowId id, Kind kind, std::uint64_t& unlogged);
+    void forget(rdpmux::host::WindowId id);
+
+   private:
+    std::set<std::pair<rdpmux::host::WindowId, Kind>> logged_;
+    std::chrono::steady_clock::time_point second_{};
+    std::uint32_t lines_ = 0;
+    std::uint64_t unlogged_ = 0;
+  };
+  RefusalLog refusal_log_;
 };
 
 }  // namespace vitrine::cli

@@ -13,6 +13,9 @@
 namespace vitrine::compositor {
 namespace {
 
+// What a drawable of this size costs against the window pixel budget.
+std::uint64_t pixels_of(const DesktopRect& r) { return static_cast<std::uint64_t>(r.area()); }
+
 bool env_debug_damage() {
   const char* v = std::getenv("VITRINE_DEBUG_DAMAGE");
   return v != nullptr && std::strcmp(v, "1") == 0;
@@ -28,6 +31,7 @@ Result<std::unique_ptr<Compositor>> Compositor::create(std::unique_ptr<Backend> 
   c->backend_ = std::move(backend);
   c->config_ = config;
   c->debug_damage_ = config.debug_damage.value_or(env_debug_damage());
+  c->budget_ = config.max_window_pixels;
   auto uploader = TextureUploader::create(config.upload_path, config.max_upload_rects);
   if (!uploader) return std::unexpected(uploader.error());
   c->uploader_ = std::move(*uploader);
@@ -52,12 +56,16 @@ Compositor::~Compositor() {
 
 const CompositorStats& Compositor::stats() const {
   stats_.refused = scene_.refused();
+  stats_.window_pixels = window_pixels_;
+  stats_.window_pixel_budget = budget_;
+  stats_.windows_parked = parked_.size();
   return stats_;
 }
 
 Result<void> Compositor::changed(WindowId id, ChangeMask changes, bool redraw) {
   const Window* w = scene_.find(id);
   if (w == nullptr) return fail(Errc::kNotFound, "no window " + std::to_string(id));
+  if (parked_.contains(id)) return {};  // no drawable: admit_waiting() gives it the whole state
   if (redraw && std::find(redraw_.begin(), redraw_.end(), id) == redraw_.end()) redraw_.push_back(id);
   if (auto ok = backend_->make_current(); !ok) return ok;
   if (auto ok = backend_->update_window(*w, changes); !ok) {
@@ -70,6 +78,12 @@ Result<void> Compositor::changed(WindowId id, ChangeMask changes, bool redraw) {
 Result<void> Compositor::create_window(WindowId id, const WindowDesc& desc) {
   auto w = scene_.create(id, desc);
   if (!w) return std::unexpected(w.error());
+  const std::uint64_t pixels = pixels_of(desc.rect);
+  if (!fits(pixels)) {
+    parked_.insert(id);
+    ++stats_.over_budget;
+    return {};
+  }
   if (auto ok = backend_->make_current(); !ok) {
     (void)scene_.destroy(id);
     return ok;
@@ -79,22 +93,93 @@ Result<void> Compositor::create_window(WindowId id, const WindowDesc& desc) {
     (void)scene_.destroy(id);
     return ok;
   }
+  window_pixels_ += pixels;
   backend_->restack(scene_.stacking());
   redraw_.push_back(id);
   return {};
 }
 
 Result<void> Compositor::destroy_window(WindowId id) {
+  const Window* w = scene_.find(id);
+  const std::uint64_t pixels = w != nullptr ? pixels_of(w->desc.rect) : 0;
   if (auto ok = scene_.destroy(id); !ok) return ok;
   std::erase(redraw_, id);
+  deferred_.erase(id);
+  if (parked_.erase(id) != 0) return {};
+  window_pixels_ -= pixels;
   if (auto ok = backend_->make_current(); !ok) return ok;
   backend_->remove_window(id);
+  admit_waiting();
   return {};
 }
 
 Result<void> Compositor::set_rect(WindowId id, const DesktopRect& rect) {
+  const Window* w = scene_.find(id);
+  if (w != nullptr && !parked_.contains(id) && Scene::check_rect(rect)) {
+    const DesktopRect old = w->desc.rect;
+    const std::uint64_t before = pixels_of(old), after = pixels_of(rect);
+    if (after > before && !fits(after - before)) {
+      deferred_[id] = Size{rect.width, rect.height};
+      ++stats_.over_budget;
+      const DesktopRect moved{rect.x, rect.y, old.width, old.height};
+      if (moved == old) return {};
+      if (auto ok = scene_.set_rect(id, moved); !ok) return ok;
+      return changed(id, kChangeRect | kChangeShape, true);
+    }
+    deferred_.erase(id);
+    if (auto ok = scene_.set_rect(id, rect); !ok) return ok;
+    window_pixels_ = window_pixels_ - before + after;
+    auto ok = changed(id, kChangeRect | kChangeShape, true);
+    if (after < before) admit_waiting();
+    return ok;
+  }
+  // Unknown ids and bad rectangles are refused (and counted) by the scene; a parked window only
+  // changes in the scene, and may fit now.
   if (auto ok = scene_.set_rect(id, rect); !ok) return ok;
-  return changed(id, kChangeRect | kChangeShape, true);
+  admit_waiting();
+  return {};
+}
+
+void Compositor::set_window_pixel_budget(std::uint64_t pixels) {
+  budget_ = pixels;
+  admit_waiting();
+}
+
+void Compositor::admit_waiting() {
+  if (parked_.empty() && deferred_.empty()) return;
+  if (!backend_->make_current()) return;  // tried again at the next free
+  bool added = false;
+  const std::vector<WindowId> top_to_bottom(scene_.stacking().rbegin(), scene_.stacking().rend());
+  for (WindowId id : top_to_bottom) {
+    const Window* w = scene_.find(id);
+    if (w == nullptr) continue;
+    if (parked_.contains(id)) {
+      const std::uint64_t pixels = pixels_of(w->desc.rect);
+      if (!fits(pixels)) continue;  // a smaller window further down may still fit
+      if (auto ok = backend_->add_window(*w); !ok) {
+        ++stats_.backend_errors;
+        continue;
+      }
+      parked_.erase(id);
+      window_pixels_ += pixels;
+      redraw_.push_back(id);
+      added = true;
+      // Windows it owns were told of no owner while it had no drawable (X11 WM_TRANSIENT_FOR).
+      for (WindowId other : top_to_bottom) {
+        const Window* o = scene_.find(other);
+        if (o != nullptr && o->desc.owner == id && !parked_.contains(other)) (void)changed(other, kChangeOwner, false);
+      }
+    } else if (auto d = deferred_.find(id); d != deferred_.end()) {
+      const DesktopRect want{w->desc.rect.x, w->desc.rect.y, d->second.width, d->second.height};
+      const std::uint64_t before = pixels_of(w->desc.rect), after = pixels_of(want);
+      if (after > before && !fits(after - before)) continue;
+      deferred_.erase(d);
+      if (!scene_.set_rect(id, want)) continue;  // checked when it was deferred; cannot fail
+      window_pixels_ = window_pixels_ - before + after;
+      (void)changed(id, kChangeRect | kChangeShape, true);
+    }
+  }
+  if (added) backend_->restack(scene_.stacking());
 }
 
 Result<void> Compositor::set_title(WindowId id, std::string_view title) {
@@ -151,6 +236,7 @@ void Compositor::damage(std::span<const DesktopRect> rects) {
 Result<void> Compositor::activate(WindowId id) {
   if (auto ok = scene_.raise(id); !ok) return ok;
   backend_->restack(scene_.stacking());
+  if (parked_.contains(id)) return {};  // nothing on the host to focus
   return backend_->activate(*scene_.find(id));
 }
 
@@ -204,7 +290,7 @@ Result<PresentResult> Compositor::present(const PixelSource& framebuffer) {
   std::vector<const Window*> draw;
   for (WindowId id : scene_.stacking()) {
     const Window* w = scene_.find(id);
-    if (w == nullptr || !w->shown()) continue;
+    if (w == nullptr || !w->shown() || parked_.contains(id)) continue;
     const bool forced = std::find(redraw_.begin(), redraw_.end(), id) != redraw_.end();
     if (!forced && !damage.intersects(w->desc.rect)) {
       ++result.windows_skipped;

@@ -121,6 +121,12 @@ std::uint64_t HeadlessBackend::frames_of(WindowId id) const {
   return it == targets_.end() ? 0 : it->second.frames;
 }
 
+std::uint64_t HeadlessBackend::drawable_pixels() const {
+  std::uint64_t sum = 0;
+  for (const auto& [_, t] : targets_) sum += static_cast<std::uint64_t>(t.width) * static_cast<std::uint64_t>(t.height);
+  return sum;
+}
+
 Result<Image> HeadlessBackend::read_back(WindowId id) {
   auto it = targets_.find(id);
   if (it == targets_.end()) return fail(Errc::kNotFound, "no window " + std::to_string(id));

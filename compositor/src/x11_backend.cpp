@@ -120,6 +120,10 @@ Result<void> X11Backend::make_current() { return x_->egl->make_current(EGL_NO_SU
 
 void* X11Backend::native_display() const { return x_->display; }
 bool X11Backend::window_manager_running() const { return x_->has_wm; }
+HostRect X11Backend::screen() const {
+  const int screen = DefaultScreen(x_->display);
+  return {0, 0, DisplayWidth(x_->display, screen), DisplayHeight(x_->display, screen)};
+}
 int X11Backend::connection_fd() const { return ConnectionNumber(x_->display); }
 std::uint64_t X11Backend::x_errors() const { return g_x_errors.load(std::memory_order_relaxed); }
 void X11Backend::sync() { XSync(x_->display, False); }

@@ -3,10 +3,16 @@
 // and the PNG screenshots must show exactly the framebuffer pixels at each window's place.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <sstream>
 #include <thread>
+
+#include <poll.h>
+
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "remote_display.hpp"
 #include "test_dir.hpp"
@@ -37,9 +43,12 @@ class RemoteDisplayTest : public ::testing::Test {
       session();
       done = true;
     });
+    auto fds = display_->wake_fds();
+    std::vector<pollfd> pfds;
+    for (int fd : fds) pfds.push_back({fd, POLLIN, 0});
     while (!done) {
       display_->dispatch();
-      std::this_thread::sleep_for(1ms);
+      (void)::poll(pfds.data(), pfds.size(), 1);  // wakes as soon as the session posts
     }
     t.join();
     display_->dispatch();
@@ -171,6 +180,164 @@ TEST_F(RemoteDisplayTest, BadWindowOrdersAreRefusedNotFatal) {
   EXPECT_EQ(display_->stats().callback_timeouts, 0u);
   auto shots = display_->write_screenshots(dir_.path() / "c");
   EXPECT_TRUE(shots) << shots.error();
+}
+
+// Issue 17 (4): every guest window used to get a host drawable (here a renderbuffer), so a guest
+// could make the host allocate 1024 x 16384 x 16384 x 4 bytes. The default budget is 4x the
+// session's desktop: on a 320x240 desktop, 307200 pixels, that is seven 200x200 windows.
+TEST_F(RemoteDisplayTest, WindowPixelsStayWithinTheBudgetAndFreedPixelsShowRefusedWindows) {
+  constexpr std::uint32_t kW = 320, kH = 240, kSide = 200, kWindows = 20;
+  constexpr std::uint64_t kBudget = 4ull * kW * kH;
+  constexpr std::uint64_t kFit = kBudget / (kSide * kSide);  // 7
+  rh::FramebufferView view;
+  as_session([&] {
+    auto fb = display_->provide_framebuffer(kW, kH, kW * 4);
+    view = {fb.data(), kW, kH, kW * 4};
+    display_->framebuffer_changed(view);
+    for (rh::WindowId id = 1; id <= kWindows; ++id)
+      display_->window_created(window(id, "w" + std::to_string(id), {static_cast<std::int32_t>(id * 5), 10, kSide, kSide}));
+    const rh::DesktopRect all{0, 0, kW, kH};
+    display_->damaged(view, std::span(&all, 1));
+  });
+  // What has a renderbuffer is what can be read back: one screenshot per drawn window.
+  auto drawn = [&](const char* sub) {
+    auto shots = display_->write_screenshots(dir_.path() / sub);
+    EXPECT_TRUE(shots) << shots.error();
+    std::vector<rh::WindowId> ids;
+    for (const auto& f : shots.value_or(std::vector<std::filesystem::path>{})) {
+      const std::string name = f.filename().string();  // window-<id>-<slug>.png
+      ids.push_back(std::stoull(name.substr(7)));
+    }
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  };
+  const auto first = drawn("a");
+  EXPECT_EQ(first.size(), kFit);
+  EXPECT_LE(first.size() * kSide * kSide, kBudget);
+  EXPECT_EQ(display_->windows().size(), kWindows) << "refused windows stay known, only undrawn";
+  {
+    const auto c = display_->stats().compositor;
+    EXPECT_EQ(c.window_pixel_budget, kBudget);
+    EXPECT_EQ(c.window_pixels, kFit * kSide * kSide);
+    EXPECT_EQ(c.over_budget, kWindows - kFit);
+    EXPECT_EQ(c.windows_parked, kWindows - kFit);
+    EXPECT_EQ(display_->stats().refused, 0u) << "over budget is not a refused request";
+    for (const auto& w : display_->windows()) EXPECT_EQ(w.over_budget, w.id > kFit) << w.id;
+  }
+
+  // Closing three drawn windows frees room for three refused ones.
+  as_session([&] {
+    for (rh::WindowId id = 1; id <= 3; ++id) display_->window_deleted(id);
+    const rh::DesktopRect all{0, 0, kW, kH};
+    display_->damaged(view, std::span(&all, 1));
+  });
+  const auto second = drawn("b");
+  EXPECT_EQ(second.size(), kFit);
+  EXPECT_TRUE(std::none_of(second.begin(), second.end(), [](rh::WindowId id) { return id <= 3; }));
+  EXPECT_TRUE(std::any_of(second.begin(), second.end(), [&](rh::WindowId id) { return id > kFit; }))
+      << "a window refused before is drawn now";
+  const auto c = display_->stats().compositor;
+  EXPECT_EQ(c.window_pixels, kFit * kSide * kSide);
+  EXPECT_EQ(c.windows_parked, kWindows - 3 - kFit);
+  std::size_t flagged = 0;
+  for (const auto& w : display_->windows()) {
+    const bool has_renderbuffer = std::find(second.begin(), second.end(), w.id) != second.end();
+    EXPECT_NE(w.over_budget, has_renderbuffer) << w.id;
+    flagged += w.over_budget ? 1 : 0;
+  }
+  EXPECT_EQ(flagged, kWindows - 3 - kFit);
+}
+
+TEST_F(RemoteDisplayTest, AResizePastTheBudgetKeepsTheOldSizeUntilAnotherWindowCloses) {
+  constexpr std::uint32_t kW = 320, kH = 240;  // budget 307200
+  rh::FramebufferView view;
+  as_session([&] {
+    auto fb = display_->provide_framebuffer(kW, kH, kW * 4);
+    view = {fb.data(), kW, kH, kW * 4};
+    display_->framebuffer_changed(view);
+    display_->window_created(window(1, "grows", {0, 0, 100, 100}));
+    display_->window_created(window(2, "big", {0, 0, 400, 500}));  // 200000
+    display_->window_changed(window(1, "grows", {10, 10, 400, 300}), rh::changed::kFrameSize | rh::changed::kFramePosition);
+    const rh::DesktopRect all{0, 0, kW, kH};
+    display_->damaged(view, std::span(&all, 1));
+  });
+  auto size_of = [&](const char* sub, const std::string& name) -> std::pair<std::uint32_t, std::uint32_t> {
+    auto shots = display_->write_screenshots(dir_.path() / sub);
+    EXPECT_TRUE(shots) << shots.error();
+    for (const auto& f : shots.value_or(std::vector<std::filesystem::path>{})) {
+      if (f.filename().string().find(name) == std::string::npos) continue;
+      std::ifstream in(f, std::ios::binary);
+      std::stringstream bytes;
+      bytes << in.rdbuf();
+      const std::string data = bytes.str();
+      auto img = catalog::decode_png(std::as_bytes(std::span(data.data(), data.size())), 4096);
+      if (img) return {img->width, img->height};
+    }
+    return {0, 0};
+  };
+  EXPECT_EQ(size_of("a", "grows"), (std::pair<std::uint32_t, std::uint32_t>{100, 100}));
+  EXPECT_EQ(display_->stats().compositor.over_budget, 1u);
+  EXPECT_TRUE(display_->windows().at(0).over_budget);
+  EXPECT_EQ(display_->windows().at(0).frame, (rh::DesktopRect{10, 10, 400, 300})) << "the guest's frame";
+
+  as_session([&] {
+    display_->window_deleted(2);
+    const rh::DesktopRect all{0, 0, kW, kH};
+    display_->damaged(view, std::span(&all, 1));
+  });
+  EXPECT_EQ(size_of("b", "grows"), (std::pair<std::uint32_t, std::uint32_t>{400, 300}));
+  EXPECT_FALSE(display_->windows().at(0).over_budget);
+  EXPECT_EQ(display_->stats().compositor.window_pixels, 400u * 300u);
+}
+
+// Issue 17 (4) as written: 4096 windows of 16384x16384 (rdpmux's own limits). One ordinary window
+// is drawn; no huge one gets host memory (the scene keeps 1024 windows, the rest are refused);
+// the log gets a few lines a second, not one per window.
+TEST_F(RemoteDisplayTest, AFloodOfHugeWindowsGetsNoHostMemoryAndFewLogLines) {
+  {
+    RemoteDisplayOptions o;  // no periodic screenshots: one per window event would dominate
+    o.headless = true;
+    display_.reset();
+    auto d = RemoteDisplay::create(o);
+    ASSERT_TRUE(d) << d.error();
+    display_ = std::move(*d);
+  }
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  auto capture = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
+  spdlog::set_default_logger(capture);
+  constexpr std::uint32_t kW = 1280, kH = 800;
+  const auto start = std::chrono::steady_clock::now();
+  rh::FramebufferView view;
+  as_session([&] {
+    auto fb = display_->provide_framebuffer(kW, kH, kW * 4);
+    view = {fb.data(), kW, kH, kW * 4};
+    display_->framebuffer_changed(view);
+    display_->window_created(window(1, "ordinary", {0, 0, 640, 480}));
+    for (rh::WindowId id = 2; id <= 4096; ++id) display_->window_created(window(id, "huge", {0, 0, 16384, 16384}));
+    const rh::DesktopRect all{0, 0, kW, kH};
+    display_->damaged(view, std::span(&all, 1));
+  });
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  spdlog::set_default_logger(previous);
+
+  const auto s = display_->stats();
+  EXPECT_EQ(s.compositor.window_pixel_budget, 4ull * kW * kH);
+  EXPECT_EQ(s.compositor.window_pixels, 640u * 480u);
+  EXPECT_EQ(s.compositor.windows_parked, 1023u);
+  EXPECT_EQ(s.compositor.over_budget, 1023u);
+  EXPECT_EQ(s.refused, 4096u - 1024u) << "past the scene's 1024 windows";
+  EXPECT_EQ(s.callback_timeouts, 0u);
+  auto shots = display_->write_screenshots(dir_.path() / "flood");
+  ASSERT_TRUE(shots) << shots.error();
+  ASSERT_EQ(shots->size(), 1u);
+  EXPECT_NE(shots->front().filename().string().find("ordinary"), std::string::npos);
+
+  std::size_t lines = 0;
+  std::istringstream in(log.str());
+  for (std::string line; std::getline(in, line);) ++lines;
+  EXPECT_GE(lines, 1u);
+  EXPECT_LE(lines, 4 * (static_cast<std::size_t>(seconds) + 2)) << log.str().substr(0, 2000);
 }
 
 TEST_F(RemoteDisplayTest, ShutdownReleasesAWaitingSessionThread) {

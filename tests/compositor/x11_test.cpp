@@ -357,5 +357,43 @@ TEST_F(X11Compositor, OffscreenAndShapedWindowsDoNotBreakAnything) {
   EXPECT_EQ(comp_->stats().backend_errors, 0u);
 }
 
+// The window pixel budget on X11: a parked window has no X window at all; closing a drawn one
+// creates it, with what the scene kept meanwhile (title, being another window's owner).
+TEST_F(X11Compositor, WindowsPastThePixelBudgetHaveNoXWindowUntilPixelsAreFreed) {
+  XWindowAttributes root{};
+  XGetWindowAttributes(peer_, DefaultRootWindow(peer_), &root);
+  EXPECT_EQ(backend_->screen(), (HostRect{0, 0, root.width, root.height}));
+
+  comp_->set_window_pixel_budget(2 * 100 * 100 + 10 * 10);
+  WindowDesc d;
+  d.rect = {0, 0, 100, 100};
+  ASSERT_TRUE(comp_->create_window(1, d));
+  ASSERT_TRUE(comp_->create_window(2, d));
+  d.title = "waiting";
+  ASSERT_TRUE(comp_->create_window(3, d));
+  EXPECT_TRUE(comp_->parked(3));
+  EXPECT_EQ(xid(3), 0u);
+  WindowDesc owned;
+  owned.rect = {5, 5, 10, 10};
+  owned.owner = 3;
+  ASSERT_TRUE(comp_->create_window(4, owned));
+  ASSERT_NE(xid(4), 0u);
+  ASSERT_TRUE(comp_->activate(3));  // raised in the scene; nothing to focus yet
+  const WindowId top_first[] = {3, 4, 2, 1};
+  comp_->set_z_order(top_first);
+  present();
+
+  ASSERT_TRUE(comp_->destroy_window(1));
+  ASSERT_NE(xid(3), 0u);
+  EXPECT_FALSE(comp_->over_budget(3));
+  present();
+  EXPECT_EQ(string_property(3, "_NET_WM_NAME", atom("UTF8_STRING")), "waiting");
+  ::Window owner = 0;
+  ASSERT_TRUE(XGetTransientForHint(peer_, xid(4), &owner));
+  EXPECT_EQ(owner, xid(3));
+  EXPECT_EQ(root_geometry(3), (DesktopRect{0, 0, 100, 100}));
+  EXPECT_EQ(comp_->stats().backend_errors, 0u);
+}
+
 }  // namespace
 }  // namespace vitrine::compositor

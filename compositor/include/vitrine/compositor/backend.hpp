@@ -29,7 +29,8 @@ class Backend {
   virtual Result<void> add_window(const Window& window) = 0;
   virtual void remove_window(WindowId id) = 0;
   virtual Result<void> update_window(const Window& window, ChangeMask changes) = 0;
-  // Full stacking order, bottom to top.
+  // Full stacking order, bottom to top. It may name windows that were never added (parked by the
+  // compositor's pixel budget): skip them.
   virtual void restack(std::span<const WindowId> bottom_to_top) = 0;
 
   // Binds the window's drawable as GL_DRAW_FRAMEBUFFER (size = the window's size) ...

@@ -32,6 +32,10 @@ class HeadlessBackend final : public Backend {
   Result<Image> read_back(WindowId id);
   // Number of frames presented for a window (tests check that undamaged windows are skipped).
   [[nodiscard]] std::uint64_t frames_of(WindowId id) const;
+  // The renderbuffers that exist now and their pixels (width x height, summed): what the windows
+  // cost in host memory (tests check the compositor's pixel budget against it).
+  [[nodiscard]] std::size_t drawables() const { return targets_.size(); }
+  [[nodiscard]] std::uint64_t drawable_pixels() const;
 
  private:
   struct Target {

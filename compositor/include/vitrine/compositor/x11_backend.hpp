@@ -67,6 +67,8 @@ class X11Backend final : public Backend {
   [[nodiscard]] unsigned long native_window(WindowId id) const;
   [[nodiscard]] void* native_display() const;
   [[nodiscard]] bool window_manager_running() const;
+  // The X screen's size in pixels (all monitors together): "the host desktop".
+  [[nodiscard]] HostRect screen() const;
   // X protocol errors seen on this connection (each one also logged to stderr once).
   [[nodiscard]] std::uint64_t x_errors() const;
 
