@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -84,6 +85,15 @@ void ring_throughput(benchmark::State& state, std::uint32_t notify_every) {
   if (consumer.join() != expect) state.SkipWithError("consumer checksum mismatch");
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * size);
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  // What a run cost in wake-ups, so that two runs (or two variants) can be told apart by what
+  // happened and not only by their time: each consumer wake-up is an eventfd write here and a
+  // sleep and wake-up over there; a full ring makes the producer wait.
+  const auto per_record = [&](std::uint64_t n) {
+    return static_cast<double>(n) / static_cast<double>(std::max<std::int64_t>(state.iterations(), 1));
+  };
+  state.counters["consumer_wakeups_per_record"] = per_record(tx.counters().doorbells_rung.get());
+  state.counters["producer_sleeps_per_record"] = per_record(tx.counters().sleeps.get());
+  state.counters["ring_full_per_record"] = per_record(tx.counters().times_full.get());
 }
 
 void BM_RingThroughput(benchmark::State& state) { ring_throughput(state, 16); }

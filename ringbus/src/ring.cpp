@@ -31,15 +31,17 @@ Clock::time_point deadline_after(std::chrono::nanoseconds timeout) {
 // hand-shake lives there, once); `disarm()` lowers it.
 template <typename Ready, typename Arm, typename Disarm>
 Result<bool> wait_for(const void* ring, Ready&& ready, Arm&& arm, Disarm&& disarm, Doorbell& mine,
-                      WaitPolicy policy, std::chrono::nanoseconds timeout) {
+                      WaitPolicy policy, std::chrono::nanoseconds timeout, Counter& sleeps) {
   auto r = ready();
   if (!r || *r) return r;
   const auto deadline = deadline_after(timeout);
   const auto spin_end = policy.sleep ? deadline_after(std::min(policy.spin, timeout)) : deadline;
   // Each check reads the line the peer is writing; checking on every pause would steal that
   // line from the peer's next store. Back off to at most 16 pauses between checks (~1 us).
+  // spin = 0 skips this: the time check comes only every 64 checks, so even a zero spin used
+  // to spin ~1000 pauses first (and a "sleep_only" round trip rarely slept).
   std::uint32_t pauses = 1;
-  for (std::uint32_t i = 1;; ++i) {
+  for (std::uint32_t i = 1; !(policy.sleep && policy.spin.count() <= 0); ++i) {
     for (std::uint32_t p = 0; p < pauses; ++p) cpu_relax();
     if (pauses < 16) pauses *= 2;
     r = ready();
@@ -58,6 +60,7 @@ Result<bool> wait_for(const void* ring, Ready&& ready, Arm&& arm, Disarm&& disar
       disarm();
       return false;
     }
+    sleeps.add();
     auto woke = mine.wait(deadline == Clock::time_point::max() ? std::chrono::nanoseconds::max()
                                                                : deadline - now);
     disarm();
@@ -209,14 +212,14 @@ bool Ring::notify_producer(Doorbell& peer) {
 
 Result<bool> Ring::wait_readable(Doorbell& mine, WaitPolicy policy, std::chrono::nanoseconds timeout) {
   return wait_for(this, [this] { return readable(); }, [this] { return arm_readable(); }, [this] { disarm_readable(); },
-                  mine, policy, timeout);
+                  mine, policy, timeout, counters_.sleeps);
 }
 
 Result<bool> Ring::wait_writable(std::uint32_t max_payload, Doorbell& mine, WaitPolicy policy,
                                  std::chrono::nanoseconds timeout) {
   return wait_for(this, [this, max_payload] { return writable(max_payload); },
                   [this, max_payload] { return arm_writable(max_payload); }, [this] { disarm_writable(); }, mine,
-                  policy, timeout);
+                  policy, timeout, counters_.sleeps);
 }
 
 Result<bool> Ring::arm_readable() {

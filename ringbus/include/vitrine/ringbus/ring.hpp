@@ -52,6 +52,7 @@ struct RingCounters {
   Counter doorbells_rung;
   Counter doorbells_suppressed; // notify found the peer awake: no doorbell needed
   Counter times_full;           // try_claim found no space
+  Counter sleeps;               // wait_readable/wait_writable slept on the doorbell (after spinning)
   Counter protocol_errors;      // faults caused by the peer
   Counter resets;
 };
@@ -75,7 +76,8 @@ struct RecordView {
 };
 
 // How a side waits: spin for `spin`, then (if `sleep`) set its waiting flag and sleep on its
-// doorbell. spin = 0 always sleeps; sleep = false never does.
+// doorbell. spin = 0 sleeps whenever the ring is not ready at the first look (no spinning at
+// all); sleep = false never sleeps.
 struct WaitPolicy {
   std::chrono::nanoseconds spin{std::chrono::microseconds(20)};
   bool sleep = true;
