@@ -36,7 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   if ((data[0] & 1) == 0) {
     std::vector<std::byte> image(size - 1);
-    std::memcpy(image.data(), data + 1, size - 1);
+    if (size > 1) std::memcpy(image.data(), data + 1, size - 1);  // memcpy(nullptr, ..., 0) is UB
     auto layout = validate_region(image.data(), image.size());
     if (layout) {
       auto bus = Bus::attach_mapping(image.data(), image.size(), Side::kHost);
