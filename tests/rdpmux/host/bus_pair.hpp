@@ -8,7 +8,7 @@
 
 #include <memory>
 
-#include "vitrine/rdpmux/host/bus_socket_bridge.hpp"
+#include "bus_socket_bridge.hpp"
 #include "vitrine/ringbus/bus.hpp"
 #include "vitrine/ringbus/doorbell.hpp"
 

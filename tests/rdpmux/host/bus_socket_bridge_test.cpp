@@ -1,4 +1,4 @@
-#include "vitrine/rdpmux/host/bus_socket_bridge.hpp"
+#include "bus_socket_bridge.hpp"
 
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -12,6 +12,9 @@
 
 namespace vitrine::rdpmux::host {
 namespace {
+
+using testing::BridgeConfig;
+using testing::BusSocketBridge;
 
 using testing::BridgedLink;
 

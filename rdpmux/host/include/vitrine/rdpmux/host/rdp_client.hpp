@@ -1,5 +1,5 @@
 // RdpClient: one FreeRDP 2.11 client session on a socket the caller connected (one end of a
-// socketpair whose other end a BusSocketBridge pumps, or a TCP socket for the baseline).
+// socketpair whose other end a ConnectionBridge pumps, or a TCP socket for the baseline).
 //
 //   auto client = RdpClient::start(config, std::move(socket), display, windows);
 //   client->wait_connected(5s);   // Result<void>: a clear error if the handshake failed

@@ -1,4 +1,4 @@
-#include "vitrine/rdpmux/host/bus_socket_bridge.hpp"
+#include "bus_socket_bridge.hpp"
 
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -9,7 +9,7 @@
 #include <deque>
 #include <vector>
 
-namespace vitrine::rdpmux::host {
+namespace vitrine::rdpmux::host::testing {
 namespace {
 constexpr auto kStopCheck = std::chrono::milliseconds(50);
 }
@@ -213,4 +213,4 @@ void BusSocketBridge::run_up() {
   finish_one();
 }
 
-}  // namespace vitrine::rdpmux::host
+}  // namespace vitrine::rdpmux::host::testing

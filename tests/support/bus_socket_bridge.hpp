@@ -33,7 +33,7 @@
 #include "vitrine/ringbus/channel.hpp"
 #include "vitrine/ringbus/unique_fd.hpp"
 
-namespace vitrine::rdpmux::host {
+namespace vitrine::rdpmux::host::testing {
 
 struct BridgeConfig {
   // Record types on the connection channel. The connection opener (rdpmux/proto) supplies
@@ -91,4 +91,4 @@ class BusSocketBridge {
   std::thread up_;
 };
 
-}  // namespace vitrine::rdpmux::host
+}  // namespace vitrine::rdpmux::host::testing
