@@ -1,4 +1,4 @@
-#include "vitrine/hv/ivshmem_guest.hpp"
+#include "vitrine/ringbus/ivshmem_guest.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-namespace vitrine::hv {
+namespace vitrine::ringbus {
 namespace {
 
 using ringbus::Error;
@@ -132,4 +132,4 @@ ringbus::Result<ringbus::WakeStatus> IvshmemPollDoorbell::wait(std::chrono::nano
   return sleep < step_ ? ringbus::WakeStatus::kTimedOut : ringbus::WakeStatus::kWoken;
 }
 
-}  // namespace vitrine::hv
+}  // namespace vitrine::ringbus

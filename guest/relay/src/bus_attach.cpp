@@ -102,15 +102,15 @@ Result<std::unique_ptr<AttachedBus>> attach_ivshmem(const std::string& sysfs_roo
   if (!devices) return std::unexpected(devices.error());
   for (const auto& d : *devices) {
     if (!bdf.empty() && d.bdf != bdf) continue;
-    auto dev = hv::IvshmemGuestDevice::open((std::filesystem::path(sysfs_root) / "bus/pci/devices").string(), d.bdf);
+    auto dev = ringbus::IvshmemGuestDevice::open((std::filesystem::path(sysfs_root) / "bus/pci/devices").string(), d.bdf);
     if (!dev) return std::unexpected(rdpmux::Error::from_bus(dev.error()));
-    auto device = std::make_unique<hv::IvshmemGuestDevice>(std::move(*dev));
+    auto device = std::make_unique<ringbus::IvshmemGuestDevice>(std::move(*dev));
     auto bus = ringbus::Bus::attach_mapping(device->shared_memory(), device->shared_size(), ringbus::Side::kGuest);
     if (!bus) return std::unexpected(rdpmux::Error::from_bus(bus.error()));
     // IVPosition >= 0: a doorbell server assigned us a peer id, so a Doorbell write reaches the
     // host's eventfd (ivshmem-doorbell, vitrine-kvm). -1 (ivshmem-plain) or no BAR0: poll.
     const std::int32_t id = device->own_id();
-    auto doorbells = id >= 0 ? rdpmux::BusDoorbells::ring_only(std::make_unique<hv::IvshmemHostDoorbell>(*device))
+    auto doorbells = id >= 0 ? rdpmux::BusDoorbells::ring_only(std::make_unique<ringbus::IvshmemHostDoorbell>(*device))
                              : rdpmux::BusDoorbells{};
     auto out = std::unique_ptr<AttachedBus>(new AttachedBus{
         std::move(device), std::move(*bus), std::move(doorbells),

@@ -21,12 +21,15 @@
 #include <vector>
 
 #include "echo_protocol.hpp"
-#include "vitrine/hv/ivshmem_guest.hpp"
+#include "vitrine/ringbus/ivshmem_guest.hpp"
 #include "vitrine/ringbus/bus.hpp"
 #include "vitrine/ringbus/doorbell.hpp"
 
 using namespace vitrine;
 using namespace vitrine::hv;
+using vitrine::ringbus::IvshmemGuestDevice;
+using vitrine::ringbus::IvshmemHostDoorbell;
+using vitrine::ringbus::IvshmemPollDoorbell;
 using Clock = std::chrono::steady_clock;
 
 namespace {

@@ -2,7 +2,8 @@
 // 0x1110) under /sys/bus/pci/devices, maps BAR2 (the bus region) and BAR0 (registers), and
 // offers the doorbell pair a guest Channel needs. No kernel module is involved: sysfs
 // resource files are mmappable (read() on them gives EIO). Linked statically into guest
-// programs (library vitrine::hv_guest: std + ringbus only).
+// programs (library vitrine::ringbus_ivshmem: std + ringbus headers only). One way a guest
+// attaches to the bus, so it lives with the bus (hv/ is the host's VMM and never runs here).
 //
 // BAR0 registers (QEMU docs/specs/ivshmem-spec "Device Registers"), 32-bit:
 //   0 IntrMask   4 IntrStatus   8 IVPosition (own peer id, -1 without server)   12 Doorbell
@@ -23,7 +24,7 @@
 #include "vitrine/ringbus/doorbell.hpp"
 #include "vitrine/ringbus/error.hpp"
 
-namespace vitrine::hv {
+namespace vitrine::ringbus {
 
 inline constexpr std::uint16_t kIvshmemVendor = 0x1af4;
 inline constexpr std::uint16_t kIvshmemDevice = 0x1110;
@@ -32,10 +33,10 @@ inline constexpr std::uint32_t kIvshmemHostPeer = 0;  // our server gives the ho
 class IvshmemGuestDevice {
  public:
   // The first ivshmem device under `sysfs_root` (default /sys/bus/pci/devices).
-  static ringbus::Result<IvshmemGuestDevice> open_first(
+  static Result<IvshmemGuestDevice> open_first(
       const std::string& sysfs_root = "/sys/bus/pci/devices");
   // The ivshmem device `name` (a PCI address such as 0000:00:04.0; empty: the first).
-  static ringbus::Result<IvshmemGuestDevice> open(const std::string& sysfs_root, const std::string& name);
+  static Result<IvshmemGuestDevice> open(const std::string& sysfs_root, const std::string& name);
   IvshmemGuestDevice(IvshmemGuestDevice&&) noexcept;
   IvshmemGuestDevice& operator=(IvshmemGuestDevice&&) = delete;
   ~IvshmemGuestDevice();
@@ -63,7 +64,7 @@ class IvshmemHostDoorbell final : public ringbus::Doorbell {
  public:
   explicit IvshmemHostDoorbell(const IvshmemGuestDevice& device) : device_(device) {}
   void ring() override { device_.ring(kIvshmemHostPeer, 0); }
-  ringbus::Result<ringbus::WakeStatus> wait(std::chrono::nanoseconds timeout) override;
+  Result<ringbus::WakeStatus> wait(std::chrono::nanoseconds timeout) override;
 
  private:
   const IvshmemGuestDevice& device_;
@@ -79,7 +80,7 @@ class IvshmemPollDoorbell final : public ringbus::Doorbell {
                                std::chrono::nanoseconds max_step = std::chrono::milliseconds(1))
       : spin_(spin), max_step_(max_step) {}
   void ring() override {}
-  ringbus::Result<ringbus::WakeStatus> wait(std::chrono::nanoseconds timeout) override;
+  Result<ringbus::WakeStatus> wait(std::chrono::nanoseconds timeout) override;
   void reset_backoff() override {
     step_ = std::chrono::nanoseconds(0);
     spun_ = std::chrono::nanoseconds(0);
@@ -92,4 +93,4 @@ class IvshmemPollDoorbell final : public ringbus::Doorbell {
   std::chrono::nanoseconds spun_{0};
 };
 
-}  // namespace vitrine::hv
+}  // namespace vitrine::ringbus

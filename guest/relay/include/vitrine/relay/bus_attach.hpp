@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "vitrine/hv/ivshmem_guest.hpp"
+#include "vitrine/ringbus/ivshmem_guest.hpp"
 #include "vitrine/rdpmux/bus_doorbells.hpp"
 #include "vitrine/rdpmux/error.hpp"
 #include "vitrine/ringbus/bus.hpp"
@@ -35,7 +35,7 @@ Result<std::vector<IvshmemDevice>> find_ivshmem_devices(const std::string& sysfs
 
 struct AttachedBus {
   // ivshmem: owns the BAR mappings the bus and the doorbell use (declared first: freed last).
-  std::unique_ptr<hv::IvshmemGuestDevice> device;
+  std::unique_ptr<ringbus::IvshmemGuestDevice> device;
   ringbus::Bus bus;
   rdpmux::BusDoorbells doorbells;
   std::string description;
