@@ -78,10 +78,14 @@ Result<BusLayout> validate_region(const std::byte* base, std::size_t size) {
     return std::unexpected(bad("unknown feature bits " + std::to_string(h.features & ~kKnownFeatures)));
   if (h.channel_count == 0 || h.channel_count > kMaxChannels)
     return std::unexpected(bad("channel count " + std::to_string(h.channel_count) + " out of range"));
-  const std::uint64_t table_end = h.channel_table_offset + std::uint64_t{h.channel_count} * sizeof(ChannelDesc);
+  // Bounds as subtractions from region_size, never as offset + size: an offset near 2^64 would
+  // wrap that sum back under region_size (it once passed with the table "ending" at 8, and the
+  // copy below read from before the mapping). count <= kMaxChannels keeps the product small.
+  const std::uint64_t table_bytes = std::uint64_t{h.channel_count} * sizeof(ChannelDesc);
   if (h.channel_table_offset < sizeof(RegionHeader) || h.channel_table_offset % 8 != 0 ||
-      table_end > h.region_size)
+      h.channel_table_offset > h.region_size || table_bytes > h.region_size - h.channel_table_offset)
     return std::unexpected(bad("channel table outside the region"));
+  const std::uint64_t table_end = h.channel_table_offset + table_bytes;
 
   BusLayout layout{h.region_size, h.features, {}};
   layout.channels.resize(h.channel_count);
@@ -95,9 +99,11 @@ Result<BusLayout> validate_region(const std::byte* base, std::size_t size) {
     for (auto [offset, log2] : {std::pair{d.h2g_offset, d.h2g_log2}, std::pair{d.g2h_offset, d.g2h_log2}}) {
       if (log2 < kMinRingLog2 || log2 > kMaxRingLog2)
         return std::unexpected(bad("channel " + std::to_string(i) + ": ring size 2^" + std::to_string(log2)));
-      const std::uint64_t end = offset + kRingDataOffset + (std::uint64_t{1} << log2);
-      if (offset % 128 != 0 || offset > h.region_size || end > h.region_size)
+      // log2 <= kMaxRingLog2 (checked above): the shift and ring_bytes cannot overflow.
+      const std::uint64_t ring_bytes = kRingDataOffset + (std::uint64_t{1} << log2);
+      if (offset % 128 != 0 || offset > h.region_size || ring_bytes > h.region_size - offset)
         return std::unexpected(bad("channel " + std::to_string(i) + ": ring outside the region"));
+      const std::uint64_t end = offset + ring_bytes;
       ranges.push_back({offset, end});
     }
   }

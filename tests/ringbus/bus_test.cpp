@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <string_view>
 #include <vector>
 
 #include "test_bus.hpp"
@@ -109,6 +110,56 @@ TEST(BusTest, shouldRejectRingOutsideRegionOrOverlapping) {
   table[1] = saved;
   table[1].h2g_log2 = 40;
   EXPECT_EQ(validate_code(image), Errc::kBadHeader);
+}
+
+// Every offset, size and log2 in the header and table is guest-writable: an offset near 2^64
+// must not wrap its end back into the region, and a log2 of 64 or more must not reach a shift.
+// The channel table case used to pass (its end wrapped to 8) and copy from before the mapping.
+TEST(BusTest, shouldRejectHeaderOffsetsThatWrapAroundTwoToThe64) {
+  constexpr std::uint64_t kTop = ~std::uint64_t{0};
+  auto image = region_image(BusConfig::uniform(2, 12, 12));
+  const RegionHeader saved_header = *header_of(image);
+  const auto expect_rejected = [&](const char* what, std::string_view message) {
+    auto r = validate_region(image.data(), image.size());
+    ASSERT_FALSE(r.has_value()) << what;
+    EXPECT_EQ(r.error().code, Errc::kBadHeader) << what;
+    EXPECT_NE(r.error().message.find(message), std::string::npos) << what << ": " << r.error().message;
+  };
+
+  // channel_table_offset + 2 * sizeof(ChannelDesc) wraps to 8 (8-aligned, past the header).
+  for (const std::uint64_t table_offset : {kTop - 2 * sizeof(ChannelDesc) + 9, kTop - 7, std::uint64_t{1} << 63}) {
+    header_of(image)->channel_table_offset = table_offset;
+    reseal(image);
+    expect_rejected("channel table offset", "channel table outside the region");
+    *header_of(image) = saved_header;
+  }
+
+  auto* table = reinterpret_cast<ChannelDesc*>(image.data() + header_of(image)->channel_table_offset);
+  const ChannelDesc saved = table[1];
+  // ring offset + RingControl + 2^log2 wraps past 2^64 (offsets 128-aligned).
+  for (const std::uint64_t offset : {kTop - 127, kTop - 4095, kTop - 128 * 64 + 1}) {
+    table[1].h2g_offset = offset & ~std::uint64_t{127};
+    expect_rejected("h2g offset", "ring outside the region");
+    table[1] = saved;
+    table[1].g2h_offset = offset & ~std::uint64_t{127};
+    expect_rejected("g2h offset", "ring outside the region");
+    table[1] = saved;
+  }
+  // A log2 that would shift 1 by 64 or more (UB), or make 2^log2 itself wrap.
+  for (const std::uint32_t log2 : {31u, 63u, 64u, 65u, 127u, ~0u}) {
+    table[1].h2g_log2 = log2;
+    expect_rejected("h2g log2", "ring size 2^");
+    table[1] = saved;
+    table[1].g2h_log2 = log2;
+    expect_rejected("g2h log2", "ring size 2^");
+    table[1] = saved;
+  }
+  // A region_size near 2^64 is refused by the mapping's size before any sum uses it.
+  header_of(image)->region_size = kTop & ~(kRegionAlign - 1);
+  reseal(image);
+  expect_rejected("region size", "exceeds the mapping");
+  *header_of(image) = saved_header;
+  EXPECT_TRUE(validate_region(image.data(), image.size()));
 }
 
 TEST(BusTest, shouldAttachFromPathAndMapping) {

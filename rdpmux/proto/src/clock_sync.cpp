@@ -3,11 +3,6 @@
 #include <algorithm>
 
 namespace vitrine::rdpmux {
-namespace {
-// Far beyond any CLOCK_MONOTONIC (146 years) and small enough that sums and differences of two
-// readings fit in int64 without overflow.
-constexpr std::uint64_t kMaxReading = 1ull << 62;
-}  // namespace
 
 ClockSync::ClockSync(std::size_t window) : window_size_(std::max<std::size_t>(window, 1)) {
   window_.reserve(window_size_);
@@ -15,7 +10,7 @@ ClockSync::ClockSync(std::size_t window) : window_size_(std::max<std::size_t>(wi
 
 bool ClockSync::add(const ClockSample& s) {
   if (s.host_send_ns == 0 || s.guest_ns == 0 || s.host_recv_ns < s.host_send_ns) return false;
-  if (s.host_recv_ns >= kMaxReading || s.guest_ns >= kMaxReading) return false;
+  if (s.host_recv_ns >= kMaxClockReadingNs || s.guest_ns >= kMaxClockReadingNs) return false;
   if (window_.size() < window_size_) {
     window_.push_back(s);
   } else {

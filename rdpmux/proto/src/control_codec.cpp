@@ -4,6 +4,8 @@
 #include <cstring>
 #include <type_traits>
 
+#include "vitrine/rdpmux/clock_sync.hpp"
+
 namespace vitrine::rdpmux {
 namespace {
 
@@ -358,6 +360,11 @@ Result<StampRecord> decode_stamp(std::span<const std::byte> payload) {
   if (st.receive_ns > st.commit_ns)
     return fail(Errc::kMalformed, "Stamp record received at " + std::to_string(st.receive_ns) +
                                       " ns, after its commit at " + std::to_string(st.commit_ns) + " ns");
+  // The bound ClockSync puts on a ClockReply's guest time: no clock reads this, and below it the
+  // conversion to the host's clock and every difference of two stamps fit in int64.
+  if (st.commit_ns >= kMaxClockReadingNs)
+    return fail(Errc::kMalformed, "Stamp record committed at " + std::to_string(st.commit_ns) +
+                                      " ns, beyond any clock reading");
   return st;
 }
 

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -83,6 +84,32 @@ TEST(ClockSync, ImpossibleSamplesAreRefused) {
   EXPECT_FALSE(sync.estimate());
 }
 
+// A guest-clock reading is guest data: every u64 must convert without signed overflow (the asan
+// preset's UBSan aborts on one) and saturate at the ends of the host's clock instead of wrapping.
+// The expectation is computed in 128 bits (__extension__: GCC's __int128 under -Wpedantic).
+__extension__ using Int128 = __int128;
+
+TEST(ClockSync, ToHostSaturatesForEveryReadingAndOffset) {
+  constexpr std::uint64_t kU64Max = std::numeric_limits<std::uint64_t>::max();
+  constexpr std::int64_t kI64Max = std::numeric_limits<std::int64_t>::max();
+  constexpr std::int64_t kI64Min = std::numeric_limits<std::int64_t>::min();
+  const std::uint64_t readings[] = {0, 1, 1ull << 62, static_cast<std::uint64_t>(kI64Max), 1ull << 63, kU64Max - 1,
+                                    kU64Max};
+  const std::int64_t offsets[] = {0, 1, -1, 7'000'000'000, -7'000'000'000, std::int64_t{1} << 62,
+                                  -(std::int64_t{1} << 62), kI64Max, kI64Min + 1, kI64Min};
+  for (const std::int64_t offset : offsets) {
+    ClockEstimate e;
+    e.offset_ns = offset;
+    for (const std::uint64_t g : readings) {
+      const Int128 exact = static_cast<Int128>(g) - offset;
+      const std::uint64_t expected = exact < 0                 ? 0
+                                     : exact > Int128{kU64Max} ? kU64Max
+                                                               : static_cast<std::uint64_t>(exact);
+      EXPECT_EQ(e.to_host(g), expected) << "guest " << g << " offset " << offset;
+    }
+  }
+}
+
 // ---- codec ------------------------------------------------------------------------------------
 
 TEST(TimestampCodec, ClockMessagesRoundTripAndWrongSizesAreMalformed) {
@@ -112,6 +139,20 @@ TEST(TimestampCodec, StampRecords) {
   EXPECT_EQ(decode_stamp(std::span(s).first(8)).error().code, Errc::kMalformed);
   Bytes longer(24);
   EXPECT_EQ(decode_stamp(longer).error().code, Errc::kMalformed);
+}
+
+// No CLOCK_MONOTONIC reads 2^62 ns (146 years): such a stamp is refused as ClockSync::add
+// refuses such a ClockReply, so a converted stamp is always a real reading.
+TEST(TimestampCodec, StampsBeyondAnyClockAreMalformed) {
+  constexpr std::uint64_t kU64Max = std::numeric_limits<std::uint64_t>::max();
+  constexpr std::uint64_t kI64Max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  EXPECT_TRUE(decode_stamp(encode_stamp(0, 0)));
+  EXPECT_TRUE(decode_stamp(encode_stamp(0, kMaxClockReadingNs - 1)));
+  EXPECT_EQ(decode_stamp(encode_stamp(0, kMaxClockReadingNs)).error().code, Errc::kMalformed);
+  EXPECT_EQ(decode_stamp(encode_stamp(kI64Max, kI64Max)).error().code, Errc::kMalformed);
+  EXPECT_EQ(decode_stamp(encode_stamp(1ull << 63, 1ull << 63)).error().code, Errc::kMalformed);
+  EXPECT_EQ(decode_stamp(encode_stamp(0, kU64Max)).error().code, Errc::kMalformed);
+  EXPECT_EQ(decode_stamp(encode_stamp(kU64Max, kU64Max)).error().code, Errc::kMalformed);
 }
 
 // ---- HostMux against a fake guest ---------------------------------------------------------------
@@ -286,14 +327,18 @@ TEST_F(HostMuxStamps, HostileStampsAreCountedAndLoseNoBytes) {
   guest_send(kRecordStamp, encode_stamp(g + 9, g), 1);   // received after its commit
   guest_send(kRecordStamp, encode_stamp(g, g + 1), 1);   // a second stamp for one record
   guest_send(kRecordData, bytes_of("ghi"), 1);
+  // Readings no clock makes: converting 2^63 with the +7 s offset overflowed int64 (UBSan).
+  guest_send(kRecordStamp, encode_stamp(1ull << 63, 1ull << 63), 1);
+  guest_send(kRecordData, bytes_of("jkl"), 1);
+  guest_send(kRecordStamp, encode_stamp(0, ~0ull), 1);
   guest_send(kRecordEnd, encode_end(0), 1);
   guest_->channel(1).notify_sent();
-  EXPECT_EQ(read_all(*conn, 9), "abcdefghi");
+  EXPECT_EQ(read_all(*conn, 12), "abcdefghijkl");
   std::array<std::byte, 4> more{};
   auto end = conn->read(more, 1s);
   ASSERT_TRUE(end);
   EXPECT_EQ(*end, 0u);  // a clean end of stream
-  EXPECT_EQ(mux_->counters().bad_stamps.load(), 4u);
+  EXPECT_EQ(mux_->counters().bad_stamps.load(), 6u);
   EXPECT_EQ(mux_->counters().stamps.load(), 0u);
 }
 

@@ -21,6 +21,11 @@
 
 namespace vitrine::rdpmux {
 
+// No clock reading reaches this (2^62 ns: 146 years of CLOCK_MONOTONIC); ClockSync::add and
+// decode_stamp refuse guest times at or above it as "not a clock reading". Below it, sums and
+// differences of two readings fit in int64.
+inline constexpr std::uint64_t kMaxClockReadingNs = 1ull << 62;
+
 struct ClockSample {
   std::uint64_t host_send_ns = 0;  // t0, host clock
   std::uint64_t guest_ns = 0;      // g, guest clock
@@ -32,10 +37,15 @@ struct ClockEstimate {
   std::uint64_t uncertainty_ns = 0;   // half the round trip of the sample it came from
   std::uint64_t samples = 0;          // samples accepted so far (all time)
 
-  // The host-clock time of a guest-clock reading (clamped at 0).
+  // The host-clock time of a guest-clock reading, saturated to [0, UINT64_MAX]. Any reading and
+  // any offset: both may come from the guest, so the arithmetic is unsigned and checked (the
+  // old int64 form overflowed for readings near 2^63).
   std::uint64_t to_host(std::uint64_t guest_ns) const {
-    const std::int64_t host = static_cast<std::int64_t>(guest_ns) - offset_ns;
-    return host > 0 ? static_cast<std::uint64_t>(host) : 0;
+    // 0 - u64(offset) is |offset| for a negative offset, INT64_MIN included.
+    const auto magnitude = offset_ns >= 0 ? static_cast<std::uint64_t>(offset_ns)
+                                          : std::uint64_t{0} - static_cast<std::uint64_t>(offset_ns);
+    if (offset_ns >= 0) return guest_ns > magnitude ? guest_ns - magnitude : 0;
+    return guest_ns > UINT64_MAX - magnitude ? UINT64_MAX : guest_ns + magnitude;
   }
 };
 
