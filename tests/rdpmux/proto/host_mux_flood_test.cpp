@@ -73,6 +73,15 @@ class HostMuxFlood : public testing::FakeGuestTest {
 
   ringbus::Channel& guest_control() { return guest_->channel(kControlChannel); }
 
+  // A mux that asked for stamps, the guest's hello, and one open connection.
+  std::unique_ptr<Connection> stamped_connection() {
+    HostMuxOptions options;
+    options.on_stamp = [](const GuestStamp&) {};
+    start(std::move(options), false);
+    guest_hello(kKnownFeatures);
+    return open_connection();
+  }
+
   // Guest side: one Ping into the guest->host control ring; false when it is full.
   bool guest_try_ping(std::uint64_t nonce) {
     const auto e = encode_control(PingMsg{nonce, 0});
@@ -407,11 +416,7 @@ TEST_F(HostMuxFlood, ALateOpenedOnAFullControlRingIsClosedLaterWithoutWaiting) {
 // ---- Connection::peek_read() budget -----------------------------------------------------------
 
 TEST_F(HostMuxFlood, AStampFloodEndsEachPeekReadAtItsBudget) {
-  HostMuxOptions options;
-  options.on_stamp = [](const GuestStamp&) {};
-  start(std::move(options), false);
-  guest_hello(kKnownFeatures);
-  auto conn = open_connection();
+  auto conn = stamped_connection();
   ASSERT_TRUE(conn);
   // Stamps with no data record before them: each is counted and skipped, never bytes.
   constexpr std::uint64_t kStamps = 20'000;
@@ -444,11 +449,7 @@ TEST_F(HostMuxFlood, AStampFloodEndsEachPeekReadAtItsBudget) {
 }
 
 TEST_F(HostMuxFlood, ReadFindsTheBytesBehindAStampFloodEvenAfterClosed) {
-  HostMuxOptions options;
-  options.on_stamp = [](const GuestStamp&) {};
-  start(std::move(options), false);
-  guest_hello(kKnownFeatures);
-  auto conn = open_connection();
+  auto conn = stamped_connection();
   ASSERT_TRUE(conn);
   for (int i = 0; i < 5000; ++i) guest_send(kRecordStamp, encode_stamp(1, 2), 1);
   guest_send(kRecordData, bytes_of("tail"), 1);
