@@ -73,6 +73,21 @@ class HostMuxFlood : public testing::FakeGuestTest {
 
   ringbus::Channel& guest_control() { return guest_->channel(kControlChannel); }
 
+  // The guest reads host->guest control again: the next poll() sends the one Close the host
+  // owed for `channel`, and the guest's Closed frees it.
+  void expect_owed_close_then_free(std::uint32_t channel) {
+    guest_read_all();
+    mux_->poll();
+    std::vector<ControlMessage> got;
+    guest_read_all(&got);
+    ASSERT_EQ(got.size(), 1u);
+    ASSERT_TRUE(std::holds_alternative<CloseMsg>(got[0]));
+    EXPECT_EQ(std::get<CloseMsg>(got[0]).channel, channel);
+    guest_send(make_closed(channel, 0, 0, 0, ""));
+    mux_->poll();
+    EXPECT_EQ(mux_->free_channels(), 1u);
+  }
+
   // A mux that asked for stamps, the guest's hello, and one open connection.
   std::unique_ptr<Connection> stamped_connection() {
     HostMuxOptions options;
@@ -367,16 +382,7 @@ TEST_F(HostMuxFlood, ClosingAConnectionWhileTheGuestDoesNotReadControlDoesNotWai
   EXPECT_EQ(mux_->free_channels(), 0u);  // not free before the guest confirms
 
   // The guest reads again; the next poll() sends the Close it was owed.
-  guest_read_all();
-  mux_->poll();
-  std::vector<ControlMessage> got;
-  guest_read_all(&got);
-  ASSERT_EQ(got.size(), 1u);
-  ASSERT_TRUE(std::holds_alternative<CloseMsg>(got[0]));
-  EXPECT_EQ(std::get<CloseMsg>(got[0]).channel, channel);
-  guest_send(make_closed(channel, 0, 0, 0, ""));
-  mux_->poll();
-  EXPECT_EQ(mux_->free_channels(), 1u);
+  expect_owed_close_then_free(channel);
   EXPECT_EQ(mux_->counters().protocol_errors.load(), 0u);
 }
 
@@ -400,16 +406,7 @@ TEST_F(HostMuxFlood, ALateOpenedOnAFullControlRingIsClosedLaterWithoutWaiting) {
   EXPECT_EQ(mux_->counters().closes_deferred.load(), 1u);
   EXPECT_EQ(mux_->counters().protocol_errors.load(), 1u);
 
-  guest_read_all();
-  mux_->poll();
-  std::vector<ControlMessage> got;
-  guest_read_all(&got);
-  ASSERT_EQ(got.size(), 1u);
-  ASSERT_TRUE(std::holds_alternative<CloseMsg>(got[0]));
-  EXPECT_EQ(std::get<CloseMsg>(got[0]).channel, o.channel);
-  guest_send(make_closed(o.channel, 0, 0, 0, ""));
-  mux_->poll();
-  EXPECT_EQ(mux_->free_channels(), 1u);
+  expect_owed_close_then_free(o.channel);
   EXPECT_TRUE(open_connection());
 }
 
