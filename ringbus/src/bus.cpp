@@ -56,6 +56,15 @@ Result<std::uint64_t> region_size_for(const BusConfig& config) {
       off += align_up(kRingDataOffset + (std::uint64_t{1} << log2), kRegionAlign);
     }
   }
+  if (config.surface_pool_bytes != 0) {
+    if (config.channels.size() < 2)
+      return std::unexpected(Error{Errc::kInvalidArgument, 0,
+                                   "a surface pool needs a channel of its own besides channel 0 (control)"});
+    if (config.surface_pool_bytes > (std::uint64_t{1} << 40))
+      return std::unexpected(Error{Errc::kInvalidArgument, 0,
+                                   "surface pool of " + std::to_string(config.surface_pool_bytes) + " bytes (at most 1 TiB)"});
+    off += align_up(config.surface_pool_bytes, kRegionAlign);
+  }
   return off;
 }
 
@@ -107,9 +116,22 @@ Result<BusLayout> validate_region(const std::byte* base, std::size_t size) {
       ranges.push_back({offset, end});
     }
   }
+  if (h.surface_pool_size != 0) {
+    if (h.surface_channel == 0 || h.surface_channel >= h.channel_count)
+      return std::unexpected(bad("surface channel " + std::to_string(h.surface_channel) + " out of range"));
+    if (h.surface_pool_offset % kRegionAlign != 0 || h.surface_pool_size % kRegionAlign != 0 ||
+        h.surface_pool_offset > h.region_size || h.surface_pool_size > h.region_size - h.surface_pool_offset)
+      return std::unexpected(bad("surface pool outside the region or not page aligned"));
+    ranges.push_back({h.surface_pool_offset, h.surface_pool_offset + h.surface_pool_size});
+    layout.surface_pool_offset = h.surface_pool_offset;
+    layout.surface_pool_size = h.surface_pool_size;
+    layout.surface_channel = h.surface_channel;
+  } else if (h.surface_pool_offset != 0 || h.surface_channel != 0) {
+    return std::unexpected(bad("surface channel or offset without a surface pool"));
+  }
   std::sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) { return a.begin < b.begin; });
   for (std::size_t i = 1; i < ranges.size(); ++i)
-    if (ranges[i].begin < ranges[i - 1].end) return std::unexpected(bad("rings overlap"));
+    if (ranges[i].begin < ranges[i - 1].end) return std::unexpected(bad("rings or surface pool overlap"));
   return layout;
 }
 
@@ -138,6 +160,11 @@ void Bus::format(std::byte* base, const BusConfig& config, std::uint64_t size) {
     std::memset(base + d.h2g_offset, 0, sizeof(RingControl));
     std::memset(base + d.g2h_offset, 0, sizeof(RingControl));
     std::memcpy(base + h.channel_table_offset + i * sizeof(ChannelDesc), &d, sizeof d);
+  }
+  if (config.surface_pool_bytes != 0) {
+    h.surface_pool_offset = off;
+    h.surface_pool_size = align_up(config.surface_pool_bytes, kRegionAlign);
+    h.surface_channel = h.channel_count - 1;
   }
   h.checksum = header_checksum(h);
   std::memcpy(base, &h, sizeof h);
@@ -209,6 +236,15 @@ Result<Bus> Bus::from_mapping(std::byte* base, std::size_t size, bool owns_mappi
         reinterpret_cast<RingControl*>(base + d.g2h_offset), d.g2h_log2));
   }
   return bus;
+}
+
+Result<std::span<std::byte>> Bus::surface_bytes(std::uint64_t offset, std::uint64_t bytes) const {
+  const std::uint64_t pool = layout_.surface_pool_size;
+  if (pool == 0 || offset > pool || bytes > pool - offset)
+    return std::unexpected(Error{Errc::kInvalidArgument, 0,
+                                 "surface bytes [" + std::to_string(offset) + ", +" + std::to_string(bytes) +
+                                     ") outside the pool of " + std::to_string(pool)});
+  return std::span<std::byte>(base_ + layout_.surface_pool_offset + offset, static_cast<std::size_t>(bytes));
 }
 
 Bus::Bus(Bus&& o) noexcept

@@ -139,7 +139,7 @@ std::filesystem::path resolve(const std::filesystem::path& base, const std::stri
   if (!var) return Fail(std::move(var.error()))
 
 std::expected<void, ConfigError> parse_bus(const toml::table& bus, VmConfig& c) {
-  if (auto r = only_keys(bus, "bus", {"size", "channels", "ring_size", "h2g_ring_size", "g2h_ring_size"}); !r)
+  if (auto r = only_keys(bus, "bus", {"size", "channels", "ring_size", "h2g_ring_size", "g2h_ring_size", "surface_pool"}); !r)
     return r;
   TRY_ASSIGN(size, get_int(bus, "bus", "size", 1, std::int64_t{1} << 40));
   if (!*size) return fail("bus.size", "missing (bytes, a power of two)");
@@ -156,6 +156,12 @@ std::expected<void, ConfigError> parse_bus(const toml::table& bus, VmConfig& c) 
   if (*h2g) c.h2g_log2 = **h2g;
   TRY_ASSIGN(g2h, get_pow2(bus, "bus", "g2h_ring_size", min, max));
   if (*g2h) c.g2h_log2 = **g2h;
+  TRY_ASSIGN(pool, get_int(bus, "bus", "surface_pool", 0, std::int64_t{1} << 40));
+  if (*pool) {
+    c.surface_pool = static_cast<std::uint64_t>(**pool);
+    if (c.surface_pool != 0 && c.channels < 2)
+      return fail("bus.surface_pool", "surfaces need a channel of their own: set bus.channels to 2 or more");
+  }
   auto need = ringbus::region_size_for(c.bus_config());
   if (!need) return fail("bus", ringbus::to_string(need.error()));
   if (*need > c.bus_size)
@@ -375,6 +381,7 @@ std::string ConfigError::to_string() const {
 ringbus::BusConfig VmConfig::bus_config() const {
   ringbus::BusConfig b = ringbus::BusConfig::uniform(channels, h2g_log2, g2h_log2);
   b.name = "vitrine-bus-" + name;
+  b.surface_pool_bytes = surface_pool;
   return b;
 }
 

@@ -453,9 +453,12 @@ Result<std::unique_ptr<Connection>> HostMux::open(const Target& target, OpenOpti
     return fail(Errc::kInvalidArgument, "the guest relay does not accept Unix socket targets");
   if (options.framed && (hello_reply_.features & kFeatureFramedPdus) == 0)
     return fail(Errc::kInvalidArgument, "the guest relay does not frame PDUs");
+  // The surface channel (a bus formatted with a surface pool) carries surface messages between
+  // the appserver and the viewer, never an RDP connection.
+  const std::uint32_t surfaces = bus_.has_surface_pool() ? bus_.surface_channel() : 0;
   const auto free_channel = [&]() -> std::uint32_t {
     for (std::uint32_t i = 1; i < slots_.size(); ++i)
-      if (slots_[i].state == SlotState::kFree) return i;
+      if (i != surfaces && slots_[i].state == SlotState::kFree) return i;
     return 0;
   };
   std::uint32_t channel = free_channel();
@@ -465,7 +468,7 @@ Result<std::unique_ptr<Connection>> HostMux::open(const Target& target, OpenOpti
     channel = free_channel();
   }
   if (channel == 0)
-    return fail(Errc::kNoFreeChannel, "all " + std::to_string(slots_.size() - 1) + " connection channels are in use");
+    return fail(Errc::kNoFreeChannel, "all " + std::to_string(slots_.size() - 1 - (surfaces != 0 ? 1 : 0)) + " connection channels are in use");
   if (bus_.channel(channel).faulted()) bus_.channel(channel).reset();
   discard_rx(channel);
 

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,9 @@ struct ChannelConfig {
 struct BusConfig {
   std::vector<ChannelConfig> channels = std::vector<ChannelConfig>(1);  // channel 0: control
   std::string name = "vitrine-bus";  // memfd name (shows in /proc/PID/fd)
+  // Bytes of surface pool after the rings (rounded up to a page); 0: no surfaces offered. The
+  // surface messages then use the last channel, which needs at least two channels.
+  std::uint64_t surface_pool_bytes = 0;
 
   // `count` channels of the same geometry.
   static BusConfig uniform(std::uint32_t count, std::uint32_t h2g_log2, std::uint32_t g2h_log2);
@@ -38,6 +42,9 @@ struct BusLayout {
   std::uint64_t region_size = 0;
   std::uint32_t features = 0;
   std::vector<ChannelDesc> channels;
+  std::uint64_t surface_pool_offset = 0;  // from region start; 0 with no pool
+  std::uint64_t surface_pool_size = 0;    // 0: no surfaces offered
+  std::uint32_t surface_channel = 0;      // 0: none
 };
 
 // Checks a region image of `size` bytes. Never reads outside [base, base + size).
@@ -71,6 +78,16 @@ class Bus {
   std::size_t size() const { return size_; }
   // The memfd / file descriptor, or -1 for attach_mapping.
   int fd() const { return fd_.get(); }
+
+  // The surface pool (layout.hpp), empty when the host offers no surfaces. Its bounds come from
+  // the header as validated at attach; the bytes inside are the guest's to write at any time.
+  [[nodiscard]] bool has_surface_pool() const { return layout_.surface_pool_size != 0; }
+  [[nodiscard]] std::uint32_t surface_channel() const { return layout_.surface_channel; }
+  [[nodiscard]] std::uint64_t surface_pool_offset() const { return layout_.surface_pool_offset; }
+  [[nodiscard]] std::uint64_t surface_pool_size() const { return layout_.surface_pool_size; }
+  // `bytes` at pool-relative `offset`, or kInvalidArgument when any of it lies outside the pool.
+  // Checked with subtractions only, so a guest offset near 2^64 cannot wrap past the check.
+  [[nodiscard]] Result<std::span<std::byte>> surface_bytes(std::uint64_t offset, std::uint64_t bytes) const;
 
  private:
   Bus() = default;

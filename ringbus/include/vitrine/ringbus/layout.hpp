@@ -14,7 +14,16 @@
 //                   | channel 0: ring guest->host                 |
 //                   |   RingControl (1 KiB) | data (2^n bytes)    |
 //                   | channel 1 ...                               |
+//                   +---------------------------------------------+  (page aligned)
+//                   | surface pool (optional, surface_pool_size)  |  window pixels, guest-written
 //                   +---------------------------------------------+
+//
+// The surface pool is where the guest's X server writes window pixels (MIT-SHM on the bus
+// memory). The host offers surfaces by formatting a region with a pool (surface_pool_size > 0)
+// and names the channel that carries the surface messages (surface_channel, never 0; no RDP
+// connection is opened on it). Inside the pool the guest allocates; the host only reads pixels
+// at offsets the surface messages name, after checking them against the pool bounds it copied
+// from this header at attach. What the pool holds is never trusted beyond "some pixel values".
 //
 // RingControl keeps what each side writes on its own 128-byte block (two cache lines: the
 // adjacent-line prefetcher pulls pairs), so the producer's stores never invalidate the line
@@ -53,7 +62,7 @@
 namespace vitrine::ringbus {
 
 inline constexpr std::uint64_t kMagic = 0x3153554254525456ull;  // "VTRTBUS1", little-endian
-inline constexpr std::uint32_t kLayoutVersion = 1;
+inline constexpr std::uint32_t kLayoutVersion = 2;  // 2: surface pool
 inline constexpr std::uint32_t kMaxChannels = 256;
 inline constexpr std::uint32_t kMinRingLog2 = 12;  // 4 KiB
 inline constexpr std::uint32_t kMaxRingLog2 = 30;  // 1 GiB
@@ -74,7 +83,11 @@ struct RegionHeader {
   std::uint32_t channel_desc_size;     // sizeof(ChannelDesc)
   std::uint32_t reserved0;
   std::uint64_t checksum;         // xxh3-64 of this header with checksum = 0
-  std::uint8_t reserved[200];
+  std::uint64_t surface_pool_offset;  // from region start, page aligned (0 with no pool)
+  std::uint64_t surface_pool_size;    // bytes, page multiple; 0: the host offers no surfaces
+  std::uint32_t surface_channel;      // channel of the surface messages (0: no pool)
+  std::uint32_t reserved1;
+  std::uint8_t reserved[176];
 };
 static_assert(sizeof(RegionHeader) == 256);
 static_assert(offsetof(RegionHeader, magic) == 0);
@@ -87,7 +100,11 @@ static_assert(offsetof(RegionHeader, channel_table_offset) == 32);
 static_assert(offsetof(RegionHeader, channel_desc_size) == 40);
 static_assert(offsetof(RegionHeader, reserved0) == 44);
 static_assert(offsetof(RegionHeader, checksum) == 48);
-static_assert(offsetof(RegionHeader, reserved) == 56);
+static_assert(offsetof(RegionHeader, surface_pool_offset) == 56);
+static_assert(offsetof(RegionHeader, surface_pool_size) == 64);
+static_assert(offsetof(RegionHeader, surface_channel) == 72);
+static_assert(offsetof(RegionHeader, reserved1) == 76);
+static_assert(offsetof(RegionHeader, reserved) == 80);
 static_assert(std::is_trivially_copyable_v<RegionHeader>);
 
 // Where the two rings of one channel live. h2g: host produces, guest consumes; g2h: reverse.

@@ -75,6 +75,9 @@ struct VmConfig {
   std::uint32_t channels = 4;
   std::uint32_t h2g_log2 = 20;
   std::uint32_t g2h_log2 = 20;
+  // Bytes of window-pixel pool after the rings; 0: no surfaces (windows' pixels go over RDP).
+  // The last channel then carries the surface messages and no RDP connection.
+  std::uint64_t surface_pool = 0;
 
   // [guest]
   std::string rdp_target = "tcp:3389";
