@@ -241,6 +241,13 @@ void SurfaceReceiver::on_present(const rdpmux::SurfacePresent& p, std::uint64_t 
   if (pending_.size() > 1) ++counters_.releases_deferred;
 }
 
+void SurfaceReceiver::request_refresh(std::uint32_t window) {
+  auto it = by_window_.find(window);
+  if (it == by_window_.end()) return;
+  pending_.emplace_back(rdpmux::kSurfaceRefresh, bytes_of(rdpmux::SurfaceRefreshMsg{it->second, 0}));
+  flush_replies();
+}
+
 void SurfaceReceiver::on_destroy(std::uint32_t surface_id) {
   auto it = surfaces_.find(surface_id);
   if (it == surfaces_.end()) {

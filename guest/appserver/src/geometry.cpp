@@ -50,6 +50,10 @@ void DamageRegion::add(const Rect& r) {
                              static_cast<unsigned>(r.height));
 }
 
+void DamageRegion::subtract(const DamageRegion& other) {
+  pixman_region32_subtract(&region_, &region_, const_cast<pixman_region32_t*>(&other.region_));
+}
+
 void DamageRegion::clear() {
   pixman_region32_fini(&region_);
   pixman_region32_init(&region_);

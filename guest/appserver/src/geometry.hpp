@@ -42,6 +42,7 @@ class DamageRegion {
   DamageRegion& operator=(const DamageRegion&) = delete;
 
   void add(const Rect& r);
+  void subtract(const DamageRegion& other);
   void clear();
   [[nodiscard]] bool empty() const;
   // Rectangles clipped to `bounds`; past `max_rects` the bounding box of the region instead.

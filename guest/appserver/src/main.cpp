@@ -3,7 +3,9 @@
 //                     [--app ALIAS=COMMAND]... [--no-shm] [--once] [--verbose]
 #include <freerdp/channels/channels.h>
 #include <freerdp/freerdp.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 #include <winpr/ssl.h>
 #include <winpr/wlog.h>
 #include <winpr/wtsapi.h>
@@ -20,6 +22,7 @@
 #include "log.hpp"
 #include "process_memory.hpp"
 #include "rdp/peer_session.hpp"
+#include "surface/surface_publisher.hpp"
 #include "server/listener.hpp"
 #include "x11/x11_capture.hpp"
 
@@ -37,6 +40,10 @@ struct Args {
   vitrine::appserver::rdp::Codec codec = vitrine::appserver::rdp::Codec::kPlanar;
   std::map<std::string, std::string> aliases;
   bool use_shm = true;
+  int bus_fd = -1;                  // --bus-fd: the bus region inherited from the sandbox
+  std::string doorbell_fds;         // --doorbell-fds: guest,host eventfds (BusDoorbells order)
+  std::string ivshmem;              // --ivshmem BDF|auto: the bus through an ivshmem device
+  bool surfaces = true;
   bool once = false;
   bool verbose = false;
 };
@@ -44,6 +51,7 @@ struct Args {
 constexpr std::string_view kUsage =
     "usage: vitrine-appserver [--display :N] [--port P | --fd N] [--bind ADDR]\n"
     "                         [--codec planar|raw|remotefx] [--app ALIAS=COMMAND]...\n"
+    "                         [--bus-fd N --doorbell-fds G,H | --ivshmem BDF|auto] [--no-surfaces]\n"
     "                         [--no-shm] [--once] [--verbose]\n"
     "  --display   X display to serve (default $DISPLAY)\n"
     "  --port      TCP port on --bind (default 3389; 0 = any free port, printed on stdout)\n"
@@ -52,6 +60,10 @@ constexpr std::string_view kUsage =
     "  --codec     pixel codec (default planar, lossless)\n"
     "  --app       RemoteApp alias: '||ALIAS' launches COMMAND (else ALIAS is looked up on PATH)\n"
     "  --no-shm    read pixels with XGetImage instead of MIT-SHM\n"
+    "  --bus-fd    the Vitrine bus (inherited fd): window pixels as shared surfaces when the host\n"
+    "              offers them (a surface pool in the bus), written there by the X server itself\n"
+    "  --ivshmem   the bus through an ivshmem PCI device (auto: the first one)\n"
+    "  --no-surfaces  every pixel over RDP even when the bus offers surfaces\n"
     "  --once      exit after the first client disconnects\n";
 
 bool parse_int(std::string_view s, int& out) {
@@ -84,6 +96,14 @@ bool parse(int argc, char** argv, Args& a) {
       const size_t eq = v.find('=');
       if (eq == 0 || eq == std::string_view::npos || eq + 1 == v.size()) return false;
       a.aliases[std::string(v.substr(0, eq))] = std::string(v.substr(eq + 1));
+    } else if (arg == "--bus-fd" && value(v)) {
+      if (!parse_int(v, a.bus_fd) || a.bus_fd < 0) return false;
+    } else if (arg == "--doorbell-fds" && value(v)) {
+      a.doorbell_fds = v;
+    } else if (arg == "--ivshmem" && value(v)) {
+      a.ivshmem = v;
+    } else if (arg == "--no-surfaces") {
+      a.surfaces = false;
     } else if (arg == "--no-shm") {
       a.use_shm = false;
     } else if (arg == "--once") {
@@ -116,7 +136,33 @@ int main(int argc, char** argv) {
   winpr_InitializeSSL(WINPR_SSL_INIT_DEFAULT);
   WTSRegisterWtsApiFunctionTable(FreeRDP_InitWtsApi());
 
-  auto capture = x11::X11Capture::open({args.display, args.use_shm});
+  // The bus first: whether it offers surfaces decides whether capture keeps per-window damage.
+  std::unique_ptr<vitrine::relay::AttachedBus> bus;
+  int bus_fd_for_x = -1;
+  if (args.surfaces && (args.bus_fd >= 0 || !args.ivshmem.empty())) {
+    auto attached = [&]() -> vitrine::rdpmux::Result<std::unique_ptr<vitrine::relay::AttachedBus>> {
+      if (args.bus_fd >= 0) {
+        auto fds = vitrine::relay::parse_fd_list(args.doorbell_fds.empty() ? std::string() : args.doorbell_fds);
+        if (!args.doorbell_fds.empty() && !fds) return std::unexpected(fds.error());
+        bus_fd_for_x = ::fcntl(args.bus_fd, F_DUPFD_CLOEXEC, 3);
+        return vitrine::relay::attach_inherited(args.bus_fd, args.doorbell_fds.empty() ? std::vector<int>{} : *fds);
+      }
+      return vitrine::relay::attach_ivshmem("/sys", args.ivshmem == "auto" ? std::string() : args.ivshmem);
+    }();
+    if (!attached) {
+      log_warn("bus: {}: window pixels go over RDP", vitrine::rdpmux::to_string(attached.error()));
+    } else if (!(*attached)->bus.has_surface_pool()) {
+      log_info("bus: {} offers no surfaces (no surface pool): window pixels go over RDP", (*attached)->description);
+    } else {
+      bus = std::move(*attached);
+      if (bus_fd_for_x < 0 && bus->device) {
+        const std::string path = "/sys/bus/pci/devices/" + bus->device->pci_address() + "/resource2";
+        bus_fd_for_x = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+      }
+    }
+  }
+
+  auto capture = x11::X11Capture::open({args.display, args.use_shm, bus != nullptr});
   if (!capture) {
     log_warn("{}", capture.error());
     return 1;
@@ -127,8 +173,17 @@ int main(int argc, char** argv) {
            (*capture)->desktop().width, (*capture)->desktop().height,
            (*capture)->grabber().using_shm() ? "MIT-SHM" : "XGetImage");
 
+  std::unique_ptr<surface::SurfacePublisher> surfaces;
+  if (bus) {
+    auto publisher = surface::SurfacePublisher::create(std::move(bus), bus_fd_for_x, **capture);
+    if (!publisher) log_warn("surfaces: {}", publisher.error());
+    else surfaces = std::move(*publisher);
+  }
+  if (bus_fd_for_x >= 0) ::close(bus_fd_for_x);
+
   rdp::SessionOptions options;
   options.codec = args.codec;
+  options.surfaces = surfaces.get();
   if (args.fd >= 0) {
     if (auto ok = check_inherited_socket(args.fd); !ok) {
       log_warn("--fd: {}", ok.error());

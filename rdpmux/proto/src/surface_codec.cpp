@@ -109,6 +109,11 @@ std::expected<HostSurfaceMessage, std::string> decode_host_surface(std::uint16_t
       if (!copy_exact(payload, m)) return bad();
       return m;
     }
+    case kSurfaceRefresh: {
+      SurfaceRefreshMsg m;
+      if (!copy_exact(payload, m)) return bad();
+      return m;
+    }
     default: return bad();
   }
 }
@@ -151,6 +156,10 @@ ringbus::Result<bool> send_surface_released(ringbus::Ring& tx, const SurfaceRele
 }
 ringbus::Result<bool> send_surface_dropped(ringbus::Ring& tx, const SurfaceDroppedMsg& m) {
   return send_fixed(tx, kSurfaceDropped, m);
+}
+
+ringbus::Result<bool> send_surface_refresh(ringbus::Ring& tx, const SurfaceRefreshMsg& m) {
+  return send_fixed(tx, kSurfaceRefresh, m);
 }
 
 }  // namespace vitrine::rdpmux

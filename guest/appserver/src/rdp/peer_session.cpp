@@ -345,6 +345,19 @@ void Session::handle_rail(const RailEvent& ev) {
 bool Session::send_pixels() {
   DamageRegion& damage = capture_.damage();
   if (damage.empty() || suppressed_) return true;
+  if (options_.surfaces != nullptr && options_.surfaces->active()) {
+    // What surfaces show, unless a window without one lies on top of it there (a popup that is
+    // still on RDP pixels samples the desktop framebuffer at its own place).
+    DamageRegion covered, uncovered;
+    for (const auto& [id, info] : capture_.windows().windows()) {
+      if (!info.shown() || info.minimized) continue;
+      if (options_.surfaces->covers(id)) covered.add(info.frame);
+      else uncovered.add(info.frame);
+    }
+    covered.subtract(uncovered);
+    damage.subtract(covered);
+    if (damage.empty()) return true;
+  }
   std::vector<Rect> rects = damage.rects(desktop_, kMaxDamageRects);
   damage.clear();
   encoder_->clear();
@@ -379,6 +392,7 @@ bool Session::flush() {
     const bool ok = orders_.sync(ctx, capture_.windows());
     if (!update->EndPaint(ctx) || !ok) return false;
   }
+  if (options_.surfaces != nullptr) options_.surfaces->sync();
   if (!send_pixels()) return false;
   if (const auto& cur = capture_.cursor().current(); cur && capture_.cursor().generation() != cursor_generation_) {
     cursor_generation_ = capture_.cursor().generation();
@@ -403,7 +417,10 @@ void Session::loop(const std::atomic<bool>& stop) {
     const size_t reject_index = fds.size();
     if (options_.reject_fd >= 0) fds.push_back({options_.reject_fd, POLLIN, 0});
     // The X queue may already hold events read during the last flush: do not sleep on them.
-    const int timeout = XPending(capture_.display().get()) > 0 ? 0 : 500;
+    // A surface waiting for the host to give a buffer back is checked again soon: the host's
+    // Released comes on the bus, which this loop does not sleep on (the relay owns its doorbell).
+    const bool surfaces_wait = options_.surfaces != nullptr && options_.surfaces->waiting();
+    const int timeout = XPending(capture_.display().get()) > 0 ? 0 : surfaces_wait ? 1 : 500;
     if (::poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) {
       stats_.end_reason = "poll failed";
       return;

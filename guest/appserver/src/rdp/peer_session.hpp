@@ -11,6 +11,7 @@
 
 #include "../exec/launcher.hpp"
 #include "../x11/x11_capture.hpp"
+#include "../surface/surface_publisher.hpp"
 #include "surface_encoder.hpp"
 
 namespace vitrine::appserver::rdp {
@@ -20,6 +21,9 @@ struct SessionOptions {
   // Extra fds to watch: readable `reject_fd` (a listening socket) => accept and close the
   // newcomer, since one client is served at a time. -1: none.
   int reject_fd = -1;
+  // Window pixels over the bus's surface channel (nullptr: every pixel over RDP). Windows it
+  // covers get no RDP pixels; RemoteApp still carries them.
+  surface::SurfacePublisher* surfaces = nullptr;
 };
 
 struct SessionStats {

@@ -116,6 +116,10 @@ class SurfaceReceiver {
   // Arms the doorbell before the UI thread sleeps; false when records arrived meanwhile.
   bool prepare_sleep();
 
+  // The display lost a surface's content (its window came after its pixels): the guest presents
+  // the whole surface again. No-op for a window without a surface.
+  void request_refresh(std::uint32_t window);
+
   [[nodiscard]] const SurfaceCounters& counters() const { return counters_; }
   [[nodiscard]] std::vector<SurfaceInfo> surfaces() const;
   [[nodiscard]] bool window_has_surface(std::uint32_t window) const { return by_window_.contains(window); }

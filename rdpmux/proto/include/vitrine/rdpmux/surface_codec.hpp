@@ -47,7 +47,7 @@ struct SurfaceDestroy {
 };
 
 using GuestSurfaceMessage = std::variant<SurfaceGeometry, SurfacePresent, SurfaceDestroy>;
-using HostSurfaceMessage = std::variant<SurfaceHostReadyMsg, SurfaceReleasedMsg, SurfaceDroppedMsg>;
+using HostSurfaceMessage = std::variant<SurfaceHostReadyMsg, SurfaceReleasedMsg, SurfaceDroppedMsg, SurfaceRefreshMsg>;
 
 // Host: one guest record. `pool_size`: Bus::surface_pool_size(); every buffer of a Create/Resize
 // must lie inside [0, pool_size) (checked with subtractions, no overflow).
@@ -68,5 +68,6 @@ ringbus::Result<bool> send_surface_destroy(ringbus::Ring& tx, std::uint32_t surf
 ringbus::Result<bool> send_surface_host_ready(ringbus::Ring& tx, const SurfaceHostReadyMsg& m);
 ringbus::Result<bool> send_surface_released(ringbus::Ring& tx, const SurfaceReleasedMsg& m);
 ringbus::Result<bool> send_surface_dropped(ringbus::Ring& tx, const SurfaceDroppedMsg& m);
+ringbus::Result<bool> send_surface_refresh(ringbus::Ring& tx, const SurfaceRefreshMsg& m);
 
 }  // namespace vitrine::rdpmux

@@ -17,6 +17,8 @@
 //    | <- Destroy{surface}                     |
 //    | Dropped{surface, reason}            ->  |  the host refused the surface (a fault): paint
 //    |                                         |  that window over RDP again
+//    | Refresh{surface}                    ->  |  the host lost the surface's content (it saw the
+//    |                                         |  pixels before the window): present all of it
 //
 // Buffers: each surface has kMinBuffers..kMaxBuffers buffers in the pool, and a buffer is in one
 // of two hands. The guest writes only buffers the host does not own; a Present hands one to the
@@ -50,6 +52,7 @@ inline constexpr std::uint16_t kSurfaceDestroy = 4;    // guest -> host
 inline constexpr std::uint16_t kSurfaceHostReady = 16; // host -> guest
 inline constexpr std::uint16_t kSurfaceReleased = 17;  // host -> guest
 inline constexpr std::uint16_t kSurfaceDropped = 18;   // host -> guest
+inline constexpr std::uint16_t kSurfaceRefresh = 19;   // host -> guest
 
 inline constexpr std::uint32_t kSurfaceFormatBgrx8888 = 1;  // bytes B,G,R,X; X ignored
 
@@ -157,5 +160,13 @@ struct SurfaceDroppedMsg {
 static_assert(sizeof(SurfaceDroppedMsg) == 8);
 static_assert(offsetof(SurfaceDroppedMsg, surface_id) == 0);
 static_assert(offsetof(SurfaceDroppedMsg, reason) == 4);
+
+struct SurfaceRefreshMsg {
+  std::uint32_t surface_id;
+  std::uint32_t reserved0;
+};
+static_assert(sizeof(SurfaceRefreshMsg) == 8);
+static_assert(offsetof(SurfaceRefreshMsg, surface_id) == 0);
+static_assert(offsetof(SurfaceRefreshMsg, reserved0) == 4);
 
 }  // namespace vitrine::rdpmux

@@ -1,0 +1,292 @@
+#include "surface_publisher.hpp"
+
+#include <time.h>
+
+#include <algorithm>
+
+#include "../log.hpp"
+#include "vitrine/rdpmux/surface_codec.hpp"
+
+namespace vitrine::appserver::surface {
+namespace {
+
+constexpr std::size_t kMaxRects = rdpmux::kSurfaceMaxPresentRects;
+constexpr std::size_t kMaxRepliesPerTurn = 1024;
+
+std::uint64_t now_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+// The window's own pixels, border excluded: what ShmGetImage of the window returns.
+Rect inside(const WindowInfo& info) {
+  return {0, 0, info.frame.width - 2 * info.border, info.frame.height - 2 * info.border};
+}
+
+}  // namespace
+
+std::expected<std::unique_ptr<SurfacePublisher>, std::string> SurfacePublisher::create(
+    std::unique_ptr<relay::AttachedBus> bus, int bus_fd, x11::X11Capture& capture) {
+  if (!bus->bus.has_surface_pool()) return std::unexpected(std::string("the bus has no surface pool: the host offers no surfaces"));
+  std::unique_ptr<SurfacePublisher> p(new SurfacePublisher(std::move(bus), capture));
+  p->reader_ = BusImageReader::create(capture.display().get(), bus_fd, p->bus_->bus.base(), capture.grabber());
+  return p;
+}
+
+SurfacePublisher::SurfacePublisher(std::unique_ptr<relay::AttachedBus> bus, x11::X11Capture& capture)
+    : bus_(std::move(bus)),
+      capture_(capture),
+      pool_(bus_->bus.surface_pool_size()),
+      channel_(bus_->bus.surface_channel()) {}
+
+SurfacePublisher::~SurfacePublisher() = default;
+
+ringbus::Ring& SurfacePublisher::tx() { return bus_->bus.channel(channel_).tx(); }
+
+bool SurfacePublisher::covers(Window w) const {
+  auto it = surfaces_.find(w);
+  return active() && it != surfaces_.end() && it->second.created;
+}
+
+void SurfacePublisher::forget_all() {
+  surfaces_.clear();
+  refused_.clear();
+  retired_owned_.clear();
+  pool_ = ringbus::SurfacePool(bus_->bus.surface_pool_size());
+  stats_.surfaces = 0;
+}
+
+void SurfacePublisher::read_host() {
+  ringbus::Ring& rx = bus_->bus.channel(channel_).rx();
+  for (std::size_t n = 0; n < kMaxRepliesPerTurn; ++n) {
+    auto rec = rx.peek();
+    if (!rec) {
+      log_warn("surfaces: the host->guest ring broke ({}); waiting for the host to reset it", rec.error().message);
+      session_ = 0;
+      forget_all();
+      return;
+    }
+    if (!*rec) break;
+    auto m = rdpmux::decode_host_surface(rec->type, rec->payload);
+    rx.release();
+    if (!m) {
+      log_warn("surfaces: {}", m.error());
+      continue;
+    }
+    if (const auto* ready = std::get_if<rdpmux::SurfaceHostReadyMsg>(&*m)) {
+      if (ready->version != rdpmux::kSurfaceProtocolVersion) {
+        log_warn("surfaces: the host speaks surface protocol {}, this appserver {}: RDP pixels", ready->version,
+                 rdpmux::kSurfaceProtocolVersion);
+        session_ = 0;
+        continue;
+      }
+      session_ = ready->session;
+      ++stats_.host_sessions;
+      forget_all();
+      log_info("surfaces: the host reads window surfaces (session {}, zero-copy {})", session_, reader_->zero_copy());
+    } else if (const auto* rel = std::get_if<rdpmux::SurfaceReleasedMsg>(&*m)) {
+      if (auto r = retired_owned_.find({rel->surface_id, rel->buffer}); r != retired_owned_.end()) {
+        pool_.free(r->second);
+        retired_owned_.erase(r);
+        continue;
+      }
+      for (auto& [w, s] : surfaces_)
+        if (s.id == rel->surface_id && rel->buffer < 2) s.buffers[rel->buffer].host_owns = false;
+    } else if (const auto* drop = std::get_if<rdpmux::SurfaceDroppedMsg>(&*m)) {
+      for (auto it = surfaces_.begin(); it != surfaces_.end(); ++it) {
+        if (it->second.id != drop->surface_id) continue;
+        log_warn("surfaces: the host dropped the surface of window {:#x} (reason {}): RDP pixels for it", it->first,
+                 drop->reason);
+        refused_.insert(it->first);
+        ++stats_.dropped;
+        // The host reads none of its buffers any more.
+        for (auto& b : it->second.buffers) pool_.free(b.offset);
+        capture_.damage().add(capture_.windows().windows().contains(it->first)
+                                  ? capture_.windows().windows().at(it->first).frame
+                                  : Rect{});
+        surfaces_.erase(it);
+        break;
+      }
+    } else if (const auto* refresh = std::get_if<rdpmux::SurfaceRefreshMsg>(&*m)) {
+      for (auto& [w, s] : surfaces_)
+        if (s.id == refresh->surface_id) s.full = true;
+    }
+  }
+  bus_->bus.channel(channel_).notify_released();
+  stats_.surfaces = surfaces_.size();
+}
+
+void SurfacePublisher::release_surface(Surface& s) {
+  for (std::uint32_t b = 0; b < 2; ++b) {
+    if (s.buffers[b].host_owns) retired_owned_[{s.id, b}] = s.buffers[b].offset;
+    else pool_.free(s.buffers[b].offset);
+  }
+}
+
+// New buffers for `s` at this size. False: the pool is full (the window stays on RDP pixels).
+bool SurfacePublisher::place(Surface& s, std::int32_t width, std::int32_t height) {
+  const std::uint64_t bytes = std::uint64_t(width) * std::uint64_t(height) * 4;
+  auto a = pool_.allocate(bytes);
+  auto b = a ? pool_.allocate(bytes) : std::nullopt;
+  if (!a || !b) {
+    if (a) pool_.free(*a);
+    return false;
+  }
+  s.width = width;
+  s.height = height;
+  s.buffers[0] = {*a, false};
+  s.buffers[1] = {*b, false};
+  return true;
+}
+
+void SurfacePublisher::sync() {
+  waiting_ = false;
+  read_host();
+  if (!active()) return;
+  const auto& windows = capture_.windows().windows();
+  // Surfaces of windows that are gone or hidden.
+  for (auto it = surfaces_.begin(); it != surfaces_.end();) {
+    auto w = windows.find(it->first);
+    if (w != windows.end() && w->second.shown() && !w->second.minimized) {
+      ++it;
+      continue;
+    }
+    if (it->second.created) {
+      auto sent = rdpmux::send_surface_destroy(tx(), it->second.id);
+      if (!sent || !*sent) {  // full: try again next turn
+        waiting_ = true;
+        ++it;
+        continue;
+      }
+      dirty_ = true;
+    }
+    release_surface(it->second);
+    it = surfaces_.erase(it);
+  }
+  for (const auto& [id, info] : windows) {
+    if (!info.shown() || info.minimized || refused_.contains(id)) continue;
+    const Rect r = inside(info);
+    if (r.width <= 0 || r.height <= 0 || std::uint32_t(r.width) > rdpmux::kSurfaceMaxSide ||
+        std::uint32_t(r.height) > rdpmux::kSurfaceMaxSide)
+      continue;
+    Surface& s = surfaces_[id];
+    if (s.id == 0) {
+      s.id = next_id_++;
+      s.window = id;
+    }
+    if (s.created && !s.resize_unsent && (s.width != r.width || s.height != r.height)) {
+      // New buffers only once the host gave both old ones back: it may still read them.
+      if (s.buffers[0].host_owns || s.buffers[1].host_owns) {
+        waiting_ = true;
+        continue;
+      }
+      for (auto& b : s.buffers) pool_.free(b.offset);
+      if (!place(s, r.width, r.height)) {
+        ++stats_.pool_full;
+        (void)rdpmux::send_surface_destroy(tx(), s.id);  // full ring: the host drops it on its own later
+        dirty_ = true;
+        refused_.insert(id);
+        surfaces_.erase(id);
+        capture_.damage().add(info.frame);
+        continue;
+      }
+      s.resize_unsent = true;
+    }
+    if (s.resize_unsent) {
+      rdpmux::SurfaceGeometry g{s.id, static_cast<std::uint32_t>(id), std::uint32_t(s.width), std::uint32_t(s.height),
+                                std::uint32_t(s.width) * 4, 2, {s.buffers[0].offset, s.buffers[1].offset}, true};
+      if (auto sent = rdpmux::send_surface_geometry(tx(), g); !sent || !*sent) {
+        waiting_ = true;
+        continue;
+      }
+      s.resize_unsent = false;
+      s.full = true;
+      dirty_ = true;
+    }
+    if (!s.created) {
+      if (!place(s, r.width, r.height)) {
+        ++stats_.pool_full;
+        refused_.insert(id);
+        surfaces_.erase(id);
+        continue;
+      }
+      rdpmux::SurfaceGeometry g{s.id, static_cast<std::uint32_t>(id), std::uint32_t(r.width), std::uint32_t(r.height),
+                                std::uint32_t(r.width) * 4, 2, {s.buffers[0].offset, s.buffers[1].offset}, false};
+      auto sent = rdpmux::send_surface_geometry(tx(), g);
+      if (!sent || !*sent) {
+        for (auto& b : s.buffers) pool_.free(b.offset);
+        s.buffers[0] = s.buffers[1] = {};
+        waiting_ = true;
+        continue;
+      }
+      s.created = true;
+      s.full = true;
+      dirty_ = true;
+      ++stats_.creates;
+    }
+    if (!present(s, capture_.window_damage(id))) waiting_ = true;
+  }
+  stats_.surfaces = surfaces_.size();
+  if (dirty_) {
+    bus_->bus.channel(channel_).notify_sent();
+    dirty_ = false;
+  }
+}
+
+// Presents `s`'s damage from a free buffer. False when it had to wait (no buffer, full ring).
+bool SurfacePublisher::present(Surface& s, DamageRegion* damage) {
+  const Rect all{0, 0, s.width, s.height};
+  if (!s.full && (damage == nullptr || damage->empty())) return true;
+  Buffer* buffer = !s.buffers[0].host_owns ? &s.buffers[0] : !s.buffers[1].host_owns ? &s.buffers[1] : nullptr;
+  if (buffer == nullptr) {
+    ++stats_.waits_for_buffer;
+    return false;
+  }
+  std::vector<Rect> rects = s.full ? std::vector<Rect>{all} : damage->rects(all, kMaxRects);
+  if (rects.empty()) {
+    if (damage) damage->clear();
+    return true;
+  }
+  // The X server writes whole rows: one ShmGetImage per band of rows the rectangles touch.
+  std::vector<std::pair<std::int32_t, std::int32_t>> bands;  // [top, bottom)
+  for (const Rect& r : rects) bands.emplace_back(r.y, r.y + r.height);
+  std::sort(bands.begin(), bands.end());
+  std::vector<std::pair<std::int32_t, std::int32_t>> merged;
+  for (const auto& b : bands) {
+    if (!merged.empty() && b.first <= merged.back().second) merged.back().second = std::max(merged.back().second, b.second);
+    else merged.push_back(b);
+  }
+  const std::uint64_t base = bus_->bus.surface_pool_offset() + buffer->offset;
+  const std::uint64_t row = std::uint64_t(s.width) * 4;
+  for (const auto& [top, bottom] : merged) {
+    auto read = reader_->read_rows(s.window, s.width, top, bottom - top, base + std::uint64_t(top) * row);
+    if (!read) {
+      log_debug("surfaces: {}", read.error());
+      if (damage) damage->clear();  // the window went away under us: the next turn drops it
+      return true;
+    }
+    stats_.bytes_read += std::uint64_t(bottom - top) * row;
+  }
+  std::vector<rdpmux::SurfaceRectWire> wire;
+  std::uint64_t bytes = 0;
+  for (const Rect& r : rects) {
+    wire.push_back({r.x, r.y, r.width, r.height});
+    bytes += std::uint64_t(r.area()) * 4;
+  }
+  const std::uint32_t index = buffer == &s.buffers[0] ? 0 : 1;
+  rdpmux::SurfacePresentMsg m{s.id, index, s.sequence + 1, now_ns(), 0, 0};
+  auto sent = rdpmux::send_surface_present(tx(), m, wire);
+  if (!sent || !*sent) return false;  // ring full: the damage stays for the next turn
+  ++s.sequence;
+  buffer->host_owns = true;
+  s.full = false;
+  if (damage) damage->clear();
+  dirty_ = true;
+  ++stats_.presents;
+  stats_.bytes_presented += bytes;
+  stats_.bytes_copied = reader_->copies();
+  return true;
+}
+
+}  // namespace vitrine::appserver::surface
