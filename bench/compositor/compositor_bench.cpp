@@ -8,6 +8,15 @@
 //                            text line every frame, with and without xxh3 tile hashing
 //   BM_PresentWindows/<n>    n windows tiling the desktop, all damaged, drawn and "swapped"
 //   BM_PresentOneOfMany/32   32 windows, damage in one: the other 31 are skipped
+//   BM_SurfaceUpload/<w>/<h> one 1920x1080 window painted from its own 1920x1080 surface: a wxh
+//                            rectangle of it uploaded (upload_surface) and presented (present()
+//                            without a framebuffer)
+//   BM_SurfaceBaselineDesktop/<w>/<h>  the same rectangle damaged in a 1920x1080 desktop
+//                            framebuffer under a desktop-sized window, default upload path,
+//                            present(framebuffer): what the surface path replaces
+//   BM_{Surface,Desktop}UploadOnly/<w>/<h>  the same two with the window hidden: present() draws
+//                            nothing, so the copy itself is measured (llvmpipe's draw of a
+//                            1920x1080 window costs more than any upload and varies run to run)
 // Every iteration ends with glFinish so that GPU work is inside the measured time.
 #include <benchmark/benchmark.h>
 
@@ -270,5 +279,93 @@ VITRINE_BENCH_RATIO("32 windows: damage in one vs in all (x faster)", "BM_Presen
                     "BM_PresentWindows/32/real_time", Metric::kTimeInverse);
 VITRINE_BENCH_RATIO("present 32 vs 1 window(s), whole desktop drawn (x faster)", "BM_PresentWindows/32/real_time",
                     "BM_PresentWindows/1/real_time", Metric::kTimeInverse);
+
+// A wxh rectangle of a 1920x1080 window changes every frame: uploaded from the window's own
+// surface (`surface`) or from the desktop framebuffer it samples (the baseline). One window, so
+// both draw the same pixels; only where they come from differs.
+void window_rect_update(benchmark::State& state, bool surface, bool drawn) {
+  Compositor* c = rig(UploadPath::kAuto, false);
+  if (c == nullptr) return state.SkipWithError("headless EGL unavailable");
+  remove_windows(*c);
+  const auto w = static_cast<std::int32_t>(state.range(0));
+  const auto h = static_cast<std::int32_t>(state.range(1));
+  // Off the top-left corner unless it spans the whole frame: rows start mid-stride.
+  const std::int32_t x = w < kW ? (kW - w) / 3 : 0, y = h < kH ? (kH - h) / 3 : 0;
+  const WindowRect rect{x, y, w, h};
+  const PixelSource pixels = frame().view();
+  WindowDesc desc = at({0, 0, kW, kH});
+  desc.visible = drawn;
+  if (!c->create_window(1, desc)) return state.SkipWithError("create_window failed");
+  if (surface) {
+    if (!c->attach_surface(1, kW, kH)) return state.SkipWithError("attach_surface failed");
+    const WindowRect all{0, 0, kW, kH};
+    (void)c->upload_surface(1, pixels, std::span(&all, 1));
+  }
+  (void)c->present(pixels);
+  c->finish();
+  auto frame_once = [&]() -> Result<std::int64_t> {
+    if (surface) {
+      auto up = c->upload_surface(1, pixels, std::span(&rect, 1));
+      if (!up) return std::unexpected(up.error());
+      auto r = c->present();
+      if (!r) return std::unexpected(r.error());
+      return up->bytes_uploaded;
+    }
+    c->damage(DesktopRect{x, y, w, h});
+    auto r = c->present(pixels);
+    if (!r) return std::unexpected(r.error());
+    return r->upload.bytes_uploaded;
+  };
+  for (int i = 0; i < kWarmUp; ++i) {
+    (void)frame_once();
+    c->finish();
+  }
+  const CompositorStats before = c->stats();
+  std::int64_t uploaded = 0;
+  for (auto _ : state) {
+    auto bytes = frame_once();
+    if (!bytes) return state.SkipWithError(to_string(bytes.error()).c_str());
+    c->finish();
+    uploaded += *bytes;
+  }
+  const std::int64_t damaged = std::int64_t{w} * h * 4 * static_cast<std::int64_t>(state.iterations());
+  state.SetBytesProcessed(damaged);
+  state.counters["uploaded_per_damaged_byte"] = damaged > 0 ? static_cast<double>(uploaded) / static_cast<double>(damaged) : 0;
+  state.counters["windows_presented_per_frame"] =
+      static_cast<double>(c->stats().windows_presented - before.windows_presented) / static_cast<double>(state.iterations());
+  remove_windows(*c);
+}
+void BM_SurfaceUpload(benchmark::State& s) { window_rect_update(s, true, true); }
+void BM_SurfaceBaselineDesktop(benchmark::State& s) { window_rect_update(s, false, true); }
+void BM_SurfaceUploadOnly(benchmark::State& s) { window_rect_update(s, true, false); }
+void BM_DesktopUploadOnly(benchmark::State& s) { window_rect_update(s, false, false); }
+void rect_sizes(benchmark::internal::Benchmark* b) {
+  b->Args({64, 64})->Args({256, 256})->Args({960, 540})->Args({1920, 1080});
+}
+BENCHMARK(BM_SurfaceUpload)->Apply(rect_sizes)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_SurfaceBaselineDesktop)->Apply(rect_sizes)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_SurfaceUploadOnly)->Apply(rect_sizes)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_DesktopUploadOnly)->Apply(rect_sizes)->Unit(benchmark::kMicrosecond)->UseRealTime();
+VITRINE_BENCH_RATIO("64x64 of a window: surface vs desktop framebuffer (x faster)", "BM_SurfaceUpload/64/64/real_time",
+                    "BM_SurfaceBaselineDesktop/64/64/real_time", Metric::kTimeInverse);
+VITRINE_BENCH_RATIO("256x256 of a window: surface vs desktop framebuffer (x faster)",
+                    "BM_SurfaceUpload/256/256/real_time", "BM_SurfaceBaselineDesktop/256/256/real_time",
+                    Metric::kTimeInverse);
+VITRINE_BENCH_RATIO("960x540 of a window: surface vs desktop framebuffer (x faster)",
+                    "BM_SurfaceUpload/960/540/real_time", "BM_SurfaceBaselineDesktop/960/540/real_time",
+                    Metric::kTimeInverse);
+VITRINE_BENCH_RATIO("whole 1920x1080 window: surface vs desktop framebuffer (x faster)",
+                    "BM_SurfaceUpload/1920/1080/real_time", "BM_SurfaceBaselineDesktop/1920/1080/real_time",
+                    Metric::kTimeInverse);
+
+VITRINE_BENCH_RATIO("upload only, 256x256: surface vs desktop framebuffer (x faster)",
+                    "BM_SurfaceUploadOnly/256/256/real_time", "BM_DesktopUploadOnly/256/256/real_time",
+                    Metric::kTimeInverse);
+VITRINE_BENCH_RATIO("upload only, 960x540: surface vs desktop framebuffer (x faster)",
+                    "BM_SurfaceUploadOnly/960/540/real_time", "BM_DesktopUploadOnly/960/540/real_time",
+                    Metric::kTimeInverse);
+VITRINE_BENCH_RATIO("upload only, 1920x1080: surface vs desktop framebuffer (x faster)",
+                    "BM_SurfaceUploadOnly/1920/1080/real_time", "BM_DesktopUploadOnly/1920/1080/real_time",
+                    Metric::kTimeInverse);
 
 }  // namespace

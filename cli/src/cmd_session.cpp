@@ -30,6 +30,7 @@ struct SessionArgs {
   int duration = 0;
   std::string telemetry_json;
   std::uint64_t max_window_pixels = 0;
+  bool no_surfaces = false;
 };
 
 // The VM file to run: the user's, or the demo guest's written into the state folder.
@@ -54,6 +55,7 @@ int run_session(const SessionArgs& args, const GlobalOptions& globals, bool demo
   o.bin_dir = self_bin_dir();
   o.duration = std::chrono::seconds(args.duration);
   o.max_window_pixels = args.max_window_pixels;
+  o.surfaces = !args.no_surfaces;
   if (!args.telemetry_json.empty()) o.telemetry_json = std::filesystem::absolute(args.telemetry_json);
   o.security = args.security == "tls" ? rdpmux::host::Security::kTls : rdpmux::host::Security::kRdp;
   o.start_apps = args.apps;
@@ -145,6 +147,8 @@ void add_common_options(CLI::App* sub, SessionArgs& args) {
   sub->add_option("--max-window-pixels", args.max_window_pixels,
                   "Host memory for the guest's windows, in pixels summed over all windows; windows past it are not "
                   "shown until others close (default 0: four times the larger of the host screen and the guest desktop)");
+  sub->add_flag("--no-surfaces", args.no_surfaces,
+                "Every window's pixels over RDP, even when the VM's bus offers shared-memory surfaces");
   sub->add_option("--duration", args.duration, "Stop after this many seconds (0: until Ctrl-C)")
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--security", args.security,

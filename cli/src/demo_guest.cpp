@@ -65,7 +65,9 @@ std::string demo_config_toml(const DemoGuest& guest) {
   std::ostringstream t;
   t << "# The built-in demo guest of `vitrine demo` (written by vitrine; see docs/cli.md).\n"
     << "name = \"demo\"\nbackend = \"sandbox\"\n\n"
-    << "[bus]\nsize = 33554432\nchannels = 8\nring_size = 1048576\n\n"
+    // The pool after the rings holds the windows' pixels (two buffers a window): 96 MiB is two
+    // full-HD windows and many small ones; memfd pages cost nothing until written.
+    << "[bus]\nsize = 134217728\nchannels = 8\nring_size = 1048576\nsurface_pool = 100663296\n\n"
     << "[guest]\nrdp_target = \"tcp:3389\"\n\n"
     << "[sandbox]\nhostname = \"vitrine-demo\"\n\n"
     // The guest's X server. -noreset: it must outlive every client.
@@ -76,7 +78,10 @@ std::string demo_config_toml(const DemoGuest& guest) {
     << "[[sandbox.program]]\nname = \"appserver\"\n"
     << "command = [\"/bin/sh\", \"-c\", \"while [ ! -S /tmp/.X11-unix/X0 ]; do sleep 0.05; done; "
        "exec \\\"$0\\\" \\\"$@\\\"\", "
-    << bin("vitrine-appserver") << ", \"--display\", \":0\", \"--port\", \"3389\"";
+    << bin("vitrine-appserver") << ", \"--display\", \":0\", \"--port\", \"3389\", "
+    // The bus (fd 3, doorbells 4,5 as the sandbox hands them to every guest program): window
+    // pixels as shared surfaces.
+    << "\"--bus-fd\", \"3\", \"--doorbell-fds\", \"4,5\"";
   // RemoteApp aliases: the demo's windows get places of their own on the guest desktop (it has no
   // window manager to place them), so that no window covers another.
   for (const auto& alias : demo_aliases()) t << ", \"--app\", " << quoted(alias);

@@ -113,6 +113,19 @@ std::expected<std::unique_ptr<Instance>, std::string> Instance::start(const Inst
   if (!d) return std::unexpected(d.error());
   in.display_ = std::move(*d);
   in.stamp_sink_.store(in.display_.get(), std::memory_order_release);
+  if (options.surfaces && in.vm_->bus().has_surface_pool()) {
+    rdpmux::HostMux& mux = in.vm_->mux();
+    auto enabled = in.display_->enable_surfaces(
+        in.vm_->bus(), [&mux](std::uint32_t channel) { mux.pass_on_shared_wakeup(channel); },
+        [&mux] { return mux.clock_estimate(); });
+    if (enabled)
+      spdlog::info("window pixels: shared-memory surfaces ({} MiB pool) where the guest publishes them, RDP otherwise",
+                   in.vm_->bus().surface_pool_size() >> 20);
+    else
+      spdlog::warn("window pixels over RDP only: {}", enabled.error());
+  } else {
+    spdlog::info("window pixels over RDP{}", options.surfaces ? " (the VM's bus has no surface pool)" : " (--no-surfaces)");
+  }
 
   rh::RemoteSessionConfig config;
   config.client.security = options.security;
@@ -189,7 +202,8 @@ int Instance::run() {
     // ring); false means messages are already pending: do not sleep at all.
     const bool armed = control_fd >= 0 && vm_->mux().arm_control_wake();
     if (armed) p.push_back({control_fd, POLLIN, 0});
-    (void)::poll(p.data(), p.size(), !more && (armed || control_fd < 0) ? 100 : 0);
+    const bool display_idle = display_->prepare_sleep();  // surface records waiting: no sleep
+    (void)::poll(p.data(), p.size(), !more && display_idle && (armed || control_fd < 0) ? 100 : 0);
     if (signal_.poll_signal() != 0 || interrupted_) {
       spdlog::info("stopping (interrupted)");
       exit_code = 130;

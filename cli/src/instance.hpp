@@ -56,6 +56,9 @@ struct InstanceOptions {
   std::uint32_t width = 1280;         // RDP desktop size
   std::uint32_t height = 800;
   std::uint64_t max_window_pixels = 0;  // host memory for windows (RemoteDisplayOptions; 0: 4 desktops)
+  // Window pixels from the bus's surface pool when the VM's bus has one (vitrine-appserver
+  // guests); false: every pixel over RDP.
+  bool surfaces = true;
 };
 
 class Instance final : public InstanceService {

@@ -183,12 +183,15 @@ void RemoteDisplay::RefusalLog::forget(rh::WindowId id) {
 
 RemoteDisplay::~RemoteDisplay() {
   shutdown();
+  surface_receiver_.reset();
+  surface_pump_.reset();
   compositor_.reset();  // GL objects go before the framebuffer they may reference
 }
 
 std::vector<int> RemoteDisplay::wake_fds() const {
   std::vector<int> fds{wake_.get()};
   if (x11_ != nullptr) fds.push_back(x11_->connection_fd());
+  if (surface_receiver_ && surface_receiver_->wake_fd() >= 0) fds.push_back(surface_receiver_->wake_fd());
   return fds;
 }
 
@@ -290,6 +293,7 @@ void RemoteDisplay::dispatch() {
     apply(event);
     last = seq;
   }
+  pump_surfaces();
   // Presenting before the waiters are released is the point (see the header): the uploads read
   // the framebuffer while FreeRDP cannot write it. Exposes are redrawn here too.
   if (need_present_ || x11_ != nullptr) present();
@@ -352,6 +356,7 @@ void RemoteDisplay::apply(Event& event) {
         } else if constexpr (std::is_same_v<T, Created>) {
           const bool waited = compositor_->waiting_for_budget() != 0;
           apply_window(e.state, ~0u, true);
+          if (surface_pump_) surface_pump_->window_created(e.state.id);
           if (waited) refresh_budget_flags();
         } else if constexpr (std::is_same_v<T, Changed>) {
           const bool waited = compositor_->waiting_for_budget() != 0;
@@ -359,6 +364,7 @@ void RemoteDisplay::apply(Event& event) {
           if (waited) refresh_budget_flags();
         } else if constexpr (std::is_same_v<T, Deleted>) {
           const bool waited = compositor_->waiting_for_budget() != 0;
+          if (surface_pump_) surface_pump_->window_deleted(e.id);
           (void)compositor_->destroy_window(e.id);
           refusal_log_.forget(e.id);
           {
@@ -451,9 +457,12 @@ void RemoteDisplay::refresh_budget_flags() {
 
 void RemoteDisplay::present() {
   need_present_ = false;
-  if (fb_.pixels == nullptr) return;
+  const bool surfaces = surface_pump_ != nullptr;
+  if (fb_.pixels == nullptr && !surfaces) return;
   const std::uint64_t start = perf::monotonic_ns();
-  auto r = compositor_->present(source());
+  // With surfaces and no RDP framebuffer yet (or none at all) the windows draw their own pixels.
+  auto r = fb_.pixels != nullptr ? compositor_->present(source()) : compositor_->present();
+  if (surfaces) surface_presented(start);
   if (oldest_paint_ns_ != 0) {
     const std::uint64_t end = perf::monotonic_ns();
     telemetry_.stage(perf::Stage::kPaintToUpload).record(start - std::min(start, oldest_paint_ns_));

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -47,6 +48,8 @@
 #include "vitrine/rdpmux/host/input.hpp"
 #include "vitrine/rdpmux/host/window_events.hpp"
 #include "vitrine/ringbus/unique_fd.hpp"
+#include "vitrine/viewer/surface_pump.hpp"
+#include "vitrine/viewer/surface_receiver.hpp"
 
 namespace vitrine::compositor {
 class HeadlessBackend;
@@ -168,6 +171,9 @@ struct RemoteDisplayStats {
   std::uint64_t screenshots = 0;        // PNG files written
   std::uint64_t input_events = 0;       // host input forwarded to the guest
   compositor::CompositorStats compositor;
+  bool surfaces = false;                // the display reads bus surfaces
+  viewer::SurfaceCounters surface;
+  viewer::SurfacePumpStats surface_pump;
 };
 
 class RemoteDisplay final : public rdpmux::host::DisplaySink,
@@ -189,6 +195,18 @@ class RemoteDisplay final : public rdpmux::host::DisplaySink,
   void dispatch();
   // Any thread: releases waiting callbacks; later callbacks return at once.
   void shutdown();
+
+  // ---- Surfaces (remote_display_surfaces.cpp) --------------------------------------------------
+  // UI thread: windows' pixels from the bus's surface pool (bus: host side, with a pool; it and
+  // the pass-on outlive the display). Announces the host to the guest (HostReady).
+  // `guest_clock`: the guest's clock estimate (HostMux::clock_estimate) for the surface stages
+  // that start in the guest.
+  std::expected<void, std::string> enable_surfaces(ringbus::Bus& bus, std::function<void(std::uint32_t)> pass_on,
+                                                   std::function<std::optional<rdpmux::ClockEstimate>()> guest_clock);
+  // UI thread, before sleeping on wake_fds(): false when surface records wait (do not sleep).
+  bool prepare_sleep();
+  // Per window: which path carries its pixels ("surface" or "rdp"), for `vitrine stats`.
+  std::vector<std::pair<std::uint32_t, std::string>> pixel_paths() const;
   // UI thread: writes one PNG per visible window plus windows.json into `dir` now.
   std::expected<std::vector<std::filesystem::path>, std::string> write_screenshots(const std::filesystem::path& dir);
 
@@ -271,6 +289,9 @@ class RemoteDisplay final : public rdpmux::host::DisplaySink,
   void refresh_budget_flags();
   void set_auto_budget();
   void present();
+  // Surfaces: one budgeted turn of the receiver (dispatch), the telemetry after a present.
+  void pump_surfaces();
+  void surface_presented(std::uint64_t present_start_ns);
   void maybe_write_screenshots();
   compositor::PixelSource source() const;
 
@@ -339,6 +360,13 @@ class RemoteDisplay final : public rdpmux::host::DisplaySink,
     std::uint64_t unlogged_ = 0;
   };
   RefusalLog refusal_log_;
+
+  // Surfaces (UI thread; the counters reach stats() through stats_ under mutex_).
+  std::unique_ptr<viewer::SurfacePump> surface_pump_;
+  std::unique_ptr<viewer::SurfaceReceiver> surface_receiver_;
+  bool surfaces_more_ = false;  // the receiver stopped at its budget: do not sleep
+  std::function<std::optional<rdpmux::ClockEstimate>()> guest_clock_;
+  std::set<std::uint32_t> surface_windows_;  // under mutex_: windows painted from surfaces
 };
 
 }  // namespace vitrine::cli

@@ -49,6 +49,8 @@ class VmSession {
   VmSession& operator=(const VmSession&) = delete;
 
   rdpmux::HostMux& mux() { return *mux_; }
+  // The bus (host side): its surface pool, when the config asks for one ([bus] surface_pool).
+  ringbus::Bus& bus() { return bus_->bus(); }
   hv::VmmClient& vmm() { return *vmm_; }
   const hv::VmConfig& config() const { return config_; }
   // The guest's RDP server, from config.rdp_target.

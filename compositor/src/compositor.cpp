@@ -6,8 +6,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "renderer.hpp"
+#include "surface_texture.hpp"
 #include "vitrine/perf/probes.hpp"  // USDT (perf room, header only)
 
 namespace vitrine::compositor {
@@ -48,6 +50,7 @@ Compositor::~Compositor() {
   (void)backend_->make_current();
   renderer_.reset();
   uploader_.reset();
+  surfaces_.clear();
   for (WindowId id : std::vector<WindowId>(scene_.stacking().begin(), scene_.stacking().end())) {
     backend_->remove_window(id);
   }
@@ -55,10 +58,11 @@ Compositor::~Compositor() {
 }
 
 const CompositorStats& Compositor::stats() const {
-  stats_.refused = scene_.refused();
+  stats_.refused = scene_.refused() + refused_;
   stats_.window_pixels = window_pixels_;
   stats_.window_pixel_budget = budget_;
   stats_.windows_parked = parked_.size();
+  stats_.surfaces = surfaces_.size();
   return stats_;
 }
 
@@ -66,7 +70,7 @@ Result<void> Compositor::changed(WindowId id, ChangeMask changes, bool redraw) {
   const Window* w = scene_.find(id);
   if (w == nullptr) return fail(Errc::kNotFound, "no window " + std::to_string(id));
   if (parked_.contains(id)) return {};  // no drawable: admit_waiting() gives it the whole state
-  if (redraw && std::find(redraw_.begin(), redraw_.end(), id) == redraw_.end()) redraw_.push_back(id);
+  if (redraw) redraw_.insert(id);
   if (auto ok = backend_->make_current(); !ok) return ok;
   if (auto ok = backend_->update_window(*w, changes); !ok) {
     ++stats_.backend_errors;
@@ -95,7 +99,7 @@ Result<void> Compositor::create_window(WindowId id, const WindowDesc& desc) {
   }
   window_pixels_ += pixels;
   backend_->restack(scene_.stacking());
-  redraw_.push_back(id);
+  redraw_.insert(id);
   return {};
 }
 
@@ -103,8 +107,9 @@ Result<void> Compositor::destroy_window(WindowId id) {
   const Window* w = scene_.find(id);
   const std::uint64_t pixels = w != nullptr ? pixels_of(w->desc.rect) : 0;
   if (auto ok = scene_.destroy(id); !ok) return ok;
-  std::erase(redraw_, id);
+  redraw_.erase(id);
   deferred_.erase(id);
+  drop_surface(id);
   if (parked_.erase(id) != 0) return {};
   window_pixels_ -= pixels;
   if (auto ok = backend_->make_current(); !ok) return ok;
@@ -162,7 +167,7 @@ void Compositor::admit_waiting() {
       }
       parked_.erase(id);
       window_pixels_ += pixels;
-      redraw_.push_back(id);
+      redraw_.insert(id);
       added = true;
       // Windows it owns were told of no owner while it had no drawable (X11 WM_TRANSIENT_FOR).
       for (WindowId other : top_to_bottom) {
@@ -247,17 +252,11 @@ void Compositor::damage(const DamageRegion& region) {
 
 Result<PresentResult> Compositor::present(const PixelSource& framebuffer) {
   if (!framebuffer.valid()) {
-    ++stats_.refused;
-    return fail(Errc::kInvalidArgument, "framebuffer " + std::to_string(framebuffer.width) + "x" +
-                                            std::to_string(framebuffer.height) + " stride " +
-                                            std::to_string(framebuffer.stride) + " is not valid");
+    return refuse(Errc::kInvalidArgument, "framebuffer " + std::to_string(framebuffer.width) + "x" +
+                                              std::to_string(framebuffer.height) + " stride " +
+                                              std::to_string(framebuffer.stride) + " is not valid");
   }
   if (auto ok = backend_->make_current(); !ok) return std::unexpected(ok.error());
-  std::vector<WindowId> exposed;
-  backend_->take_exposed(exposed);
-  for (WindowId id : exposed) {
-    if (std::find(redraw_.begin(), redraw_.end(), id) == redraw_.end()) redraw_.push_back(id);
-  }
 
   DamageRegion damage = std::move(pending_);
   pending_.clear();
@@ -286,13 +285,27 @@ Result<PresentResult> Compositor::present(const PixelSource& framebuffer) {
   stats_.cpu_waits += static_cast<std::uint64_t>(up->cpu_waits);
   if (up->merged) ++stats_.damage_merged;
   VITRINE_PROBE2(texture_uploaded, up->bytes_uploaded, up->rects);
+  return draw_windows(damage, result);
+}
+
+Result<PresentResult> Compositor::present() {
+  if (auto ok = backend_->make_current(); !ok) return std::unexpected(ok.error());
+  return draw_windows(DamageRegion{}, PresentResult{});
+}
+
+Result<PresentResult> Compositor::draw_windows(const DamageRegion& damage, PresentResult result) {
+  std::vector<WindowId> exposed;
+  backend_->take_exposed(exposed);
+  redraw_.insert(exposed.begin(), exposed.end());
 
   std::vector<const Window*> draw;
   for (WindowId id : scene_.stacking()) {
     const Window* w = scene_.find(id);
     if (w == nullptr || !w->shown() || parked_.contains(id)) continue;
-    const bool forced = std::find(redraw_.begin(), redraw_.end(), id) != redraw_.end();
-    if (!forced && !damage.intersects(w->desc.rect)) {
+    // Desktop damage says nothing about a window painted from its own surface: it is drawn when
+    // its surface was uploaded (upload_surface() queued it) or the window changed.
+    const bool touched = !surfaces_.contains(id) && damage.intersects(w->desc.rect);
+    if (!touched && !redraw_.contains(id)) {
       ++result.windows_skipped;
       continue;
     }
@@ -303,9 +316,16 @@ Result<PresentResult> Compositor::present(const PixelSource& framebuffer) {
       ++stats_.backend_errors;
       continue;
     }
+    WindowTexture from{uploader_->texture(), uploader_->width(), uploader_->height(), w->desc.rect.x,
+                       w->desc.rect.y};
     WindowRegion tint;
-    if (debug_damage_) tint = to_window(damage, w->desc.rect);
-    renderer_->draw(*w, uploader_->texture(), framebuffer.width, framebuffer.height, debug_damage_ ? &tint : nullptr);
+    if (auto s = surfaces_.find(w->id); s != surfaces_.end()) {
+      from = WindowTexture{s->second->texture(), s->second->width(), s->second->height(), 0, 0};
+      if (debug_damage_) std::swap(tint, s->second->uploaded_since_draw);
+    } else if (debug_damage_) {
+      tint = to_window(damage, w->desc.rect);
+    }
+    renderer_->draw(*w, from, debug_damage_ ? &tint : nullptr);
     if (auto ok = backend_->end_frame(*w, w == draw.back()); !ok) {
       ++stats_.backend_errors;
       continue;

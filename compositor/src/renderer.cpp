@@ -18,18 +18,18 @@ void main() {
 
 // gl_FragCoord has its origin at the bottom-left; windows and the desktop at the top-left.
 constexpr const char* kFragment = R"(#version 330 core
-uniform sampler2D u_desktop;
-uniform ivec2 u_origin;        // window's top-left in desktop pixels
+uniform sampler2D u_texture;
+uniform ivec2 u_origin;        // texel under the window's top-left pixel
 uniform int u_height;          // window height in pixels
-uniform ivec2 u_desktop_size;  // texture size in pixels
+uniform ivec2 u_texture_size;  // texture size in texels
 uniform vec4 u_tint;           // rgb, strength in a
 out vec4 color;
 void main() {
   ivec2 w = ivec2(gl_FragCoord.xy);
   ivec2 d = ivec2(w.x, u_height - 1 - w.y) + u_origin;
   vec3 rgb = vec3(0.0);
-  if (all(greaterThanEqual(d, ivec2(0))) && all(lessThan(d, u_desktop_size)))
-    rgb = texelFetch(u_desktop, d, 0).rgb;
+  if (all(greaterThanEqual(d, ivec2(0))) && all(lessThan(d, u_texture_size)))
+    rgb = texelFetch(u_texture, d, 0).rgb;
   color = vec4(mix(rgb, u_tint.rgb, u_tint.a), 1.0);
 }
 )";
@@ -75,10 +75,10 @@ Result<Renderer> Renderer::create() {
   }
   r.loc_origin_ = glGetUniformLocation(r.program_, "u_origin");
   r.loc_height_ = glGetUniformLocation(r.program_, "u_height");
-  r.loc_desktop_size_ = glGetUniformLocation(r.program_, "u_desktop_size");
+  r.loc_texture_size_ = glGetUniformLocation(r.program_, "u_texture_size");
   r.loc_tint_ = glGetUniformLocation(r.program_, "u_tint");
   glUseProgram(r.program_);
-  glUniform1i(glGetUniformLocation(r.program_, "u_desktop"), 0);
+  glUniform1i(glGetUniformLocation(r.program_, "u_texture"), 0);
   glGenVertexArrays(1, &r.vao_);  // core profile draws need a bound VAO, even an empty one
   return r;
 }
@@ -88,7 +88,7 @@ Renderer::Renderer(Renderer&& o) noexcept
       vao_(std::exchange(o.vao_, 0)),
       loc_origin_(o.loc_origin_),
       loc_height_(o.loc_height_),
-      loc_desktop_size_(o.loc_desktop_size_),
+      loc_texture_size_(o.loc_texture_size_),
       loc_tint_(o.loc_tint_) {}
 
 Renderer::~Renderer() {
@@ -96,8 +96,7 @@ Renderer::~Renderer() {
   if (program_ != 0) glDeleteProgram(program_);
 }
 
-void Renderer::draw(const Window& window, std::uint32_t desktop_texture, std::int32_t desktop_width,
-                    std::int32_t desktop_height, const WindowRegion* tint) {
+void Renderer::draw(const Window& window, const WindowTexture& from, const WindowRegion* tint) {
   const std::int32_t w = window.desc.rect.width;
   const std::int32_t h = window.desc.rect.height;
   glViewport(0, 0, w, h);
@@ -106,10 +105,11 @@ void Renderer::draw(const Window& window, std::uint32_t desktop_texture, std::in
   glUseProgram(program_);
   glBindVertexArray(vao_);
   glActiveTexture(GL_TEXTURE0);
-  glBindTexture(GL_TEXTURE_2D, desktop_texture);
-  glUniform2i(loc_origin_, window.desc.rect.x, window.desc.rect.y);
+  glBindTexture(GL_TEXTURE_2D, from.texture);
+  glUniform2i(loc_origin_, from.origin_x, from.origin_y);
   glUniform1i(loc_height_, h);
-  glUniform2i(loc_desktop_size_, desktop_width, desktop_height);
+  // No texture: a 0x0 size keeps texelFetch off the (incomplete) texture 0.
+  glUniform2i(loc_texture_size_, from.texture != 0 ? from.width : 0, from.texture != 0 ? from.height : 0);
   glUniform4f(loc_tint_, 0.0f, 0.0f, 0.0f, 0.0f);
 
   const WindowRegion whole(WindowRect{0, 0, w, h});

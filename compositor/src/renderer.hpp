@@ -1,7 +1,8 @@
-// Private: draws one window from the desktop texture into the bound draw framebuffer.
-// Each window samples its own rectangle of the one desktop texture with texelFetch (exact
-// texels, no filtering): the window's pixel (x, y) is desktop pixel (x + rect.x, y + rect.y).
-// Desktop pixels outside the texture come out opaque black.
+// Private: draws one window from a texture into the bound draw framebuffer, with texelFetch
+// (exact texels, no filtering): the window's pixel (x, y) is texel (x + origin.x, y + origin.y).
+// A window that samples the desktop texture has origin = its desktop rectangle's top-left; a
+// window with its own surface texture has origin (0, 0). Texels outside the texture (off the
+// desktop, or past the surface of a window larger than it) come out opaque black.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,15 @@
 
 namespace vitrine::compositor {
 
+// Where a window's pixels come from.
+struct WindowTexture {
+  std::uint32_t texture = 0;  // GL texture name; 0 (or a 0x0 size): the window is black
+  std::int32_t width = 0;     // texture size in texels
+  std::int32_t height = 0;
+  std::int32_t origin_x = 0;  // texel under the window's top-left pixel
+  std::int32_t origin_y = 0;
+};
+
 class Renderer {
  public:
   static Result<Renderer> create();  // needs a current GL 3.3 core context
@@ -21,8 +31,7 @@ class Renderer {
   ~Renderer();
 
   // `tint` (window coordinates): VITRINE_DEBUG_DAMAGE overlay of what was just uploaded.
-  void draw(const Window& window, std::uint32_t desktop_texture, std::int32_t desktop_width,
-            std::int32_t desktop_height, const WindowRegion* tint);
+  void draw(const Window& window, const WindowTexture& from, const WindowRegion* tint);
 
  private:
   Renderer() = default;
@@ -30,7 +39,7 @@ class Renderer {
   std::uint32_t vao_ = 0;
   std::int32_t loc_origin_ = -1;
   std::int32_t loc_height_ = -1;
-  std::int32_t loc_desktop_size_ = -1;
+  std::int32_t loc_texture_size_ = -1;
   std::int32_t loc_tint_ = -1;
 };
 

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <string>
 
+#include "gl_upload.hpp"
+
 namespace vitrine::compositor {
 namespace {
 
@@ -14,15 +16,6 @@ GLsync as_sync(void* p) { return static_cast<GLsync>(p); }
 
 bool has_buffer_storage() {
   return epoxy_gl_version() >= 44 || epoxy_has_gl_extension("GL_ARB_buffer_storage");
-}
-
-Result<void> check_gl(const char* what) {
-  GLenum first = GL_NO_ERROR;
-  for (GLenum e = glGetError(); e != GL_NO_ERROR; e = glGetError()) {
-    if (first == GL_NO_ERROR) first = e;
-  }
-  if (first != GL_NO_ERROR) return fail(Errc::kGl, std::string(what) + " raised a GL error", static_cast<int>(first));
-  return {};
 }
 
 // Waits for a fence and deletes it. Returns whether the CPU had to block.
@@ -41,17 +34,9 @@ Result<bool> retire_fence(void*& fence) {
   return waited;
 }
 
-void reset_unpack_state() {
-  glPixelStorei(GL_UNPACK_ROW_LENGTH, 0);
-  glPixelStorei(GL_UNPACK_SKIP_PIXELS, 0);
-  glPixelStorei(GL_UNPACK_SKIP_ROWS, 0);
-  glBindBuffer(GL_PIXEL_UNPACK_BUFFER, 0);
-}
-
-void tex_sub_image(const pixman_box32_t& b, const void* pixels_or_offset) {
-  glTexSubImage2D(GL_TEXTURE_2D, 0, b.x1, b.y1, b.x2 - b.x1, b.y2 - b.y1, GL_BGRA, GL_UNSIGNED_BYTE,
-                  pixels_or_offset);
-}
+using gl::check_errors;
+using gl::reset_unpack_state;
+using gl::sub_image;
 
 // Copies the rectangles of `damage` packed (row length = rectangle width) into `dst`.
 // Returns the bytes written. The only CPU copy of the streaming paths.
@@ -79,7 +64,7 @@ void submit_packed(const DamageRegion& damage, std::size_t base, UploadStats& st
   glPixelStorei(GL_UNPACK_ROW_LENGTH, 0);
   std::size_t off = base;
   for (const auto& b : damage.boxes()) {
-    tex_sub_image(b, reinterpret_cast<const void*>(off));
+    sub_image(b, reinterpret_cast<const void*>(off));
     off += static_cast<std::size_t>(b.x2 - b.x1) * static_cast<std::size_t>(b.y2 - b.y1) * kBytesPerPixel;
     ++stats.rects;
   }
@@ -114,20 +99,7 @@ TextureUploader::~TextureUploader() {
 Result<void> TextureUploader::ensure_texture(const PixelSource& source, bool& recreated) {
   recreated = false;
   if (texture_ != 0 && width_ == source.width && height_ == source.height) return {};
-  GLint max_size = 0;
-  glGetIntegerv(GL_MAX_TEXTURE_SIZE, &max_size);
-  if (source.width > max_size || source.height > max_size) {
-    return fail(Errc::kLimit, "framebuffer " + std::to_string(source.width) + "x" + std::to_string(source.height) +
-                                  " beyond GL_MAX_TEXTURE_SIZE " + std::to_string(max_size));
-  }
-  if (texture_ == 0) glGenTextures(1, &texture_);
-  glBindTexture(GL_TEXTURE_2D, texture_);
-  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
-  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
-  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
-  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
-  glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, source.width, source.height, 0, GL_BGRA, GL_UNSIGNED_BYTE, nullptr);
-  if (auto ok = check_gl("glTexImage2D(desktop)"); !ok) return ok;
+  if (auto ok = gl::allocate_texture(texture_, source.width, source.height, "desktop texture"); !ok) return ok;
   width_ = source.width;
   height_ = source.height;
   recreated = true;
@@ -152,7 +124,7 @@ Result<void> TextureUploader::ensure_ring(std::size_t segment_bytes) {
   if (ring_ == nullptr) {
     glDeleteBuffers(1, &pbo_);
     pbo_ = 0;
-    (void)check_gl("glMapBufferRange");
+    (void)check_errors("glMapBufferRange");
     return fail(Errc::kGl, "could not map the persistent upload ring of " + std::to_string(total) + " bytes");
   }
   segment_bytes_ = segment_bytes;
@@ -188,7 +160,7 @@ Result<UploadStats> TextureUploader::upload(const PixelSource& source, const Dam
     stats.bytes_uploaded = std::int64_t{source.width} * source.height * static_cast<std::int64_t>(kBytesPerPixel);
     stats.rects = 1;
     reset_unpack_state();
-    if (auto ok = check_gl("full-frame upload"); !ok) return std::unexpected(ok.error());
+    if (auto ok = check_errors("full-frame upload"); !ok) return std::unexpected(ok.error());
     return stats;
   }
   if (d.empty()) return stats;
@@ -227,19 +199,12 @@ Result<UploadStats> TextureUploader::upload(const PixelSource& source, const Dam
   }
   reset_unpack_state();
   if (!ok) return std::unexpected(ok.error());
-  if (auto gl = check_gl("damage upload"); !gl) return std::unexpected(gl.error());
+  if (auto done = check_errors("damage upload"); !done) return std::unexpected(done.error());
   return stats;
 }
 
 void TextureUploader::upload_from_client(const PixelSource& source, const DamageRegion& damage, UploadStats& stats) {
-  glBindBuffer(GL_PIXEL_UNPACK_BUFFER, 0);
-  // Row length = the source stride: GL walks the caller's rows itself, nothing is repacked.
-  glPixelStorei(GL_UNPACK_ROW_LENGTH, static_cast<GLint>(source.stride / kBytesPerPixel));
-  for (const auto& b : damage.boxes()) {
-    tex_sub_image(b, source.pixel(b.x1, b.y1));
-    stats.bytes_uploaded += std::int64_t{b.x2 - b.x1} * (b.y2 - b.y1) * static_cast<std::int64_t>(kBytesPerPixel);
-    ++stats.rects;
-  }
+  gl::upload_from_client(texture_, source, damage.boxes(), stats);  // the routine window surfaces use too
 }
 
 Result<void> TextureUploader::upload_via_ring(const PixelSource& source, const DamageRegion& damage,
@@ -284,7 +249,7 @@ void TextureUploader::upload_from_framebuffer(const DamageRegion& damage, Upload
   const std::size_t stride = fb_stride_;
   for (const auto& b : damage.boxes()) {
     const std::size_t off = static_cast<std::size_t>(b.y1) * stride + static_cast<std::size_t>(b.x1) * kBytesPerPixel;
-    tex_sub_image(b, reinterpret_cast<const void*>(off));
+    sub_image(b, reinterpret_cast<const void*>(off));
     stats.bytes_uploaded += std::int64_t{b.x2 - b.x1} * (b.y2 - b.y1) * static_cast<std::int64_t>(kBytesPerPixel);
     ++stats.rects;
   }
@@ -314,7 +279,7 @@ Result<MappedFramebuffer> TextureUploader::map_framebuffer(std::int32_t width, s
   if (fb_ == nullptr) {
     glDeleteBuffers(1, &fb_pbo_);
     fb_pbo_ = 0;
-    (void)check_gl("map framebuffer");
+    (void)check_errors("map framebuffer");
     return fail(Errc::kGl, "could not map a " + std::to_string(bytes) + "-byte framebuffer");
   }
   std::memset(fb_, 0, static_cast<std::size_t>(bytes));

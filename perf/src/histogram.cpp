@@ -78,6 +78,10 @@ const char* stage_name(Stage stage) {
     case Stage::kPaintToUpload: return "paint_to_upload";
     case Stage::kUploadToPresent: return "upload_to_present";
     case Stage::kEndToEnd: return "end_to_end";
+    case Stage::kSurfaceDamageToRead: return "surface_damage_to_read";
+    case Stage::kSurfaceReadToUpload: return "surface_read_to_upload";
+    case Stage::kSurfaceUploadToPresent: return "surface_upload_to_present";
+    case Stage::kSurfaceEndToEnd: return "surface_end_to_end";
     case Stage::kCount: break;
   }
   return "unknown";

@@ -395,5 +395,37 @@ TEST_F(X11Compositor, WindowsPastThePixelBudgetHaveNoXWindowUntilPixelsAreFreed)
   EXPECT_EQ(comp_->stats().backend_errors, 0u);
 }
 
+// A window painted from its own surface goes through the same X window + EGL swap: what the X
+// server holds is the surface, and a present() without any framebuffer is enough to show it.
+TEST_F(X11Compositor, SurfaceWindowShowsItsOwnPixelsWithoutAFramebuffer) {
+  ASSERT_TRUE(comp_->create_window(1, make({40, 30, 90, 70}, WindowKind::kNormal, "surface")));
+  Framebuffer surface(90, 70, 24);
+  std::mt19937 rng(77);
+  surface.randomize(rng);
+  ASSERT_TRUE(comp_->attach_surface(1, 90, 70));
+  const WindowRect all{0, 0, 90, 70};
+  ASSERT_TRUE(comp_->upload_surface(1, surface.view(), std::span(&all, 1)));
+  auto r = comp_->present();
+  ASSERT_TRUE(r) << to_string(r.error());
+  EXPECT_EQ(r->windows_presented, 1u);
+  comp_->finish();
+  backend_->sync();
+  XSync(peer_, False);
+  XImage* img = XGetImage(peer_, xid(1), 0, 0, 90, 70, AllPlanes, ZPixmap);
+  ASSERT_NE(img, nullptr);
+  const Image ref = crop(surface.view(), DesktopRect{0, 0, 90, 70});
+  int bad = 0;
+  for (std::int32_t y = 0; y < 70 && bad < 5; ++y) {
+    for (std::int32_t x = 0; x < 90 && bad < 5; ++x) {
+      if ((XGetPixel(img, x, y) & 0xffffffu) != (ref.at(x, y) & 0xffffffu)) {
+        ADD_FAILURE() << "surface pixel " << x << "," << y;
+        ++bad;
+      }
+    }
+  }
+  XDestroyImage(img);
+  EXPECT_EQ(comp_->stats().backend_errors, 0u);
+}
+
 }  // namespace
 }  // namespace vitrine::compositor

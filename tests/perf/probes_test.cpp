@@ -56,7 +56,9 @@ TEST(ProbesTest, CompositorProbesAreListedInTheElfNotes) {
   // A volatile store of the member function's address: the optimizer cannot drop the
   // reference, so the linker must pull compositor.cpp's object file in.
   static volatile std::uintptr_t keep = 0;
-  auto present = &vitrine::compositor::Compositor::present;
+  using Present = vitrine::compositor::Result<vitrine::compositor::PresentResult> (vitrine::compositor::Compositor::*)(
+      const vitrine::compositor::PixelSource&);
+  Present present = &vitrine::compositor::Compositor::present;
   std::uintptr_t address = 0;
   std::memcpy(&address, &present, sizeof address);
   keep = address;

@@ -5,6 +5,9 @@
 //   comp->create_window(id, desc);
 //   comp->damage(DesktopRect{...});          // as often as the producer paints
 //   comp->present(framebuffer);              // once per display frame: upload + draw
+//   comp->attach_surface(id, w, h);          // or: the window has its own pixels (bus surface)
+//   comp->upload_surface(id, pixels, rects); //   as often as the guest paints it
+//   comp->present();                         //   no framebuffer needed when every window has one
 //   comp->set_rect / set_title / set_icon / set_state / set_owner / set_z_order / destroy_window
 //
 // Threading: one thread (the UI thread) makes every call; the GL context is current on it.
@@ -19,12 +22,19 @@
 // window whose resize does not fit keeps its size (the new position is applied) and its new size
 // is *deferred*. Both are counted (stats().over_budget) and retried, topmost first, whenever
 // pixels are freed (destroy, shrink, a larger budget); over_budget(id) says which windows wait.
+//
+// Surfaces: a window may be painted from its own pixels (a per-window buffer the guest writes,
+// BGRA8888) instead of its rectangle of the desktop framebuffer: attach_surface() gives it a
+// texture of its own, upload_surface() copies damaged rectangles into it (once per byte, by GL,
+// straight from the caller's memory), present() draws it like any other window (visibility,
+// visible region, stacking, debug tint).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
@@ -39,6 +49,7 @@
 namespace vitrine::compositor {
 
 class Renderer;
+class SurfaceTexture;
 
 struct CompositorConfig {
   UploadPath upload_path = UploadPath::kAuto;
@@ -67,6 +78,14 @@ struct CompositorStats {
   std::uint64_t window_pixels = 0;
   std::uint64_t window_pixel_budget = 0;
   std::uint64_t windows_parked = 0;
+  // Surfaces: upload_surface() calls that uploaded something, the bytes they uploaded (one GL
+  // copy each, from the caller's memory) and the damaged bytes they were given (overlaps counted
+  // once; equal to the uploaded bytes unless a rectangle cap merged), and a gauge at the time of
+  // stats(): windows with a surface.
+  std::uint64_t surface_uploads = 0;
+  std::uint64_t surface_bytes_uploaded = 0;
+  std::uint64_t surface_bytes_damaged = 0;
+  std::uint64_t surfaces = 0;
 };
 
 struct PresentResult {
@@ -112,8 +131,37 @@ class Compositor {
   // moved, resized, re-shaped, exposed); all other windows are skipped. The first present
   // after creation or a framebuffer size change uploads the whole frame.
   Result<PresentResult> present(const PixelSource& framebuffer);
+  // No framebuffer (the session may have none when every window has a surface): draws and swaps
+  // the shown windows whose surfaces were uploaded or that changed since the last present, and
+  // uploads nothing to the desktop texture; pending desktop damage waits for present(framebuffer).
+  // A changed window without a surface is drawn from the desktop texture as last uploaded.
+  Result<PresentResult> present();
   // Waits until the GPU finished everything issued (benchmarks, tests, screenshots).
   void finish();
+
+  // A window painted from its own pixels (a bus surface) instead of sampling the desktop
+  // framebuffer. The surface is width x height pixels in window coordinates (1..16384; it
+  // normally equals the window's size: a window larger than its surface shows the surface at its
+  // top-left and opaque black elsewhere, a smaller one the surface's top-left part). Re-attaching
+  // with a new size replaces the texture (contents undefined until the next upload_surface());
+  // with the same size it keeps texture and contents. A parked window may have a surface.
+  // Surface textures do not count against the window pixel budget, which covers drawables only.
+  // Errors: kNotFound (no such window), kInvalidArgument (size), kLimit (beyond the GL texture
+  // size), kGl; all but kGl counted in stats().refused.
+  Result<void> attach_surface(WindowId id, std::int32_t width, std::int32_t height);
+  // Back to sampling the desktop framebuffer; the window is redrawn at the next present().
+  // kNotFound for an unknown window; a window without a surface is left as it is.
+  Result<void> detach_surface(WindowId id);
+  [[nodiscard]] bool has_surface(WindowId id) const;
+  // Uploads `rects` (window coordinates; each clipped to the surface, empty ones skipped; more
+  // than max_upload_rects merge to their bounding box) of `pixels` (caller-owned, BGRA8888, the
+  // attached surface's width and height, read during this call only) into the window's texture:
+  // one glTexSubImage2D per rectangle straight from `pixels` with its stride (GL's copy is the
+  // only one: nothing staged or repacked here), no wait for the GPU. The window is then drawn and
+  // swapped at the next present(), even one with no framebuffer damage. Errors: kNotFound (no
+  // such window, or no surface attached), kInvalidArgument (invalid source, size mismatch), both
+  // counted in stats().refused; kGl.
+  Result<UploadStats> upload_surface(WindowId id, const PixelSource& pixels, std::span<const WindowRect> rects);
 
   // A framebuffer in persistently mapped upload memory (see TextureUploader::map_framebuffer):
   // a producer that decodes into it makes present() copy nothing on the CPU.
@@ -151,6 +199,15 @@ class Compositor {
   }
   // Gives drawables to parked windows and deferred sizes that fit now, topmost first.
   void admit_waiting();
+  // Deletes the window's surface texture (with this compositor's context current).
+  void drop_surface(WindowId id);
+  // Queues exposed windows, then draws and swaps the shown windows that `damage` (desktop
+  // coordinates, uploaded to the desktop texture) touches or that must be redrawn.
+  Result<PresentResult> draw_windows(const DamageRegion& damage, PresentResult result);
+  std::unexpected<Error> refuse(Errc code, std::string message) {
+    ++refused_;
+    return fail(code, std::move(message));
+  }
 
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<TextureUploader> uploader_;
@@ -159,7 +216,7 @@ class Compositor {
   TileHasher hasher_;
   CompositorConfig config_;
   DamageRegion pending_;
-  std::vector<WindowId> redraw_;  // windows to draw at the next present regardless of damage
+  std::unordered_set<WindowId> redraw_;  // windows to draw at the next present regardless of damage
   mutable CompositorStats stats_;
   bool debug_damage_ = false;
   // Window pixel budget. A window is drawn (it has a drawable of its scene size) or parked; a drawn
@@ -172,6 +229,9 @@ class Compositor {
   std::uint64_t window_pixels_ = 0;
   std::unordered_set<WindowId> parked_;
   std::unordered_map<WindowId, Size> deferred_;
+  // Windows painted from their own pixels (attach_surface), with the compositor's context.
+  std::unordered_map<WindowId, std::unique_ptr<SurfaceTexture>> surfaces_;
+  std::uint64_t refused_ = 0;  // requests the compositor refused itself (the Scene counts its own)
 };
 
 }  // namespace vitrine::compositor

@@ -28,10 +28,13 @@ struct PixelSource {
   [[nodiscard]] const std::byte* pixel(std::int32_t x, std::int32_t y) const {
     return data + static_cast<std::size_t>(y) * stride + static_cast<std::size_t>(x) * kBytesPerPixel;
   }
-  // Checks the contract above; the compositor refuses a source that fails it.
+  // Checks the contract above; the compositor refuses a source that fails it. The stride in
+  // pixels must fit GL_UNPACK_ROW_LENGTH (a GLint): a larger one would be truncated, and GL would
+  // walk rows that are not the caller's.
   [[nodiscard]] bool valid() const {
     return data != nullptr && width > 0 && height > 0 && width <= 16384 && height <= 16384 &&
-           stride >= static_cast<std::size_t>(width) * kBytesPerPixel && stride % kBytesPerPixel == 0;
+           stride >= static_cast<std::size_t>(width) * kBytesPerPixel && stride % kBytesPerPixel == 0 &&
+           stride / kBytesPerPixel <= 0x7fffffffu;
   }
 };
 

@@ -9,7 +9,9 @@
 //   kOrphanPbo     - no buffer_storage: glBufferData(NULL) orphans the buffer each upload so
 //                    the driver hands out fresh memory instead of stalling, then map/copy/unmap.
 //   kClientMemory  - no PBO: glTexSubImage2D straight from the caller's memory, with
-//                    GL_UNPACK_ROW_LENGTH = stride so that no rectangle is repacked.
+//                    GL_UNPACK_ROW_LENGTH = stride so that no rectangle is repacked. Window
+//                    surfaces (Compositor::upload_surface) always upload this way, through the
+//                    same routine (src/gl_upload.hpp).
 //   kFullFrame     - the naive baseline of bench_compositor: glTexImage2D of the whole frame
 //                    on every upload, ignoring damage.
 // And the zero-copy case: map_framebuffer() returns a framebuffer that lives in a persistently

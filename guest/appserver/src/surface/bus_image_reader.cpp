@@ -53,14 +53,14 @@ BusImageReader::~BusImageReader() {
   }
 }
 
-std::expected<void, std::string> BusImageReader::read_rows(Window w, std::int32_t width, std::int32_t y,
+std::expected<void, std::string> BusImageReader::read_rows(Window w, std::int32_t x, std::int32_t width, std::int32_t y,
                                                            std::int32_t height, std::uint64_t region_offset) {
   const std::size_t row = static_cast<std::size_t>(width) * 4;
   if (segment_ != 0 && region_offset + row * static_cast<std::size_t>(height) <= UINT32_MAX) {
     xcb_connection_t* c = XGetXCBConnection(display_);
     // Xlib may hold requests in its own buffer: they must reach the server before ours.
     XFlush(display_);
-    auto cookie = xcb_shm_get_image(c, static_cast<xcb_drawable_t>(w), 0, static_cast<std::int16_t>(y),
+    auto cookie = xcb_shm_get_image(c, static_cast<xcb_drawable_t>(w), static_cast<std::int16_t>(x), static_cast<std::int16_t>(y),
                                     static_cast<std::uint16_t>(width), static_cast<std::uint16_t>(height), ~0u,
                                     XCB_IMAGE_FORMAT_Z_PIXMAP, segment_, static_cast<std::uint32_t>(region_offset));
     xcb_generic_error_t* error = nullptr;
@@ -74,7 +74,7 @@ std::expected<void, std::string> BusImageReader::read_rows(Window w, std::int32_
     server_bytes_ += row * static_cast<std::size_t>(height);
     return {};
   }
-  auto image = fallback_.grab_window(w, Rect{0, y, width, height});
+  auto image = fallback_.grab_window(w, Rect{x, y, width, height});
   if (!image) return std::unexpected(image.error());
   for (std::int32_t r = 0; r < height; ++r)
     std::memcpy(base_ + region_offset + static_cast<std::size_t>(r) * row,

@@ -32,10 +32,11 @@ class BusImageReader {
   BusImageReader(const BusImageReader&) = delete;
   BusImageReader& operator=(const BusImageReader&) = delete;
 
-  // Rows [y, y + height) of window `w` (window coordinates, full width `width`) into the region
-  // at `region_offset` (the byte of row y, column 0), packed at width * 4 bytes per row.
-  std::expected<void, std::string> read_rows(Window w, std::int32_t width, std::int32_t y, std::int32_t height,
-                                             std::uint64_t region_offset);
+  // Rows [y, y + height) of window `w`, columns [x, x + width) (window coordinates; x and y may be
+  // -border: GetImage reaches the window's outside edges), into the region at `region_offset`
+  // (the first byte of the first row), packed at width * 4 bytes per row.
+  std::expected<void, std::string> read_rows(Window w, std::int32_t x, std::int32_t width, std::int32_t y,
+                                             std::int32_t height, std::uint64_t region_offset);
   [[nodiscard]] bool zero_copy() const { return segment_ != 0; }
   [[nodiscard]] std::uint64_t copies() const { return copied_bytes_; }      // bytes memcpy'd (fallback)
   [[nodiscard]] std::uint64_t server_bytes() const { return server_bytes_; } // bytes the X server wrote

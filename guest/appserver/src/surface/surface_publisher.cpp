@@ -19,10 +19,9 @@ std::uint64_t now_ns() {
   return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
-// The window's own pixels, border excluded: what ShmGetImage of the window returns.
-Rect inside(const WindowInfo& info) {
-  return {0, 0, info.frame.width - 2 * info.border, info.frame.height - 2 * info.border};
-}
+// The surface covers the window's frame, border included: the RemoteApp window is the frame, and
+// GetImage of a window reaches its outside edges (window coordinates -border ..).
+Rect inside(const WindowInfo& info) { return {0, 0, info.frame.width, info.frame.height}; }
 
 }  // namespace
 
@@ -171,6 +170,7 @@ void SurfacePublisher::sync() {
         std::uint32_t(r.height) > rdpmux::kSurfaceMaxSide)
       continue;
     Surface& s = surfaces_[id];
+    s.border = info.border;
     if (s.id == 0) {
       s.id = next_id_++;
       s.window = id;
@@ -243,7 +243,18 @@ bool SurfacePublisher::present(Surface& s, DamageRegion* damage) {
     ++stats_.waits_for_buffer;
     return false;
   }
-  std::vector<Rect> rects = s.full ? std::vector<Rect>{all} : damage->rects(all, kMaxRects);
+  // Window damage is in window coordinates (origin inside the border), the surface in frame
+  // coordinates (origin at the border's outer corner).
+  std::vector<Rect> rects;
+  if (s.full) {
+    rects.push_back(all);
+  } else {
+    rects = damage->rects(Rect{-s.border, -s.border, s.width, s.height}, kMaxRects);
+    for (Rect& r : rects) {
+      r.x += s.border;
+      r.y += s.border;
+    }
+  }
   if (rects.empty()) {
     if (damage) damage->clear();
     return true;
@@ -260,7 +271,7 @@ bool SurfacePublisher::present(Surface& s, DamageRegion* damage) {
   const std::uint64_t base = bus_->bus.surface_pool_offset() + buffer->offset;
   const std::uint64_t row = std::uint64_t(s.width) * 4;
   for (const auto& [top, bottom] : merged) {
-    auto read = reader_->read_rows(s.window, s.width, top, bottom - top, base + std::uint64_t(top) * row);
+    auto read = reader_->read_rows(s.window, -s.border, s.width, top - s.border, bottom - top, base + std::uint64_t(top) * row);
     if (!read) {
       log_debug("surfaces: {}", read.error());
       if (damage) damage->clear();  // the window went away under us: the next turn drops it

@@ -70,6 +70,7 @@ class SurfacePublisher {
     Window window = 0;
     std::int32_t width = 0;
     std::int32_t height = 0;
+    std::int32_t border = 0;  // X border width: the frame starts at window coordinate -border
     Buffer buffers[2];
     std::uint64_t sequence = 0;
     bool created = false;  // Create (or Resize) sent

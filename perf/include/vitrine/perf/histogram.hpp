@@ -58,6 +58,11 @@ enum class Stage : std::uint8_t {
   kPaintToUpload,          // compositor: damage -> texture upload done
   kUploadToPresent,        // compositor: upload -> buffer swap
   kEndToEnd,               // guest receive -> present
+  // The surface path (bus surfaces: no RDP, no decode):
+  kSurfaceDamageToRead,    // guest: X damage seen -> host read the Present (clock-synced)
+  kSurfaceReadToUpload,    // host: Present read -> damaged rectangles uploaded from the pool
+  kSurfaceUploadToPresent, // host: uploads done -> windows drawn and swapped
+  kSurfaceEndToEnd,        // guest damage -> on screen
   kCount
 };
 const char* stage_name(Stage stage);

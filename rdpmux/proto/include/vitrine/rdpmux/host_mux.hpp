@@ -199,6 +199,12 @@ class HostMux {
   const BusDoorbells& doorbells() const { return doorbells_; }
   ringbus::Bus& bus() { return bus_; }
 
+  // From a thread that just drained the SHARED host doorbell (one eventfd for all channels: a
+  // Connection's reader, the display's surface receiver): the wake-up may have been meant for
+  // another sleeper, so ring once more if any other channel's reader sleeps while records wait
+  // for it. Lock-free (ring atomics only).
+  void pass_on_shared_wakeup(std::uint32_t drained_by);
+
  private:
   friend class Connection;
   enum class SlotState : std::uint8_t { kFree, kOpening, kOpen, kAbandoned, kControl };
@@ -255,10 +261,6 @@ class HostMux {
   };
   // From Connection (takes the mutex).
   void connection_closed(std::uint32_t channel);
-  // From a Connection's thread that just drained the SHARED host doorbell (one eventfd for all
-  // channels): the wake-up may have been meant for another sleeper, so ring once more if any
-  // other channel's reader sleeps while records wait for it. Lock-free (ring atomics only).
-  void pass_on_shared_wakeup(std::uint32_t drained_by);
   // From Connection's reader thread (no control lock): one kRecordStamp payload and the data
   // record it follows (read_ns 0: there was none).
   void deliver_stamp(std::uint32_t channel, std::span<const std::byte> payload, std::uint64_t data_bytes,
