@@ -4,6 +4,8 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <random>
 #include <thread>
 #include <vector>
@@ -40,6 +42,15 @@ bool write_all(int fd, const std::uint8_t* in, std::size_t n) {
   return true;
 }
 
+bool counter_reaches(const std::atomic<std::uint64_t>& counter, std::uint64_t want) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (counter.load() < want) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
 TEST(BusSocketBridge, CarriesBytesBothWaysInOrder) {
   auto link = BridgedLink::make(16);  // 64 KiB rings: many wraps and full-ring waits
   ASSERT_TRUE(link);
@@ -57,6 +68,10 @@ TEST(BusSocketBridge, CarriesBytesBothWaysInOrder) {
   client_reader.join();
   EXPECT_EQ(got_up, up);
   EXPECT_EQ(got_down, down);
+  // The bridge counts a write after it returns, so the peer can hold the last bytes a moment
+  // before the counter moves: wait for the counters (bounded), never for a fixed time.
+  EXPECT_TRUE(counter_reaches(link->host_bridge->stats().bytes_to_ring, up.size()));
+  EXPECT_TRUE(counter_reaches(link->host_bridge->stats().bytes_to_socket, down.size()));
   EXPECT_EQ(link->host_bridge->stats().bytes_to_ring.load(), up.size());
   EXPECT_EQ(link->host_bridge->stats().bytes_to_socket.load(), down.size());
   EXPECT_FALSE(link->host_bridge->error());
