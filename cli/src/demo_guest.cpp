@@ -68,7 +68,9 @@ std::string demo_config_toml(const DemoGuest& guest) {
     // The pool after the rings holds the windows' pixels (two buffers a window): 96 MiB is two
     // full-HD windows and many small ones; memfd pages cost nothing until written.
     << "[bus]\nsize = 134217728\nchannels = 8\nring_size = 1048576\nsurface_pool = 100663296\n\n"
-    << "[guest]\nrdp_target = \"tcp:3389\"\n\n"
+    // The RemoteApp server on a Unix socket in the guest's private /run (the sandbox mounts a fresh
+    // tmpfs there; the appserver makes /run/vitrine): the relay's hop to it skips the TCP stack.
+    << "[guest]\nrdp_target = \"unix:/run/vitrine/appserver.sock\"\n\n"
     << "[sandbox]\nhostname = \"vitrine-demo\"\n\n"
     // The guest's X server. -noreset: it must outlive every client.
     << "[[sandbox.program]]\nname = \"xvfb\"\n"
@@ -78,7 +80,7 @@ std::string demo_config_toml(const DemoGuest& guest) {
     << "[[sandbox.program]]\nname = \"appserver\"\n"
     << "command = [\"/bin/sh\", \"-c\", \"while [ ! -S /tmp/.X11-unix/X0 ]; do sleep 0.05; done; "
        "exec \\\"$0\\\" \\\"$@\\\"\", "
-    << bin("vitrine-appserver") << ", \"--display\", \":0\", \"--port\", \"3389\", "
+    << bin("vitrine-appserver") << ", \"--display\", \":0\", \"--unix\", \"/run/vitrine/appserver.sock\", "
     // The bus (fd 3, doorbells 4,5 as the sandbox hands them to every guest program): window
     // pixels as shared surfaces.
     << "\"--bus-fd\", \"3\", \"--doorbell-fds\", \"4,5\"";

@@ -1,5 +1,5 @@
 // vitrine-appserver: serves the windows of a guest X display as RemoteApp (RAIL) windows.
-//   vitrine-appserver [--display :N] [--port P | --fd N] [--bind ADDR] [--codec planar|raw|remotefx]
+//   vitrine-appserver [--display :N] [--port P [--bind ADDR] | --unix PATH | --fd N] [--codec planar|raw|remotefx]
 //                     [--app ALIAS=COMMAND]... [--no-shm] [--once] [--verbose]
 #include <freerdp/channels/channels.h>
 #include <freerdp/freerdp.h>
@@ -36,6 +36,8 @@ struct Args {
   std::string display;
   std::string bind = "127.0.0.1";
   int port = 3389;
+  bool tcp_given = false;  // --port or --bind on the command line
+  std::string unix_path;   // --unix: listen there instead of on TCP
   int fd = -1;
   vitrine::appserver::rdp::Codec codec = vitrine::appserver::rdp::Codec::kPlanar;
   std::map<std::string, std::string> aliases;
@@ -49,13 +51,16 @@ struct Args {
 };
 
 constexpr std::string_view kUsage =
-    "usage: vitrine-appserver [--display :N] [--port P | --fd N] [--bind ADDR]\n"
+    "usage: vitrine-appserver [--display :N] [--port P [--bind ADDR] | --unix PATH | --fd N]\n"
     "                         [--codec planar|raw|remotefx] [--app ALIAS=COMMAND]...\n"
     "                         [--bus-fd N --doorbell-fds G,H | --ivshmem BDF|auto] [--no-surfaces]\n"
     "                         [--no-shm] [--once] [--verbose]\n"
     "  --display   X display to serve (default $DISPLAY)\n"
     "  --port      TCP port on --bind (default 3389; 0 = any free port, printed on stdout)\n"
     "  --bind      listen address (default 127.0.0.1: guest loopback only)\n"
+    "  --unix      listen on this Unix stream socket instead of TCP (mode 0600, its folder made\n"
+    "              when missing, a stale socket replaced, removed on exit); the relay reaches it\n"
+    "              with rdp_target = \"unix:PATH\"\n"
     "  --fd        serve exactly one connection on this inherited, connected socket, then exit\n"
     "  --codec     pixel codec (default planar, lossless)\n"
     "  --app       RemoteApp alias: '||ALIAS' launches COMMAND (else ALIAS is looked up on PATH)\n"
@@ -84,8 +89,13 @@ bool parse(int argc, char** argv, Args& a) {
       a.display = v;
     } else if (arg == "--bind" && value(v)) {
       a.bind = v;
+      a.tcp_given = true;
     } else if (arg == "--port" && value(v)) {
       if (!parse_int(v, a.port) || a.port < 0 || a.port > 65535) return false;
+      a.tcp_given = true;
+    } else if (arg == "--unix" && value(v)) {
+      if (v.empty()) return false;
+      a.unix_path = v;
     } else if (arg == "--fd" && value(v)) {
       if (!parse_int(v, a.fd) || a.fd < 0) return false;
     } else if (arg == "--codec" && value(v)) {
@@ -114,7 +124,9 @@ bool parse(int argc, char** argv, Args& a) {
       return false;
     }
   }
-  return true;
+  // --unix replaces the TCP listener; a TCP option beside it is a mistake, not a second door.
+  // (--fd beside --port stays accepted, as before: --fd wins.)
+  return a.unix_path.empty() || (!a.tcp_given && a.fd < 0);
 }
 
 }  // namespace
@@ -194,14 +206,18 @@ int main(int argc, char** argv) {
     return st.activated ? 0 : 1;
   }
 
-  auto listener = Listener::listen_tcp(args.bind, static_cast<uint16_t>(args.port));
+  auto listener = args.unix_path.empty() ? Listener::listen_tcp(args.bind, static_cast<uint16_t>(args.port))
+                                         : Listener::listen_unix(args.unix_path);
   if (!listener) {
     log_warn("{}", listener.error());
     return 1;
   }
   options.reject_fd = listener->fd();
   // Tests and the relay read the port from this line (port 0 picks a free one).
-  std::printf("vitrine-appserver listening on %s:%u\n", args.bind.c_str(), listener->port());
+  if (args.unix_path.empty())
+    std::printf("vitrine-appserver listening on %s:%u\n", args.bind.c_str(), listener->port());
+  else
+    std::printf("vitrine-appserver listening on unix:%s\n", listener->unix_path().c_str());
   std::fflush(stdout);
   while (!g_stop.load(std::memory_order_relaxed)) {
     (*capture)->pump();  // keep the window model current between clients

@@ -5,6 +5,7 @@
 #include <freerdp/input.h>
 #include <freerdp/rail.h>
 #include <freerdp/scancode.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 
@@ -15,6 +16,16 @@ namespace {
 
 UINT16 clamp_coordinate(std::int32_t v) { return static_cast<UINT16>(std::clamp<std::int32_t>(v, 0, 0xFFFF)); }
 INT16 clamp_rail(std::int32_t v) { return static_cast<INT16>(std::clamp<std::int32_t>(v, -32768, 32767)); }
+
+// kAuto by the family of the socket FreeRDP will talk through (BulkCompression says why). A
+// socket whose family cannot be read keeps FreeRDP's default, on.
+BulkCompression resolve_compression(BulkCompression wanted, int fd) {
+  if (wanted != BulkCompression::kAuto) return wanted;
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return BulkCompression::kOn;
+  return addr.ss_family == AF_UNIX ? BulkCompression::kOff : BulkCompression::kOn;
+}
 
 }  // namespace
 
@@ -46,6 +57,7 @@ RdpClient::~RdpClient() { stop(); }
 Result<std::unique_ptr<RdpClient>> RdpClient::start(ClientConfig config, ringbus::UniqueFd socket,
                                                     DisplaySink& display, WindowEvents& windows) {
   if (!socket) return fail(Errc::kConfig, "RdpClient needs a connected socket");
+  config.bulk_compression = resolve_compression(config.bulk_compression, socket.get());
   auto session = std::make_unique<Session>(std::move(config), std::move(socket), display, windows);
   // Configured here, on the caller's thread, so that the context exists before the session
   // thread does (stop() reads it from any thread).
@@ -60,6 +72,7 @@ bool RdpClient::running() const { return session_->running(); }
 std::optional<Error> RdpClient::error() const { return session_->error(); }
 void RdpClient::stop() { session_->stop(); }
 ClientStats RdpClient::stats() const { return session_->stats(); }
+bool RdpClient::bulk_compression() const { return session_->config().bulk_compression == BulkCompression::kOn; }
 Result<void> RdpClient::exec(const ExecRequest& request, std::chrono::milliseconds timeout) {
   return session_->exec(request, timeout);
 }

@@ -270,6 +270,8 @@ Result<void> RdpClient::Session::configure() {
        freerdp_settings_set_bool(s, FreeRDP_AudioPlayback, FALSE) &&
        freerdp_settings_set_bool(s, FreeRDP_DeviceRedirection, FALSE) &&
        freerdp_settings_set_bool(s, FreeRDP_RedirectClipboard, FALSE) &&
+       // RdpClient::start resolved kAuto. Sent as INFO_COMPRESSION, which the server adopts.
+       freerdp_settings_set_bool(s, FreeRDP_CompressionEnabled, config_.bulk_compression == BulkCompression::kOn) &&
        str(FreeRDP_Username, config_.username) && str(FreeRDP_Password, config_.password) &&
        freerdp_settings_set_bool(s, FreeRDP_RemoteApplicationMode, config_.remote_app);
   if (config_.remote_app) {

@@ -172,6 +172,15 @@ BOOL Session::on_post_connect(freerdp_peer* peer) {
   log_info("client connected: {}x{} desktop requested, {} bpp, multifrag {} bytes, RemoteApp {}",
            s->DesktopWidth, s->DesktopHeight, s->ColorDepth, s->MultifragMaxRequestSize,
            s->RemoteApplicationMode ? "yes" : "no");
+  // The client decided: FreeRDP's server copies the Client Info PDU's INFO_COMPRESSION and level
+  // into these settings (info.c), and compresses fast-path output only then. The appserver cannot
+  // tell a bus client from a network one (the relay connects locally), the client can: Vitrine's
+  // host client asks for none over the bus, where compression costs CPU and saves nothing.
+  log_info("bulk compression: {}", !s->CompressionEnabled           ? "off (the client did not ask for it)"
+                                   : s->CompressionLevel == 0 ? "MPPC 8K (asked by the client)"
+                                   : s->CompressionLevel == 1 ? "MPPC 64K (asked by the client)"
+                                   : s->CompressionLevel == 2 ? "NCRUSH, RDP 6.0 (asked by the client)"
+                                                              : "XCRUSH, RDP 6.1 (asked by the client)");
   // The desktop is the guest's X screen; the demand-active PDU that follows carries this size
   // (the client sized its own request from its screen).
   s->DesktopWidth = static_cast<UINT32>(self->desktop_.width);

@@ -44,6 +44,18 @@ enum class Security : std::uint8_t {
          // for servers reached over the private bus
 };
 
+// RDP bulk compression of the server's output (MS-RDPBCGR 3.1.8; FreeRDP 2.11 sends RDP 6.1:
+// MPPC + xcrush). The client asks for it in its Client Info PDU (INFO_COMPRESSION); a FreeRDP
+// server adopts that flag as its own setting (info.c), so the client's choice decides for both
+// ends. It trades server and client CPU for bytes: a win on a slow network, pure cost on the
+// bus, where a byte costs one memcpy (docs/rdpmux.md has the numbers).
+enum class BulkCompression : std::uint8_t {
+  kAuto,  // by the socket's family: off on AF_UNIX (the socketpair to a ConnectionBridge, a local
+          // socket: memory bandwidth), on for AF_INET/AF_INET6 (a network may lie in between)
+  kOff,
+  kOn,
+};
+
 struct ClientConfig {
   Security security = Security::kTls;
   std::string vm_name = "default";   // names the certificate pin
@@ -60,6 +72,7 @@ struct ClientConfig {
   std::uint32_t width = 1024;   // desktop size requested
   std::uint32_t height = 768;
   WindowModelLimits limits;
+  BulkCompression bulk_compression = BulkCompression::kAuto;
   // Called once on the session thread when the session ends (error: why, or empty if stopped).
   std::function<void(const std::optional<Error>&)> on_end;
 };
@@ -99,6 +112,9 @@ class RdpClient {
   // Disconnects and joins the session thread. Idempotent; any thread but the session thread.
   void stop();
   ClientStats stats() const;
+  // Whether this client asked the server for bulk compression (ClientConfig::bulk_compression
+  // with kAuto resolved). Fixed once start() returned; any thread.
+  bool bulk_compression() const;
 
   // Starts `request.program` in the running RAIL session and blocks until the server's Execute
   // Result (MS-RDPERP 2.2.2.3.2) arrives or `timeout` passes. Any thread except the session
