@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <future>
 
 #include "launcher_server.hpp"
@@ -358,6 +359,27 @@ std::vector<std::pair<std::string, std::string>> Instance::stats() {
                                                   " px budget");
     out.emplace_back("display.windows_over_budget", std::to_string(c.windows_parked) + " not shown, " +
                                                         std::to_string(c.over_budget) + " refused since start");
+    // Which path carries each window's pixels: "surface" (bus pool, no encode) or "rdp".
+    std::map<std::uint32_t, std::string> titles;
+    for (const auto& w : display_->windows()) titles[w.id] = w.title;
+    for (const auto& [id, path] : display_->pixel_paths())
+      out.emplace_back("window." + std::to_string(id) + ".pixels", path + " \"" + titles[id] + "\"");
+    out.emplace_back("surface.enabled", d.surfaces ? "yes" : "no (RDP pixels only)");
+    if (d.surfaces) {
+      const auto& sc = d.surface;
+      out.emplace_back("surface.surfaces", std::to_string(sc.surfaces) + " (" + std::to_string(sc.creates) +
+                                               " created, " + std::to_string(sc.resizes) + " resized, " +
+                                               std::to_string(sc.destroys) + " destroyed)");
+      out.emplace_back("surface.presents", std::to_string(sc.presents) + " (" + std::to_string(sc.rects) + " rects, " +
+                                               human_bytes(sc.bytes_presented) + ")");
+      out.emplace_back("surface.uploads", std::to_string(d.surface_pump.uploads) + " (" +
+                                              human_bytes(d.surface_pump.bytes_uploaded) + ", " +
+                                              std::to_string(d.surface_pump.upload_failures) + " failed)");
+      out.emplace_back("surface.faults", std::to_string(sc.faults) + " records refused, " + std::to_string(sc.dropped) +
+                                             " surfaces dropped, " + std::to_string(sc.ring_faults) + " ring resets");
+      out.emplace_back("surface.refreshes", std::to_string(d.surface_pump.refreshes) + " (" +
+                                                std::to_string(d.surface_pump.early_presents) + " early presents)");
+    }
     for (std::size_t i = 0; i < static_cast<std::size_t>(perf::Stage::kCount); ++i) {
       const auto stage = static_cast<perf::Stage>(i);
       const auto& h = display_->telemetry().stage(stage);

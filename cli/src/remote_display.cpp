@@ -118,7 +118,6 @@ std::optional<rh::Scancode> scancode_of(std::uint32_t x11_keycode) {
 
 }  // namespace
 
-void RemoteDisplay::AlignedFree::operator()(std::byte* p) const { std::free(p); }
 
 std::expected<std::unique_ptr<RemoteDisplay>, std::string> RemoteDisplay::create(const RemoteDisplayOptions& options) {
   std::unique_ptr<RemoteDisplay> d(new RemoteDisplay());
@@ -206,14 +205,26 @@ void RemoteDisplay::shutdown() {
 
 // ---- session thread --------------------------------------------------------------------------
 
-void RemoteDisplay::post_and_wait(Event event) {
-  std::unique_lock lock(mutex_);
-  if (shut_down_) return;
+std::uint64_t RemoteDisplay::post_locked(Event event, std::unique_lock<std::mutex>& lock) {
+  (void)lock;
+  if (shut_down_) return 0;
   const std::uint64_t seq = ++posted_;
   queue_.emplace_back(seq, std::move(event));
   const std::uint64_t one = 1;
   if (::write(wake_.get(), &one, sizeof one) < 0 && errno != EAGAIN)
     spdlog::warn("display: cannot wake the UI thread: {}", std::strerror(errno));
+  return seq;
+}
+
+void RemoteDisplay::post(Event event) {
+  std::unique_lock lock(mutex_);
+  (void)post_locked(std::move(event), lock);
+}
+
+void RemoteDisplay::post_and_wait(Event event) {
+  std::unique_lock lock(mutex_);
+  const std::uint64_t seq = post_locked(std::move(event), lock);
+  if (seq == 0) return;
   if (!applied_cv_.wait_for(lock, options_.callback_timeout, [&] { return shut_down_ || applied_ >= seq; })) {
     ++stats_.callback_timeouts;
     spdlog::warn("display: the UI thread did not apply a session event within {} ms; going on",
@@ -221,16 +232,33 @@ void RemoteDisplay::post_and_wait(Event event) {
   }
 }
 
+// Allocated here, on the session thread, so a busy UI thread cannot make FreeRDP wait or hand
+// it a buffer that is about to be freed; the UI thread shares it from framebuffer_changed() on.
 std::span<std::byte> RemoteDisplay::provide_framebuffer(std::uint32_t width, std::uint32_t height,
                                                         std::uint32_t stride) {
-  post_and_wait(ProvideFramebuffer{width, height, stride});
-  std::lock_guard lock(mutex_);
-  return shut_down_ ? std::span<std::byte>{} : provided_;
+  const std::size_t bytes = static_cast<std::size_t>(stride) * height;
+  const std::size_t rounded = (bytes + kFramebufferAlign - 1) / kFramebufferAlign * kFramebufferAlign;
+  session_fb_.reset();  // FreeRDP moves to the new buffer; the UI thread may still hold the old one
+  if (rounded == 0) return {};
+  void* p = std::aligned_alloc(kFramebufferAlign, rounded);
+  if (p == nullptr) {
+    spdlog::warn("display: cannot allocate a {}x{} framebuffer; FreeRDP allocates it", width, height);
+    return {};
+  }
+  std::memset(p, 0, rounded);
+  session_fb_ = SharedPixels(static_cast<std::byte*>(p), [](std::byte* b) { std::free(b); });
+  return {session_fb_.get(), bytes};
 }
 
 void RemoteDisplay::framebuffer_changed(const rh::FramebufferView& framebuffer) {
   (void)read_clock_->take();  // the connection handshake is not a paint's read time
-  post_and_wait(FramebufferChanged{framebuffer});
+  if (session_fb_ && framebuffer.pixels == session_fb_.get()) {
+    post(FramebufferChanged{framebuffer, session_fb_});
+  } else {
+    // FreeRDP's own memory lives as FreeRDP decides: the UI thread must have moved to it
+    // before the session goes on (and frees the previous one).
+    post_and_wait(FramebufferChanged{framebuffer, nullptr});
+  }
 }
 
 void RemoteDisplay::damaged(const rh::FramebufferView& framebuffer, std::span<const rh::DesktopRect> rects) {
@@ -245,15 +273,15 @@ void RemoteDisplay::guest_stamp(const rdpmux::GuestStamp& stamp) {
   read_clock_->on_guest_stamp(stamp.read_ns, stamp.receive_ns);
 }
 
-void RemoteDisplay::window_created(const rh::WindowState& state) { post_and_wait(Created{state}); }
+void RemoteDisplay::window_created(const rh::WindowState& state) { post(Created{state}); }
 void RemoteDisplay::window_changed(const rh::WindowState& state, std::uint32_t what) {
-  post_and_wait(Changed{state, what});
+  post(Changed{state, what});
 }
-void RemoteDisplay::window_deleted(rh::WindowId id) { post_and_wait(Deleted{id}); }
+void RemoteDisplay::window_deleted(rh::WindowId id) { post(Deleted{id}); }
 void RemoteDisplay::z_order_changed(std::span<const rh::WindowId> top_to_bottom) {
-  post_and_wait(ZOrder{{top_to_bottom.begin(), top_to_bottom.end()}});
+  post(ZOrder{{top_to_bottom.begin(), top_to_bottom.end()}});
 }
-void RemoteDisplay::active_window_changed(rh::WindowId id) { post_and_wait(Active{id}); }
+void RemoteDisplay::active_window_changed(rh::WindowId id) { post(Active{id}); }
 
 // Notification-area icons have no host surface here (no tray protocol in the compositor); they
 // are logged so a user can see the guest published one.
@@ -313,27 +341,9 @@ void RemoteDisplay::apply(Event& event) {
   std::visit(
       [&](auto& e) {
         using T = std::decay_t<decltype(e)>;
-        if constexpr (std::is_same_v<T, ProvideFramebuffer>) {
-          const std::size_t bytes = static_cast<std::size_t>(e.stride) * e.height;
-          const std::size_t rounded = (bytes + kFramebufferAlign - 1) / kFramebufferAlign * kFramebufferAlign;
-          // The previous buffer stays referenced by fb_ until framebuffer_changed() replaces it;
-          // FreeRDP asks for a new one only when it resizes, after which it announces it.
-          void* p = rounded == 0 ? nullptr : std::aligned_alloc(kFramebufferAlign, rounded);
-          std::span<std::byte> span;
-          if (p != nullptr) {
-            std::memset(p, 0, rounded);
-            span = {static_cast<std::byte*>(p), bytes};
-          } else if (rounded != 0) {
-            spdlog::warn("display: cannot allocate a {}x{} framebuffer; FreeRDP allocates it", e.width, e.height);
-          }
-          // Keep the old buffer alive while fb_ may still point into it.
-          if (owned_fb_ && fb_.pixels == owned_fb_.get()) retired_fb_ = std::move(owned_fb_);
-          owned_fb_.reset(static_cast<std::byte*>(p));
-          std::lock_guard lock(mutex_);
-          provided_ = span;
-        } else if constexpr (std::is_same_v<T, FramebufferChanged>) {
+        if constexpr (std::is_same_v<T, FramebufferChanged>) {
           fb_ = e.view;
-          retired_fb_.reset();
+          fb_owner_ = std::move(e.owner);  // the previous buffer goes when the session let go too
           if (options_.max_window_pixels == 0) {
             const bool waited = compositor_->waiting_for_budget() != 0;
             set_auto_budget();  // the session's desktop size is known now

@@ -5,15 +5,23 @@
 //   session thread                         UI thread (poll(wake_fds()) -> dispatch())
 //   damaged(fb, rects) --post, wait-->     apply events, comp->damage(rects), present()
 //                     <--applied--------   (uploads read fb while the session thread waits)
+//   window events, framebuffer_changed     applied in order with the next dispatch
+//                      --post, go on-->
 //
-// Every callback is posted to the UI thread and waits until it has been applied and presented.
-// That hand-shake is what makes the framebuffer safe to share without a copy: FreeRDP changes
-// pixels only on the session thread and only between callbacks, so while a callback waits the
-// UI thread reads a stable frame (no torn uploads, no race for TSan to find). The framebuffer
-// memory itself is ours (provide_framebuffer), so an expose redrawn while the session thread
-// decodes reads valid memory: at worst one stale rectangle that the pending damage repairs.
-// The cost is one thread hand-off per paint (tens of microseconds), which the RDP update path
-// already amortizes over whole PDUs.
+// A paint waits until it has been applied and presented. That hand-shake is what makes the
+// framebuffer safe to share without a copy: FreeRDP changes pixels only on the session thread
+// and only between callbacks, so while a paint waits the UI thread reads a stable frame (no torn
+// uploads, no race for TSan to find). Window events are values: they are posted and the session
+// thread goes on; they are applied, in order, before the paint that follows them.
+//
+// Framebuffer memory is shared, never lent: provide_framebuffer() allocates on the session
+// thread (it does not wait for the UI thread) and both threads hold a reference, the session
+// until FreeRDP asks for the next one, the UI thread until it has moved to the next one. So a
+// callback that stopped waiting (callback_timeout) and is applied late can show a stale or
+// torn frame until the next damage repairs it, but never reads or hands FreeRDP freed memory
+// (it used to: a late provide_framebuffer answered with the previous buffer, which the UI
+// thread then freed under FreeRDP). The cost is one thread hand-off per paint (tens of
+// microseconds), which the RDP update path already amortizes over whole PDUs.
 //
 // Host input (X11 backend) goes back to the guest through GuestInput, from the UI thread; its
 // implementations only queue (RdpClient/RemoteSession input methods never block).
@@ -249,11 +257,12 @@ class RemoteDisplay final : public rdpmux::host::DisplaySink,
   void local_move_size(const rdpmux::host::LocalMoveSize& request) override;
 
  private:
-  struct ProvideFramebuffer {
-    std::uint32_t width, height, stride;
-  };
+  // Framebuffer memory with shared ownership (see the header comment): 64-byte aligned, freed
+  // when the last of the session thread and the UI thread lets go of it.
+  using SharedPixels = std::shared_ptr<std::byte>;
   struct FramebufferChanged {
     rdpmux::host::FramebufferView view;
+    SharedPixels owner;  // null: FreeRDP's own memory (the session waited for this event)
   };
   struct Damage {
     std::vector<rdpmux::host::DesktopRect> rects;
@@ -277,9 +286,14 @@ class RemoteDisplay final : public rdpmux::host::DisplaySink,
   struct Active {
     rdpmux::host::WindowId id;
   };
-  using Event = std::variant<ProvideFramebuffer, FramebufferChanged, Damage, Created, Changed, Deleted, ZOrder, Active>;
+  using Event = std::variant<FramebufferChanged, Damage, Created, Changed, Deleted, ZOrder, Active>;
 
   RemoteDisplay() = default;
+  // Session thread: queues `event` (and wakes the UI thread); returns its sequence number, 0
+  // after shutdown. The caller holds `lock` on mutex_.
+  std::uint64_t post_locked(Event event, std::unique_lock<std::mutex>& lock);
+  // Session thread: queues `event` and goes on.
+  void post(Event event);
   // Session thread: queues `event` and waits until the UI thread applied it (or shutdown/timeout).
   void post_and_wait(Event event);
   void apply(Event& event);
@@ -320,16 +334,12 @@ class RemoteDisplay final : public rdpmux::host::DisplaySink,
   std::uint64_t posted_ = 0;
   std::uint64_t applied_ = 0;
   bool shut_down_ = false;
-  std::span<std::byte> provided_;  // answer to the last ProvideFramebuffer
+  SharedPixels session_fb_;  // session thread: the memory FreeRDP was last given
   RemoteDisplayStats stats_;
   std::unordered_map<rdpmux::host::WindowId, DisplayedWindow> shown_;
 
   // UI thread only.
-  struct AlignedFree {
-    void operator()(std::byte* p) const;
-  };
-  std::unique_ptr<std::byte, AlignedFree> owned_fb_;
-  std::unique_ptr<std::byte, AlignedFree> retired_fb_;  // the previous one, until fb_ moves off it
+  SharedPixels fb_owner_;  // keeps fb_.pixels alive while fb_ points into our memory
   rdpmux::host::FramebufferView fb_{};
   bool need_present_ = false;
   std::uint64_t oldest_paint_ns_ = 0;  // the first paint waiting for the next present (0: none)

@@ -343,8 +343,10 @@ TEST_F(RemoteDisplayTest, AFloodOfHugeWindowsGetsNoHostMemoryAndFewLogLines) {
 TEST_F(RemoteDisplayTest, ShutdownReleasesAWaitingSessionThread) {
   std::atomic<bool> returned{false};
   std::thread session([&] {
-    auto fb = display_->provide_framebuffer(16, 16, 64);  // nobody dispatches: it waits
-    (void)fb;
+    auto fb = display_->provide_framebuffer(16, 16, 64);  // never waits: the memory is made here
+    display_->framebuffer_changed({fb.data(), 16, 16, 64});
+    const rh::DesktopRect all{0, 0, 16, 16};
+    display_->damaged({fb.data(), 16, 16, 64}, std::span(&all, 1));  // nobody dispatches: it waits
     returned = true;
   });
   std::this_thread::sleep_for(100ms);
@@ -355,6 +357,78 @@ TEST_F(RemoteDisplayTest, ShutdownReleasesAWaitingSessionThread) {
   // Later callbacks return at once.
   const rh::DesktopRect r{0, 0, 1, 1};
   display_->damaged({}, std::span(&r, 1));
+}
+
+// Issue 15 (3): a callback that stopped waiting (callback_timeout) is applied late. Before, a
+// late provide_framebuffer answered with the previous buffer, FreeRDP kept decoding into it and
+// the UI thread freed it when it caught up: ASan (this test is in CI_ASAN) saw the writes below
+// land in freed memory. Now the memory is shared: nothing is freed under either thread, and
+// the next damage repairs the picture exactly.
+TEST_F(RemoteDisplayTest, LateCallbacksNeverLeaveFreedMemoryToFreeRdpOrTheUiThread) {
+  RemoteDisplayOptions o;
+  o.headless = true;
+  o.screenshot_dir = dir_.path() / "late-shots";
+  o.callback_timeout = 1ms;
+  auto d = RemoteDisplay::create(o);
+  ASSERT_TRUE(d) << d.error();
+  display_ = std::move(*d);
+
+  // What rdp_session's setup_framebuffer does: the provided memory if it is large enough, its
+  // own otherwise.
+  std::vector<std::byte> own;
+  const auto framebuffer = [&](std::uint32_t w, std::uint32_t h) {
+    auto fb = display_->provide_framebuffer(w, h, w * 4);
+    if (fb.size() >= std::size_t{w} * h * 4) return fb.first(std::size_t{w} * h * 4);
+    own.assign(std::size_t{w} * h * 4, std::byte{0});
+    return std::span<std::byte>(own);
+  };
+  constexpr std::uint32_t kBig = 64, kSmall = 32;
+  as_session([&] {  // connect: the UI thread keeps up
+    auto big = framebuffer(kBig, kBig);
+    paint(big, kBig, kBig, 1);
+    display_->framebuffer_changed({big.data(), kBig, kBig, kBig * 4});
+    display_->window_created(window(1, "w", {0, 0, kSmall, kSmall}));
+    const rh::DesktopRect all{0, 0, kBig, kBig};
+    display_->damaged({big.data(), kBig, kBig, kBig * 4}, std::span(&all, 1));
+  });
+  std::span<std::byte> small;
+  std::thread session([&] {  // a desktop resize (shrink) while the UI thread is busy elsewhere
+    small = framebuffer(kSmall, kSmall);
+    paint(small, kSmall, kSmall, 2);
+    display_->framebuffer_changed({small.data(), kSmall, kSmall, kSmall * 4});
+    const rh::DesktopRect all{0, 0, kSmall, kSmall};
+    display_->damaged({small.data(), kSmall, kSmall, kSmall * 4}, std::span(&all, 1));  // times out
+  });
+  session.join();
+  EXPECT_GE(display_->stats().callback_timeouts, 1u);
+  display_->dispatch();  // the UI thread catches up late: applies and presents
+
+  // FreeRDP goes on decoding into the memory it was given, and paints.
+  as_session([&] {
+    paint(small, kSmall, kSmall, 3);
+    const rh::DesktopRect all{0, 0, kSmall, kSmall};
+    display_->damaged({small.data(), kSmall, kSmall, kSmall * 4}, std::span(&all, 1));
+  });
+  auto shots = display_->write_screenshots(dir_.path() / "late");
+  ASSERT_TRUE(shots) << shots.error();
+  ASSERT_EQ(shots->size(), 1u);
+  std::ifstream in(shots->front(), std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  const std::string data = bytes.str();
+  auto img = catalog::decode_png(std::as_bytes(std::span(data.data(), data.size())), 4096);
+  ASSERT_TRUE(img);
+  ASSERT_EQ(img->width, kSmall);
+  ASSERT_EQ(img->height, kSmall);
+  std::size_t diff = 0;
+  for (std::uint32_t i = 0; i < kSmall * kSmall; ++i) {
+    const std::byte* f = &small[std::size_t{i} * 4];
+    const std::uint8_t* p = &img->pixels[std::size_t{i} * 4];
+    if (p[0] != std::to_integer<std::uint8_t>(f[2]) || p[1] != std::to_integer<std::uint8_t>(f[1]) ||
+        p[2] != std::to_integer<std::uint8_t>(f[0]))
+      ++diff;
+  }
+  EXPECT_EQ(diff, 0u) << "the late frame was not repaired by the next damage";
 }
 
 }  // namespace
