@@ -17,8 +17,10 @@ update throughput, input-to-paint round trip and connect time, two pairs from be
   QEMU TCG  the server inside a QEMU TCG guest: ivshmem bus + vitrine-guest vs virtio-net user
             networking with a hostfwd. Takes minutes (TCG): --quick leaves it out
             (VITRINE_E2E_QEMU=0) and the table says "not run (quick mode)".
-and the compositor's upload bytes per damaged byte (bench_compositor's
-uploaded_per_damaged_byte counters).
+then window pixels as bus surfaces (bench_e2e's surface cases: the real vitrine-appserver on a
+guest Xvfb, the host's SurfaceReceiver + compositor) vs RDP over veth and over the bus, with
+issue 15's targets and the copies per pixel byte that those benchmarks count, and the
+compositor's upload bytes per damaged byte (bench_compositor's uploaded_per_damaged_byte counters).
 """
 import argparse
 import glob
@@ -62,6 +64,10 @@ def run_program(path, out_dir, min_time, bench_filter, quick=False):
 
 
 HEADLINE_PROGRAM = "bench_e2e"
+# bench_e2e's surface ratios (surface_cases.cpp) carry this word in their labels; their
+# benchmarks' counters that the headline shows (copies per pixel byte, Present folding).
+SURFACE_MARK = "surfaces"
+SURFACE_COUNTERS = ["host_copies_per_byte", "guest_zero_copy", "presented_per_painted"]
 # bench_e2e's QEMU TCG ratios: label prefix, and the measures the table lists even when they did
 # not run (quick mode, or the VM could not start).
 QEMU_PREFIX = "QEMU TCG:"
@@ -78,10 +84,14 @@ def headline_section(out_dir, rows, quick=False):
           "same run (higher = better over the bus). Two pairs: **sandbox** (the in-process relay "
           "vs a veth pair into a network namespace, the sandbox's analogue of RDP to a VM over its "
           "virtual NIC) and **QEMU TCG** (the server inside a QEMU TCG guest: ivshmem bus + "
-          "vitrine-guest vs virtio-net user networking with a hostfwd).", "",
+          "vitrine-guest vs virtio-net user networking with a hostfwd). Then **surfaces** (window "
+          "pixels through the bus's surface pool: a real X client on a guest Xvfb, the real "
+          "vitrine-appserver, the host's SurfaceReceiver + compositor) vs those RDP paths, with "
+          "issue 15's targets.", "",
           "| pair | measure | ratio |", "|---|---|---:|"]
     e2e = [r for r in rows if r["program"] == HEADLINE_PROGRAM]
-    sandbox = [r for r in e2e if not r["label"].startswith(QEMU_PREFIX)]
+    surfaces = [r for r in e2e if SURFACE_MARK in r["label"]]
+    sandbox = [r for r in e2e if not r["label"].startswith(QEMU_PREFIX) and r not in surfaces]
     qemu = {r["label"][len(QEMU_PREFIX):].strip(): r for r in e2e if r["label"].startswith(QEMU_PREFIX)}
     for r in sandbox:
         md.append(f'| sandbox: relay vs veth | {r["label"]} | {r["ratio"]:.2f}x |')
@@ -97,6 +107,9 @@ def headline_section(out_dir, rows, quick=False):
             md.append(f"| QEMU TCG: ivshmem bus vs virtio-net | {measure} | not reported (see skipped below) |")
     for measure, r in qemu.items():  # a ratio bench_e2e gained after this list was written
         md.append(f'| QEMU TCG: ivshmem bus vs virtio-net | {measure} | {r["ratio"]:.2f}x |')
+    for r in surfaces:
+        target = f' (target >= {r["target"]:.0f}x: {"met" if r["met"] else "missed"})' if r.get("target") else ""
+        md.append(f'| sandbox: surfaces vs RDP | {r["label"]} | {r["ratio"]:.2f}x{target} |')
     # Why a veth benchmark did not run (no root, no iproute2), from the program's JSON.
     path = os.path.join(out_dir, HEADLINE_PROGRAM + ".json")
     if os.path.exists(path):
@@ -105,7 +118,7 @@ def headline_section(out_dir, rows, quick=False):
                 runs = json.load(f).get("benchmarks", [])
         except json.JSONDecodeError:
             runs = []
-        absolute = {}
+        absolute, copies = {}, []
         for b in runs:
             if b.get("error_occurred"):
                 md.append(f'| {b["name"]}: skipped | {b.get("error_message", "")} |')
@@ -113,6 +126,8 @@ def headline_section(out_dir, rows, quick=False):
             if b.get("run_type", "iteration") != "iteration":
                 continue
             absolute[b["name"]] = b
+            if all(k in b for k in SURFACE_COUNTERS):
+                copies.append(b)
         if absolute:
             md += ["", "Same run, absolute (this machine, this minute only):", "",
                    "| benchmark | time | MB/s | p50 us | p99 us |", "|---|---:|---:|---:|---:|"]
@@ -121,6 +136,15 @@ def headline_section(out_dir, rows, quick=False):
             for name, b in absolute.items():
                 md.append(f'| {name} | {b.get("real_time", 0):.1f} {b.get("time_unit", "")} | '
                           f'{num(b, "bytes_per_second", 1e-6)} | {num(b, "p50_us")} | {num(b, "p99_us")} |')
+        if copies:
+            md += ["", "Surfaces, counted (host: bytes handed to glTexSubImage2D per presented byte; guest: "
+                   "1 = the appserver logged that its X server writes the pool itself, a flag, not a count; "
+                   "presented / painted < 1: the appserver folded paints into fewer Presents):", "",
+                   "| benchmark | host copies / byte | guest zero-copy | presented / painted |",
+                   "|---|---:|---:|---:|"]
+            for b in copies:
+                md.append(f'| {b["name"]} | {b["host_copies_per_byte"]:.2f} | {b["guest_zero_copy"]:.0f} | '
+                          f'{b["presented_per_painted"]:.2f} |')
     # Compositor: bytes uploaded per byte of damage (1.0 = exactly the damage; more = merging).
     comp = os.path.join(out_dir, "bench_compositor.json")
     upl = []

@@ -149,6 +149,21 @@ TEST_F(SurfaceReceiverTest, presentedRectanglesReachTheDisplayAndTheBufferComesB
   EXPECT_EQ(receiver_->counters().faults, 0u);
 }
 
+// The UI loop sleeps only when prepare_sleep() says so: true with nothing to read (the reader is
+// armed, so the guest's next commit rings the doorbell), false while records wait. It once
+// answered the other way round: the loop spun while idle and slept through waiting Presents.
+TEST_F(SurfaceReceiverTest, prepareSleepAllowsSleepOnlyWhenNothingWaits) {
+  pump();
+  EXPECT_TRUE(receiver_->prepare_sleep()) << "nothing to read: sleeping is safe";
+  auto& rx = host_->channel(host_->surface_channel()).rx();
+  create(10, 1, 8, 8);
+  EXPECT_TRUE(rx.reader_waits_with_records()) << "armed: the guest's commit is a wake-up";
+  EXPECT_FALSE(receiver_->prepare_sleep()) << "a record waits: do not sleep";
+  pump();
+  EXPECT_EQ(receiver_->counters().creates, 1u);
+  EXPECT_TRUE(receiver_->prepare_sleep());
+}
+
 TEST_F(SurfaceReceiverTest, aBufferIsTheHostsUntilItsReleasedIsWritten) {
   create(10, 1, 16, 16);
   // Fill the host->guest ring so Released cannot be written: the guest does not read it.

@@ -128,8 +128,10 @@ void SurfaceReceiver::woke() {
 }
 
 bool SurfaceReceiver::prepare_sleep() {
-  auto armed = bus_.channel(channel_).rx().arm_readable();
-  return armed && *armed;
+  // arm_readable(): true = records are ready now (do not sleep); an error = a faulted ring,
+  // which poll() resets: do not sleep on it either.
+  auto ready = bus_.channel(channel_).rx().arm_readable();
+  return ready && !*ready;
 }
 
 std::vector<SurfaceInfo> SurfaceReceiver::surfaces() const {

@@ -167,6 +167,11 @@ int main(int argc, char** argv) {
       log_info("bus: {} offers no surfaces (no surface pool): window pixels go over RDP", (*attached)->description);
     } else {
       bus = std::move(*attached);
+      // The host sleeps on its doorbell between frames: without this, notify_sent() rings
+      // nothing and the host finds a Present only when something else wakes it.
+      if (auto applied = bus->doorbells.apply(bus->bus); !applied)
+        log_warn("bus: doorbells: {}: the host finds surface records only when it polls",
+                 vitrine::rdpmux::to_string(applied.error()));
       if (bus_fd_for_x < 0 && bus->device) {
         const std::string path = "/sys/bus/pci/devices/" + bus->device->pci_address() + "/resource2";
         bus_fd_for_x = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
