@@ -67,7 +67,7 @@ HEADLINE_PROGRAM = "bench_e2e"
 # bench_e2e's surface ratios (surface_cases.cpp) carry this word in their labels; their
 # benchmarks' counters that the headline shows (copies per pixel byte, Present folding).
 SURFACE_MARK = "surfaces"
-SURFACE_COUNTERS = ["host_copies_per_byte", "guest_zero_copy", "presented_per_painted"]
+SURFACE_COUNTERS = ["host_copies_per_byte", "guest_zero_copy", "guest_copies_per_byte", "presented_per_painted"]
 # bench_e2e's QEMU TCG ratios: label prefix, and the measures the table lists even when they did
 # not run (quick mode, or the VM could not start).
 QEMU_PREFIX = "QEMU TCG:"
@@ -138,12 +138,16 @@ def headline_section(out_dir, rows, quick=False):
                           f'{num(b, "bytes_per_second", 1e-6)} | {num(b, "p50_us")} | {num(b, "p99_us")} |')
         if copies:
             md += ["", "Surfaces, counted (host: bytes handed to glTexSubImage2D per presented byte; guest: "
-                   "1 = the appserver logged that its X server writes the pool itself, a flag, not a count; "
-                   "presented / painted < 1: the appserver folded paints into fewer Presents):", "",
-                   "| benchmark | host copies / byte | guest zero-copy | presented / painted |",
-                   "|---|---:|---:|---:|"]
+                   "bytes the X server wrote into the pool plus bytes the appserver copied, per presented byte, "
+                   "from the appserver's own counters (>= 1: ShmGetImage reads whole rows); zero-copy 1 = the X "
+                   "server writes the pool itself; presented / painted < 1: the appserver folded paints into "
+                   "fewer Presents):", "",
+                   "| benchmark | host copies / byte | guest copies / byte | guest user-space copies / byte | "
+                   "guest zero-copy | presented / painted |",
+                   "|---|---:|---:|---:|---:|---:|"]
             for b in copies:
-                md.append(f'| {b["name"]} | {b["host_copies_per_byte"]:.2f} | {b["guest_zero_copy"]:.0f} | '
+                md.append(f'| {b["name"]} | {b["host_copies_per_byte"]:.2f} | {b["guest_copies_per_byte"]:.2f} | '
+                          f'{b.get("guest_user_copies_per_byte", -1):.2f} | {b["guest_zero_copy"]:.0f} | '
                           f'{b["presented_per_painted"]:.2f} |')
     # Compositor: bytes uploaded per byte of damage (1.0 = exactly the damage; more = merging).
     comp = os.path.join(out_dir, "bench_compositor.json")

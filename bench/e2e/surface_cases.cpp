@@ -52,9 +52,13 @@
 //                           appserver's Present and the host's read (CLOCK_MONOTONIC on both
 //                           sides: one machine), from the first paint (updates) or the input
 //   guest_zero_copy         1 when the appserver logged "zero-copy true" (its X server writes
-//                           the pool itself), 0 when "false", -1 no line. A flag, not a count:
-//                           vitrine-appserver keeps PublisherStats (bytes_read, bytes_copied) but
-//                           exports them nowhere a host-side benchmark can read.
+//                           the pool itself), 0 when "false", -1 no line
+//   guest_copies_per_byte   counted by the appserver (SIGUSR1 asks it to log its counters):
+//                           (bytes the X server wrote into the pool + bytes copied in user
+//                           space) / bytes presented. The X server's ShmGetImage is the one
+//                           copy; it reads whole rows of the damage's band, so this is >= 1
+//   guest_user_copies_per_byte  bytes the appserver copied in user space / bytes presented
+//                           (0 on the zero-copy path; -1: the counters could not be read)
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
@@ -169,6 +173,11 @@ void report_counters(benchmark::State& state, SurfaceRig& rig, const vitrine::be
   state.counters["rdp_paints"] = double(after.rdp.paints - before.rdp.paints);
   const auto zero_copy = rig.guest->zero_copy_logged();
   state.counters["guest_zero_copy"] = zero_copy ? (*zero_copy ? 1 : 0) : -1;
+  const auto copies = rig.guest->guest_copies();
+  const bool counted = copies && copies->bytes_presented > 0;
+  state.counters["guest_copies_per_byte"] =
+      counted ? (copies->bytes_read + copies->bytes_copied) / copies->bytes_presented : -1;
+  state.counters["guest_user_copies_per_byte"] = counted ? copies->bytes_copied / copies->bytes_presented : -1;
 }
 
 void updates(benchmark::State& state, bool surfaces) {

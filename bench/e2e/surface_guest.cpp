@@ -5,6 +5,9 @@
 
 #include <chrono>
 #include <fstream>
+#include <vector>
+#include <thread>
+#include <signal.h>
 
 #ifndef VITRINE_APPSERVER_BIN
 #error "VITRINE_APPSERVER_BIN must name the vitrine-appserver binary"
@@ -75,6 +78,47 @@ std::expected<std::unique_ptr<SurfaceGuest>, std::string> SurfaceGuest::start(co
 SurfaceGuest::~SurfaceGuest() {
   appserver_.stop();
   relay_.stop();
+}
+
+std::optional<SurfaceGuest::GuestCopies> SurfaceGuest::guest_copies() {
+  const auto lines = [&] {
+    std::vector<std::string> out;
+    std::ifstream in(log_dir_ / "appserver.log");
+    for (std::string l; std::getline(in, l);)
+      if (l.find("surfaces: ") != std::string::npos && l.find("bytes written into the pool") != std::string::npos)
+        out.push_back(l);
+    return out;
+  };
+  const std::size_t before = lines().size();
+  if (!appserver_.started() || ::kill(appserver_.pid(), SIGUSR1) != 0) return std::nullopt;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const auto now = lines();
+    if (now.size() > before) {
+      // "... N presents, P bytes presented, R bytes written into the pool by the X server, C
+      // bytes copied in user space, ..."
+      const std::string& l = now.back();
+      const auto number_before = [&](const std::string& what) -> double {
+        const auto at = l.find(what);
+        if (at == std::string::npos || at == 0) return -1;
+        const auto space = l.rfind(' ', at - 1);  // the number sits between this and `at`
+        if (space == std::string::npos) return -1;
+        try {
+          return std::stod(l.substr(space + 1, at - space - 1));
+        } catch (const std::exception&) {
+          return -1;
+        }
+      };
+      GuestCopies c;
+      c.bytes_presented = number_before(" bytes presented");
+      c.bytes_read = number_before(" bytes written into the pool");
+      c.bytes_copied = number_before(" bytes copied in user space");
+      if (c.bytes_presented < 0 || c.bytes_read < 0 || c.bytes_copied < 0) return std::nullopt;
+      return c;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return std::nullopt;
 }
 
 bool SurfaceGuest::running() { return relay_.running() && appserver_.running(); }

@@ -49,6 +49,14 @@ class SurfaceGuest {
   // Whether the appserver reported that its X server writes into the bus itself ("zero-copy
   // true" in its log once the host announced itself); nullopt: no such line (yet).
   [[nodiscard]] std::optional<bool> zero_copy_logged() const;
+  // The appserver's surface counters, asked for with SIGUSR1 (it logs one "surfaces: ..." line
+  // on its next turn); nullopt when no line came within a few seconds.
+  struct GuestCopies {
+    double bytes_presented = 0;  // damaged bytes named in Presents
+    double bytes_read = 0;       // bytes the X server wrote into the pool (whole rows)
+    double bytes_copied = 0;     // bytes the appserver copied in user space (fallback only)
+  };
+  [[nodiscard]] std::optional<GuestCopies> guest_copies();
   // Both programs still run (a crash would otherwise show up as a timeout).
   bool running();
 

@@ -144,6 +144,10 @@ int main(int argc, char** argv) {
   sa.sa_handler = on_signal;  // no SA_RESTART: poll() returns EINTR and the loops see the flag
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  struct sigaction usr1{};
+  usr1.sa_handler = [](int) { surface::SurfacePublisher::request_stats_log(); };
+  usr1.sa_flags = SA_RESTART;  // only a request for a log line: nothing should see EINTR
+  sigaction(SIGUSR1, &usr1, nullptr);
   signal(SIGPIPE, SIG_IGN);
   winpr_InitializeSSL(WINPR_SSL_INIT_DEFAULT);
   WTSRegisterWtsApiFunctionTable(FreeRDP_InitWtsApi());
@@ -208,6 +212,7 @@ int main(int argc, char** argv) {
     }
     const rdp::SessionStats st = rdp::serve_session(args.fd, **capture, launcher, options, g_stop);
     log_info("session ended: {}", st.end_reason);
+    if (surfaces) surfaces->log_stats();
     return st.activated ? 0 : 1;
   }
 
@@ -241,6 +246,7 @@ int main(int argc, char** argv) {
              left.heap_in_use_kb, left.rss_kb, rss_held_kb);
     log_info("session ended: {} (frames {}, pixels {}, bytes {}, input {}, rail {}, exec {})", st.end_reason,
              st.frames, st.pixels, st.payload_bytes, st.input_events, st.rail_events, st.execs);
+    if (surfaces) surfaces->log_stats();
     if (args.once) break;
   }
   return 0;

@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <atomic>
 
 #include "../log.hpp"
 #include "vitrine/rdpmux/surface_codec.hpp"
@@ -139,7 +140,25 @@ bool SurfacePublisher::place(Surface& s, std::int32_t width, std::int32_t height
   return true;
 }
 
+namespace {
+std::atomic<bool> g_stats_requested{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "set from a signal handler");
+}  // namespace
+
+void SurfacePublisher::request_stats_log() { g_stats_requested.store(true, std::memory_order_relaxed); }
+
+void SurfacePublisher::log_stats() const {
+  // bytes_read: whole rows the X server wrote into the pool (ShmGetImage; one copy, in the X
+  // server); bytes_copied: user-space copies on top (the fallback path only).
+  log_info("surfaces: {} surfaces ({} created), {} presents, {} bytes presented, {} bytes written into the pool by "
+           "the X server, {} bytes copied in user space, zero-copy {}, {} waits for a buffer, {} dropped, {} left on "
+           "RDP for want of pool space",
+           stats_.surfaces, stats_.creates, stats_.presents, stats_.bytes_presented, stats_.bytes_read,
+           stats_.bytes_copied, reader_->zero_copy(), stats_.waits_for_buffer, stats_.dropped, stats_.pool_full);
+}
+
 void SurfacePublisher::sync() {
+  if (g_stats_requested.exchange(false, std::memory_order_relaxed)) log_stats();
   waiting_ = false;
   read_host();
   if (!active()) return;

@@ -59,6 +59,11 @@ class SurfacePublisher {
   [[nodiscard]] bool waiting() const { return waiting_; }
   [[nodiscard]] const PublisherStats& stats() const { return stats_; }
   [[nodiscard]] bool zero_copy() const { return reader_->zero_copy(); }
+  // One log line with the counters, the guest's copies per byte among them ("surfaces: ...").
+  void log_stats() const;
+  // Async-signal-safe (the appserver's SIGUSR1 handler): the next sync() logs the counters, so
+  // a benchmark or a user can read them while the session runs.
+  static void request_stats_log();
 
  private:
   struct Buffer {
