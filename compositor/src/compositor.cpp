@@ -251,6 +251,14 @@ void Compositor::damage(const DamageRegion& region) {
 }
 
 Result<PresentResult> Compositor::present(const PixelSource& framebuffer) {
+  auto up = upload(framebuffer);
+  if (!up) return std::unexpected(up.error());
+  PresentResult result;
+  result.upload = *up;
+  return draw_windows(std::exchange(uploaded_, DamageRegion{}), result);
+}
+
+Result<UploadStats> Compositor::upload(const PixelSource& framebuffer) {
   if (!framebuffer.valid()) {
     return refuse(Errc::kInvalidArgument, "framebuffer " + std::to_string(framebuffer.width) + "x" +
                                               std::to_string(framebuffer.height) + " stride " +
@@ -275,22 +283,21 @@ Result<PresentResult> Compositor::present(const PixelSource& framebuffer) {
   if (config_.tile_hashing) damage = hasher_.filter(damage, framebuffer);
   VITRINE_PROBE2(damage_computed, damage.rect_count(), damage.area());
 
-  PresentResult result;
   auto up = uploader_->upload(framebuffer, damage);
   if (!up) return std::unexpected(up.error());
-  result.upload = *up;
   stats_.bytes_damaged += static_cast<std::uint64_t>(up->bytes_damaged);
   stats_.bytes_uploaded += static_cast<std::uint64_t>(up->bytes_uploaded);
   stats_.upload_rects += static_cast<std::uint64_t>(up->rects);
   stats_.cpu_waits += static_cast<std::uint64_t>(up->cpu_waits);
   if (up->merged) ++stats_.damage_merged;
   VITRINE_PROBE2(texture_uploaded, up->bytes_uploaded, up->rects);
-  return draw_windows(damage, result);
+  uploaded_.add(damage);
+  return *up;
 }
 
 Result<PresentResult> Compositor::present() {
   if (auto ok = backend_->make_current(); !ok) return std::unexpected(ok.error());
-  return draw_windows(DamageRegion{}, PresentResult{});
+  return draw_windows(std::exchange(uploaded_, DamageRegion{}), PresentResult{});
 }
 
 Result<PresentResult> Compositor::draw_windows(const DamageRegion& damage, PresentResult result) {

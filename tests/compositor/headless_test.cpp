@@ -310,6 +310,31 @@ TEST_F(HeadlessCompositor, FramebufferResizeReuploadsEverything) {
   expect_window_shows(*h_.backend, *c.scene().find(1), bigger.view(), "after resize");
 }
 
+// upload() copies the damage out at once: the producer may rewrite the framebuffer before the
+// present() that draws it, and the windows show what was uploaded (the viewer's hand-off: the
+// FreeRDP thread keeps off the framebuffer only while upload() runs, not through draw and swap).
+TEST_F(HeadlessCompositor, UploadCopiesNowAndTheNextPresentDrawsIt) {
+  Compositor& c = *h_.compositor;
+  ASSERT_TRUE(c.create_window(1, window_at({0, 0, 100, 100})));
+  ASSERT_TRUE(c.create_window(2, window_at({200, 0, 100, 100})));
+  ASSERT_TRUE(c.present(fb_.view()));
+  fb_.paint({10, 10, 30, 20}, rng_);
+  c.damage(DesktopRect{10, 10, 30, 20});
+  auto up = c.upload(fb_.view());
+  ASSERT_TRUE(up) << to_string(up.error());
+  EXPECT_EQ(up->bytes_uploaded, 30 * 20 * 4);
+  const Framebuffer uploaded = fb_;
+  fb_.paint({0, 0, 320, 200}, rng_);  // the producer goes on writing
+  auto r = c.present();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->windows_presented, 1u) << "the window the upload touched, and only it";
+  EXPECT_EQ(r->windows_skipped, 1u);
+  expect_window_shows(*h_.backend, *c.scene().find(1), uploaded.view(), "drawn from what upload() copied");
+  r = c.present();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->windows_presented, 0u) << "an upload is drawn once";
+}
+
 // Each compositor has its own GL context; every public call must make its own current (a
 // mapped framebuffer created while another context was current once broke the other's ring).
 TEST(HeadlessCompositors, SeveralInOneProcessKeepTheirOwnGlObjects) {

@@ -131,9 +131,15 @@ class Compositor {
   // moved, resized, re-shaped, exposed); all other windows are skipped. The first present
   // after creation or a framebuffer size change uploads the whole frame.
   Result<PresentResult> present(const PixelSource& framebuffer);
+  // The upload half of present(framebuffer) on its own: copies the pending damage out of
+  // `framebuffer` now (read during this call only) and leaves the draw to the next present().
+  // For a producer that writes the framebuffer on another thread: it keeps off the memory only
+  // while this runs, not while windows are drawn and swapped (a swap may wait for vblank).
+  Result<UploadStats> upload(const PixelSource& framebuffer);
   // No framebuffer (the session may have none when every window has a surface): draws and swaps
-  // the shown windows whose surfaces were uploaded or that changed since the last present, and
-  // uploads nothing to the desktop texture; pending desktop damage waits for present(framebuffer).
+  // the shown windows whose surfaces were uploaded, that upload() touched or that changed since
+  // the last present, and uploads nothing to the desktop texture; pending desktop damage waits
+  // for upload() or present(framebuffer).
   // A changed window without a surface is drawn from the desktop texture as last uploaded.
   Result<PresentResult> present();
   // Waits until the GPU finished everything issued (benchmarks, tests, screenshots).
@@ -216,6 +222,7 @@ class Compositor {
   TileHasher hasher_;
   CompositorConfig config_;
   DamageRegion pending_;
+  DamageRegion uploaded_;  // upload() since the last present: windows it touches get drawn
   std::unordered_set<WindowId> redraw_;  // windows to draw at the next present regardless of damage
   mutable CompositorStats stats_;
   bool debug_damage_ = false;
