@@ -42,6 +42,24 @@ std::string join_args(const std::vector<std::string>& argv, std::size_t from) {
   return out;
 }
 
+// A JSON string literal: counter values carry window titles, which may hold anything.
+std::string json_string(std::string_view text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+        else out += c;
+    }
+  }
+  return out + "\"";
+}
+
 std::string human_bytes(std::uint64_t bytes) {
   char buf[32];
   if (bytes >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.1f GiB", static_cast<double>(bytes) / (1ull << 30));
@@ -240,7 +258,7 @@ int Instance::run() {
     std::string json = "{\"telemetry\": " + display_->telemetry().to_json() + ",\n \"counters\": {";
     bool first = true;
     for (const auto& [name, value] : stats()) {
-      json += std::string(first ? "" : ", ") + "\"" + name + "\": \"" + value + "\"";
+      json += std::string(first ? "" : ", ") + json_string(name) + ": " + json_string(value);
       first = false;
     }
     json += "}}\n";

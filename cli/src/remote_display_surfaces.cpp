@@ -39,7 +39,13 @@ void RemoteDisplay::pump_surfaces() {
     if (::poll(&p, 1, 0) > 0) surface_receiver_->woke();
   }
   surfaces_more_ = surface_receiver_->poll();
-  if (surface_pump_->take_dirty()) need_present_ = true;
+  if (surface_pump_->take_dirty()) {
+    need_present_ = true;
+    // Surface-only updates change what the windows show as much as RDP paints do: the
+    // screenshots written while running must follow them.
+    shots_dirty_ = true;
+    last_change_ = std::chrono::steady_clock::now();
+  }
   std::lock_guard lock(mutex_);
   stats_.surface = surface_receiver_->counters();
   stats_.surface_pump = surface_pump_->stats();

@@ -112,10 +112,10 @@ class SurfacePublisherTest : public ::testing::Test {
     return false;
   }
 
-  Window make_window(int w, int h) {
+  Window make_window(int w, int h, int x = 20, int y = 30) {
     XSetWindowAttributes a{};
     a.background_pixel = 0x204060;
-    const Window win = XCreateWindow(app_, DefaultRootWindow(app_), 20, 30, unsigned(w), unsigned(h), 0,
+    const Window win = XCreateWindow(app_, DefaultRootWindow(app_), x, y, unsigned(w), unsigned(h), 0,
                                      CopyFromParent, InputOutput, CopyFromParent, CWBackPixel, &a);
     XMapWindow(app_, win);
     XSync(app_, False);
@@ -137,8 +137,8 @@ class SurfacePublisherTest : public ::testing::Test {
   }
 
   // The window's pixels as the X server has them, BGRX like the surface.
-  std::vector<std::byte> x_pixels(Window win, int w, int h) {
-    XImage* img = XGetImage(app_, win, 0, 0, unsigned(w), unsigned(h), AllPlanes, ZPixmap);
+  std::vector<std::byte> x_pixels(Window win, int w, int h, int x0 = 0, int y0 = 0) {
+    XImage* img = XGetImage(app_, win, x0, y0, unsigned(w), unsigned(h), AllPlanes, ZPixmap);
     std::vector<std::byte> out(std::size_t(w) * std::size_t(h) * 4);
     for (int y = 0; y < h; ++y)
       for (int x = 0; x < w; ++x) {
@@ -233,6 +233,31 @@ TEST_F(SurfacePublisherTest, aResizedWindowGetsANewSurfaceGeometry) {
   }
   EXPECT_GE(receiver_->counters().resizes, 3u);
   EXPECT_EQ(receiver_->counters().faults, 0u);
+}
+
+// A window partly off the screen: X keeps no pixels there and GetImage refuses them, so the
+// visible part is read (rows clipped, columns placed at their offset: a counted copy) and the
+// window keeps its surface. It once stayed black: every full-frame read failed.
+TEST_F(SurfacePublisherTest, aWindowPartlyOffTheScreenShowsItsVisiblePart) {
+  constexpr int kW = 100, kH = 80, kX = 600, kY = 440;  // on a 640x480 screen: 40x40 visible
+  const Window win = make_window(kW, kH, kX, kY);
+  std::mt19937 rng(5);
+  const auto visible_matches = [&] {
+    auto it = sink_.textures.find(std::uint32_t(win));
+    if (it == sink_.textures.end()) return false;
+    const auto screen = x_pixels(DefaultRootWindow(app_), 40, 40, kX, kY);
+    std::vector<std::byte> shown(40 * 40 * 4);
+    for (int y = 0; y < 40; ++y)
+      std::memcpy(&shown[std::size_t(y) * 40 * 4], &it->second.pixels[std::size_t(y) * kW * 4], 40 * 4);
+    return differences(shown, screen) == 0;
+  };
+  for (int round = 0; round < 6; ++round) {
+    scribble(win, kW, kH, rng, 4);
+    ASSERT_TRUE(turn_until(visible_matches)) << "round " << round;
+  }
+  EXPECT_TRUE(publisher_->covers(win));
+  EXPECT_GT(publisher_->stats().bytes_copied, 0u) << "clipped columns are moved into place, and counted";
+  EXPECT_LE(publisher_->stats().bytes_read, publisher_->stats().presents * 40u * 40u * 4u);
 }
 
 // The host refuses the surface (here: Dropped as the receiver sends it on a fault): the window

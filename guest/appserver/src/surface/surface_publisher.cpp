@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 
 #include "../log.hpp"
 #include "vitrine/rdpmux/surface_codec.hpp"
@@ -23,6 +24,9 @@ std::uint64_t now_ns() {
 // The surface covers the window's frame, border included: the RemoteApp window is the frame, and
 // GetImage of a window reaches its outside edges (window coordinates -border ..).
 Rect inside(const WindowInfo& info) { return {0, 0, info.frame.width, info.frame.height}; }
+
+// Reads the X server refused in a row before the window goes back to RDP pixels.
+constexpr std::uint32_t kMaxFailedReads = 8;
 
 }  // namespace
 
@@ -244,7 +248,7 @@ void SurfacePublisher::sync() {
       dirty_ = true;
       ++stats_.creates;
     }
-    if (!present(s, capture_.window_damage(id))) waiting_ = true;
+    if (!present(s, info.frame, capture_.window_damage(id))) waiting_ = true;
   }
   stats_.surfaces = surfaces_.size();
   if (dirty_) {
@@ -253,20 +257,54 @@ void SurfacePublisher::sync() {
   }
 }
 
+void SurfacePublisher::refuse(Surface& s, Window id, const Rect& frame) {
+  if (s.created) (void)rdpmux::send_surface_destroy(tx(), s.id);  // full ring: the host drops it later
+  dirty_ = true;
+  refused_.insert(id);
+  capture_.damage().add(frame);  // its pixels go over RDP from now on
+  release_surface(s);
+  surfaces_.erase(id);
+}
+
+std::expected<void, std::string> SurfacePublisher::read_band(const Surface& s, const Buffer& buffer,
+                                                             std::int32_t left, std::int32_t width,
+                                                             std::int32_t top, std::int32_t bottom) {
+  const std::uint64_t row = std::uint64_t(s.width) * 4;
+  const std::uint64_t first = bus_->bus.surface_pool_offset() + buffer.offset + std::uint64_t(top) * row;
+  auto read = reader_->read_rows(s.window, left - s.border, width, top - s.border, bottom - top, first);
+  if (!read) return read;
+  stats_.bytes_read += std::uint64_t(bottom - top) * std::uint64_t(width) * 4;
+  if (left == 0 && width == s.width) return {};  // whole rows: already in place
+  // The X server packed the rows at width * 4 bytes; move each to its columns, last row first
+  // (every row's place lies at or after where it was written, so nothing unread is overwritten).
+  auto bytes = bus_->bus.surface_bytes(buffer.offset, row * std::uint64_t(s.height));
+  if (!bytes) return std::unexpected(std::string("surface buffer outside the pool"));
+  std::byte* base = bytes->data() + std::uint64_t(top) * row;
+  const std::size_t packed = std::size_t(width) * 4;
+  for (std::int32_t i = bottom - top - 1; i >= 0; --i)
+    std::memmove(base + std::size_t(i) * row + std::size_t(left) * 4, base + std::size_t(i) * packed, packed);
+  spread_bytes_ += std::uint64_t(bottom - top) * packed;
+  return {};
+}
+
 // Presents `s`'s damage from a free buffer. False when it had to wait (no buffer, full ring).
-bool SurfacePublisher::present(Surface& s, DamageRegion* damage) {
-  const Rect all{0, 0, s.width, s.height};
+bool SurfacePublisher::present(Surface& s, const Rect& frame, DamageRegion* damage) {
   if (!s.full && (damage == nullptr || damage->empty())) return true;
   Buffer* buffer = !s.buffers[0].host_owns ? &s.buffers[0] : !s.buffers[1].host_owns ? &s.buffers[1] : nullptr;
   if (buffer == nullptr) {
     ++stats_.waits_for_buffer;
     return false;
   }
+  // GetImage refuses any part of a window that is off the screen (BadMatch), and X keeps no
+  // pixels there: only the on-screen part of the frame is read and presented; the host's
+  // texture keeps what it had elsewhere. In frame coordinates:
+  const Rect visible = Rect{frame.x, frame.y, s.width, s.height}.intersect(capture_.desktop());
+  const Rect readable{visible.x - frame.x, visible.y - frame.y, visible.width, visible.height};
   // Window damage is in window coordinates (origin inside the border), the surface in frame
   // coordinates (origin at the border's outer corner).
   std::vector<Rect> rects;
   if (s.full) {
-    rects.push_back(all);
+    rects.push_back(Rect{0, 0, s.width, s.height});
   } else {
     rects = damage->rects(Rect{-s.border, -s.border, s.width, s.height}, kMaxRects);
     for (Rect& r : rects) {
@@ -274,11 +312,14 @@ bool SurfacePublisher::present(Surface& s, DamageRegion* damage) {
       r.y += s.border;
     }
   }
-  if (rects.empty()) {
+  for (Rect& r : rects) r = r.intersect(readable);
+  std::erase_if(rects, [](const Rect& r) { return r.empty(); });
+  if (rects.empty()) {  // nothing on screen changed (or nothing of it is on screen)
     if (damage) damage->clear();
+    s.full = false;
     return true;
   }
-  // The X server writes whole rows: one ShmGetImage per band of rows the rectangles touch.
+  // The X server writes whole rows of the visible columns: one ShmGetImage per band of rows.
   std::vector<std::pair<std::int32_t, std::int32_t>> bands;  // [top, bottom)
   for (const Rect& r : rects) bands.emplace_back(r.y, r.y + r.height);
   std::sort(bands.begin(), bands.end());
@@ -287,17 +328,20 @@ bool SurfacePublisher::present(Surface& s, DamageRegion* damage) {
     if (!merged.empty() && b.first <= merged.back().second) merged.back().second = std::max(merged.back().second, b.second);
     else merged.push_back(b);
   }
-  const std::uint64_t base = bus_->bus.surface_pool_offset() + buffer->offset;
-  const std::uint64_t row = std::uint64_t(s.width) * 4;
   for (const auto& [top, bottom] : merged) {
-    auto read = reader_->read_rows(s.window, -s.border, s.width, top - s.border, bottom - top, base + std::uint64_t(top) * row);
-    if (!read) {
+    if (auto read = read_band(s, *buffer, readable.x, readable.width, top, bottom); !read) {
+      // Usually the window went away under us (the next turn drops it). A window that stays
+      // and keeps refusing goes back to RDP rather than showing nothing.
       log_debug("surfaces: {}", read.error());
-      if (damage) damage->clear();  // the window went away under us: the next turn drops it
+      if (damage) damage->clear();
+      if (++s.failed_reads >= kMaxFailedReads) {
+        log_warn("surfaces: the X server refused {} reads of window {:#x}: RDP pixels for it", s.failed_reads, s.window);
+        refuse(s, s.window, frame);
+      }
       return true;
     }
-    stats_.bytes_read += std::uint64_t(bottom - top) * row;
   }
+  s.failed_reads = 0;
   std::vector<rdpmux::SurfaceRectWire> wire;
   std::uint64_t bytes = 0;
   for (const Rect& r : rects) {
@@ -315,7 +359,7 @@ bool SurfacePublisher::present(Surface& s, DamageRegion* damage) {
   dirty_ = true;
   ++stats_.presents;
   stats_.bytes_presented += bytes;
-  stats_.bytes_copied = reader_->copies();
+  stats_.bytes_copied = reader_->copies() + spread_bytes_;
   return true;
 }
 

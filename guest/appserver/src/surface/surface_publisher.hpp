@@ -80,6 +80,7 @@ class SurfacePublisher {
     std::uint64_t sequence = 0;
     bool created = false;  // Create (or Resize) sent
     bool full = true;      // next Present must cover the whole surface
+    std::uint32_t failed_reads = 0;  // consecutive reads the X server refused
     bool resize_unsent = false;  // new buffers placed, Resize not yet in the ring
   };
   SurfacePublisher(std::unique_ptr<relay::AttachedBus> bus, x11::X11Capture& capture);
@@ -87,7 +88,13 @@ class SurfacePublisher {
   void forget_all();
   void release_surface(Surface& s);
   bool place(Surface& s, std::int32_t width, std::int32_t height);
-  bool present(Surface& s, DamageRegion* damage);
+  // `frame`: the window's frame on the root window (only its on-screen part can be read).
+  bool present(Surface& s, const Rect& frame, DamageRegion* damage);
+  // Reads rows [top, bottom) of the visible columns [left, left + width) into `buffer`.
+  std::expected<void, std::string> read_band(const Surface& s, const Buffer& buffer, std::int32_t left,
+                                             std::int32_t width, std::int32_t top, std::int32_t bottom);
+  // Gives the window back to RDP pixels for the rest of the host session.
+  void refuse(Surface& s, Window id, const Rect& frame);
   ringbus::Ring& tx();
 
   std::unique_ptr<relay::AttachedBus> bus_;
@@ -97,6 +104,7 @@ class SurfacePublisher {
   std::uint32_t channel_ = 0;
   std::uint64_t session_ = 0;
   std::uint32_t next_id_ = 1;
+  std::uint64_t spread_bytes_ = 0;  // bytes moved in the pool to place clipped rows at their columns
   std::map<Window, Surface> surfaces_;
   std::set<Window> refused_;  // Dropped by the host: RDP pixels for the rest of the session
   std::vector<std::uint64_t> retired_;  // buffers of resized/destroyed surfaces awaiting Released
