@@ -317,7 +317,11 @@ void RdpClient::Session::run() {
       if (error_) break;
     }
     drain_commands();
-    if (!freerdp_check_event_handles(context_)) {
+    // Every framebuffer write (decode, resize) happens inside this call on this thread.
+    display_.framebuffer_writes_begin();
+    const BOOL handled = freerdp_check_event_handles(context_);
+    display_.framebuffer_writes_end();
+    if (!handled) {
       why = Error{Errc::kClosed, "the RDP connection ended: " + freerdp_reason(context_)};
       break;
     }

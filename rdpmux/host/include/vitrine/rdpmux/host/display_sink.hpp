@@ -40,6 +40,12 @@ class DisplaySink {
   virtual void framebuffer_changed(const FramebufferView& framebuffer) = 0;
   // One paint finished: `rects` (clipped to the desktop, non-empty) changed.
   virtual void damaged(const FramebufferView& framebuffer, std::span<const DesktopRect> rects) = 0;
+  // FreeRDP is about to process what arrived (it may decode into the framebuffer, resize it
+  // and call the methods above) / is done with it until more arrives. Session thread, paired,
+  // never nested. A sink that reads the framebuffer on another thread keeps its reads out of
+  // these spans (no torn frame) instead of making each paint wait for its reader.
+  virtual void framebuffer_writes_begin() {}
+  virtual void framebuffer_writes_end() {}
 };
 
 }  // namespace vitrine::rdpmux::host
