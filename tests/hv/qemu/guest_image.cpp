@@ -59,7 +59,7 @@ std::expected<std::vector<std::string>, std::string> shared_libraries(const std:
 
 GuestImage build_guest_image_with_libs(const std::filesystem::path& cache_dir,
                                        const std::vector<GuestProgram>& programs, const std::string& init_cmd,
-                                       const std::filesystem::path& log) {
+                                       const std::filesystem::path& log, const std::vector<GuestProgram>& data) {
   std::error_code ec;
   std::filesystem::create_directories(cache_dir, ec);
   std::filesystem::create_directories(log.parent_path(), ec);
@@ -72,6 +72,7 @@ GuestImage build_guest_image_with_libs(const std::filesystem::path& cache_dir,
     cmd += " --add " + quoted(p.source.string() + ":" + p.dest);
   }
   for (const std::string& lib : libs) cmd += " --add " + quoted(lib + ":" + lib);
+  for (const GuestProgram& d : data) cmd += " --add " + quoted(d.source.string() + ":" + d.dest);
   cmd += " --init-cmd " + quoted(init_cmd) + " > " + quoted(log.string()) + " 2>&1";
   return run_image_builder(cmd, log);
 }

@@ -31,9 +31,10 @@ struct GuestProgram {
 // included, is copied to the path it has here (/lib/x86_64-linux-gnu/..., /lib64/...), so that
 // the guest's loader finds them as this machine's does. The init command should still set
 // LD_LIBRARY_PATH=kGuestLibraryPath: the guest has no ld.so.cache.
+// `data`: plain files copied as they are, without ldd (an X server's keymaps, say).
 GuestImage build_guest_image_with_libs(const std::filesystem::path& cache_dir,
                                        const std::vector<GuestProgram>& programs, const std::string& init_cmd,
-                                       const std::filesystem::path& log);
+                                       const std::filesystem::path& log, const std::vector<GuestProgram>& data = {});
 inline constexpr const char* kGuestLibraryPath = "/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu";
 
 // The shared libraries `ldd` resolves for `program` (absolute paths, interpreter included), or
