@@ -17,7 +17,7 @@
 #include "demo_guest.hpp"
 #include "exit_codes.hpp"
 #include "instance.hpp"
-#include "remote_display.hpp"
+#include "vitrine/viewer/remote_display.hpp"
 #include "replay_commands.hpp"
 #include "replay_recorder.hpp"
 #include "shutdown_signal.hpp"
@@ -109,10 +109,10 @@ int run_record(const RecordArgs& args, const GlobalOptions& globals) {
   }
 
   const char* x = std::getenv("DISPLAY");
-  RemoteDisplayOptions d;
+  viewer::RemoteDisplayOptions d;
   d.headless = args.headless || x == nullptr || x[0] == '\0';
   if (d.headless && !args.screenshot_dir.empty()) d.screenshot_dir = std::filesystem::absolute(args.screenshot_dir);
-  auto display = RemoteDisplay::create(d);
+  auto display = viewer::RemoteDisplay::create(d);
   if (!display) {
     spdlog::error("cannot start the display: {}", display.error());
     return kExitFailure;
@@ -133,7 +133,7 @@ int run_record(const RecordArgs& args, const GlobalOptions& globals) {
     (*display)->shutdown();
     return kExitFailure;
   }
-  GuestInputOf<rdpmux::host::RdpClient> input(**client);
+  viewer::GuestInputOf<rdpmux::host::RdpClient> input(**client);
   (*display)->set_guest_input(&input);
   spdlog::info("recording bus channel {} to {}; Ctrl-C to stop", channel, args.file);
 

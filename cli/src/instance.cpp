@@ -109,7 +109,7 @@ std::expected<std::unique_ptr<Instance>, std::string> Instance::start(const Inst
   vm.mux.on_catalog_fragment = [&in](std::span<const std::byte> fragment) { in.on_catalog_fragment(fragment); };
   // The guest's part of each frame's latency (kFeatureTimestamps): to the display's telemetry.
   vm.mux.on_stamp = [&in](const rdpmux::GuestStamp& stamp) {
-    if (RemoteDisplay* d = in.stamp_sink_.load(std::memory_order_acquire)) d->guest_stamp(stamp);
+    if (viewer::RemoteDisplay* d = in.stamp_sink_.load(std::memory_order_acquire)) d->guest_stamp(stamp);
   };
   auto session = VmSession::start(options.config_file, vm);
   if (!session) return std::unexpected(session.error());
@@ -123,12 +123,12 @@ std::expected<std::unique_ptr<Instance>, std::string> Instance::start(const Inst
                  rdpmux::to_string(clock.error()));
   // No request_catalog() here: the guest agent sends its catalogue right after HelloReply.
 
-  RemoteDisplayOptions display;
+  viewer::RemoteDisplayOptions display;
   display.headless = options.headless;
   display.x_display = options.x_display;
   display.screenshot_dir = options.screenshot_dir;
   display.max_window_pixels = options.max_window_pixels;
-  auto d = RemoteDisplay::create(display);
+  auto d = viewer::RemoteDisplay::create(display);
   if (!d) return std::unexpected(d.error());
   in.display_ = std::move(*d);
   in.stamp_sink_.store(in.display_.get(), std::memory_order_release);
@@ -192,7 +192,7 @@ std::expected<std::unique_ptr<Instance>, std::string> Instance::start(const Inst
                            in.vm_->log_dir().string() + ")");
   }
   in.session_ = std::move(*remote);
-  in.input_ = std::make_unique<GuestInputOf<rh::RemoteSession>>(*in.session_);
+  in.input_ = std::make_unique<viewer::GuestInputOf<rh::RemoteSession>>(*in.session_);
   in.display_->set_guest_input(in.input_.get());
   in.ready_.store(true, std::memory_order_release);
   spdlog::info("connected; launcher socket {}", in.launcher_->path().string());

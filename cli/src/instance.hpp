@@ -2,8 +2,8 @@
 //
 //   VmSession (vitrine-vmm + bus + HostMux)  --RDP connection on a bus channel-->
 //   rdpmux::host::RemoteSession (ConnectionBridge + FreeRDP RemoteApp client, reconnects)
-//   --DisplaySink/WindowEvents-->  RemoteDisplay (compositor: X11 windows or headless PNGs)
-//   host input  --GuestInput-->  RemoteSession
+//   --DisplaySink/WindowEvents-->  viewer::RemoteDisplay (compositor: X11 windows or headless PNGs)
+//   host input  --viewer::GuestInput-->  RemoteSession
 //   launcher socket (LauncherServer)  -->  this InstanceService: apps from the guest's catalogue,
 //   launch = RemoteApp exec in the session, stats
 //
@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "instance_service.hpp"
-#include "remote_display.hpp"
+#include "vitrine/viewer/remote_display.hpp"
 #include "shutdown_signal.hpp"
 #include "vitrine/catalog/catalog_wire.hpp"
 #include "vitrine/rdpmux/host/rdp_client.hpp"
@@ -55,7 +55,7 @@ struct InstanceOptions {
   std::filesystem::path telemetry_json;  // written on exit: stage latencies + counters (empty: none)
   std::uint32_t width = 1280;         // RDP desktop size
   std::uint32_t height = 800;
-  std::uint64_t max_window_pixels = 0;  // host memory for windows (RemoteDisplayOptions; 0: 4 desktops)
+  std::uint64_t max_window_pixels = 0;  // host memory for windows (viewer::RemoteDisplayOptions; 0: 4 desktops)
   // Window pixels from the bus's surface pool when the VM's bus has one (vitrine-appserver
   // guests); false: every pixel over RDP.
   bool surfaces = true;
@@ -94,11 +94,11 @@ class Instance final : public InstanceService {
   // same name fails before booting a VM.
   std::atomic<bool> ready_{false};
   std::unique_ptr<VmSession> vm_;
-  std::unique_ptr<RemoteDisplay> display_;
+  std::unique_ptr<viewer::RemoteDisplay> display_;
   // Where guest stamps go (HostMuxOptions::on_stamp, the bridge thread): set once display_ exists.
-  std::atomic<RemoteDisplay*> stamp_sink_{nullptr};
+  std::atomic<viewer::RemoteDisplay*> stamp_sink_{nullptr};
   std::unique_ptr<rdpmux::host::RemoteSession> session_;
-  std::unique_ptr<GuestInput> input_;
+  std::unique_ptr<viewer::GuestInput> input_;
   std::unique_ptr<LauncherServer> launcher_;
   std::thread starter_;  // opens the start apps after the first one (exec blocks)
 

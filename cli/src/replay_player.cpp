@@ -8,7 +8,7 @@
 #include <cstring>
 #include <thread>
 
-#include "remote_display.hpp"
+#include "vitrine/viewer/remote_display.hpp"
 #include "vitrine/rdpmux/host/rdp_client.hpp"
 
 namespace vitrine::cli {
@@ -18,10 +18,10 @@ std::expected<ReplayResult, std::string> replay_session(const ReplayOptions& opt
   // A damaged, foreign or TLS recording fails here, before any display or client starts.
   auto channel = inspect_recording(options.recording.string(), options.channel);
   if (!channel) return std::unexpected(channel.error());
-  RemoteDisplayOptions display_options;
+  viewer::RemoteDisplayOptions display_options;
   display_options.headless = true;
   // Screenshots are written once, at the end (write_screenshots below), not while settling.
-  auto display = RemoteDisplay::create(display_options);
+  auto display = viewer::RemoteDisplay::create(display_options);
   if (!display) return std::unexpected("cannot start the headless display: " + display.error());
 
   int fds[2];

@@ -2,7 +2,7 @@
 // host pipeline without the guest:
 //
 //   recording --feed_recording (feeder thread)--> socketpair --> RdpClient (FreeRDP, decode)
-//     --> RemoteDisplay (headless compositor: damage -> upload -> present) --> PNG per window
+//     --> viewer::RemoteDisplay (headless compositor: damage -> upload -> present) --> PNG per window
 //
 // The client's own bytes go nowhere (the recorded server already answered them). The replay
 // ends when the recorded stream is exhausted and the client has processed it (it then sees the

@@ -22,7 +22,7 @@
 
 #include "null_sink.hpp"
 #include "rail_test_server.hpp"
-#include "remote_display.hpp"
+#include "vitrine/viewer/remote_display.hpp"
 #include "replay_check.hpp"
 #include "replay_feeder.hpp"
 #include "replay_player.hpp"
@@ -226,9 +226,9 @@ class RecordReplay : public ::testing::Test {
   }
 
   void need_display() {
-    RemoteDisplayOptions o;
+    viewer::RemoteDisplayOptions o;
     o.headless = true;
-    auto d = RemoteDisplay::create(o);
+    auto d = viewer::RemoteDisplay::create(o);
     if (!d) GTEST_SKIP() << "no off-screen GL (Mesa EGL surfaceless): " << d.error();
   }
 

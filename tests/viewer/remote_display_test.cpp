@@ -14,11 +14,11 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
-#include "remote_display.hpp"
+#include "vitrine/viewer/remote_display.hpp"
 #include "test_dir.hpp"
 #include "vitrine/catalog/png_image.hpp"
 
-namespace vitrine::cli {
+namespace vitrine::viewer {
 namespace {
 
 using namespace std::chrono_literals;
@@ -432,4 +432,4 @@ TEST_F(RemoteDisplayTest, LateCallbacksNeverLeaveFreedMemoryToFreeRdpOrTheUiThre
 }
 
 }  // namespace
-}  // namespace vitrine::cli
+}  // namespace vitrine::viewer
