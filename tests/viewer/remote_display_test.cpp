@@ -342,11 +342,10 @@ TEST_F(RemoteDisplayTest, AFloodOfHugeWindowsGetsNoHostMemoryAndFewLogLines) {
 
 TEST_F(RemoteDisplayTest, ShutdownReleasesAWaitingSessionThread) {
   std::atomic<bool> returned{false};
+  std::vector<std::byte> freerdps_own(16 * 64);
   std::thread session([&] {
-    auto fb = display_->provide_framebuffer(16, 16, 64);  // never waits: the memory is made here
-    display_->framebuffer_changed({fb.data(), 16, 16, 64});
-    const rh::DesktopRect all{0, 0, 16, 16};
-    display_->damaged({fb.data(), 16, 16, 64}, std::span(&all, 1));  // nobody dispatches: it waits
+    // The one call that still waits: a framebuffer FreeRDP allocated itself.
+    display_->framebuffer_changed({freerdps_own.data(), 16, 16, 64});  // nobody dispatches: it waits
     returned = true;
   });
   std::this_thread::sleep_for(100ms);
@@ -359,7 +358,7 @@ TEST_F(RemoteDisplayTest, ShutdownReleasesAWaitingSessionThread) {
   display_->damaged({}, std::span(&r, 1));
 }
 
-// Issue 15 (3): a callback that stopped waiting (callback_timeout) is applied late. Before, a
+// Issue 15 (3): the session goes on while the UI thread is busy, so its events are applied late. Before, a
 // late provide_framebuffer answered with the previous buffer, FreeRDP kept decoding into it and
 // the UI thread freed it when it caught up: ASan (this test is in CI_ASAN) saw the writes below
 // land in freed memory. Now the memory is shared: nothing is freed under either thread, and
@@ -397,10 +396,10 @@ TEST_F(RemoteDisplayTest, LateCallbacksNeverLeaveFreedMemoryToFreeRdpOrTheUiThre
     paint(small, kSmall, kSmall, 2);
     display_->framebuffer_changed({small.data(), kSmall, kSmall, kSmall * 4});
     const rh::DesktopRect all{0, 0, kSmall, kSmall};
-    display_->damaged({small.data(), kSmall, kSmall, kSmall * 4}, std::span(&all, 1));  // times out
+    display_->damaged({small.data(), kSmall, kSmall, kSmall * 4}, std::span(&all, 1));
   });
   session.join();
-  EXPECT_GE(display_->stats().callback_timeouts, 1u);
+  EXPECT_EQ(display_->stats().callback_timeouts, 0u) << "nothing of this waits for the UI thread any more";
   display_->dispatch();  // the UI thread catches up late: applies and presents
 
   // FreeRDP goes on decoding into the memory it was given, and paints.
@@ -429,6 +428,71 @@ TEST_F(RemoteDisplayTest, LateCallbacksNeverLeaveFreedMemoryToFreeRdpOrTheUiThre
       ++diff;
   }
   EXPECT_EQ(diff, 0u) << "the late frame was not repaired by the next damage";
+}
+
+// Issue 15 (3): FreeRDP writes the framebuffer only between framebuffer_writes_begin/end, and
+// the UI thread uploads only outside those spans, without waiting for them: a present during a
+// write draws what was uploaded before, and the end of the write wakes the UI thread, whose
+// next dispatch uploads the new pixels. A paint never waits (callback_timeouts stays 0 with a
+// 1 ms timeout and a UI thread that is not dispatching).
+TEST_F(RemoteDisplayTest, UploadsWaitForTheEndOfAWriteAndPaintsNeverWait) {
+  RemoteDisplayOptions o;
+  o.headless = true;
+  o.screenshot_dir = dir_.path() / "write-shots";
+  o.callback_timeout = 1ms;
+  auto d = RemoteDisplay::create(o);
+  ASSERT_TRUE(d) << d.error();
+  display_ = std::move(*d);
+  constexpr std::uint32_t kW = 48, kH = 32;
+  std::span<std::byte> fb;
+  as_session([&] {
+    fb = display_->provide_framebuffer(kW, kH, kW * 4);
+    paint(fb, kW, kH, 1);
+    display_->framebuffer_changed({fb.data(), kW, kH, kW * 4});
+    display_->window_created(window(1, "w", {0, 0, kW, kH}));
+    const rh::DesktopRect all{0, 0, kW, kH};
+    display_->damaged({fb.data(), kW, kH, kW * 4}, std::span(&all, 1));
+  });
+  const auto shows_salt = [&](std::uint8_t salt) {
+    auto shots = display_->write_screenshots(dir_.path() / ("s" + std::to_string(salt)));
+    if (!shots || shots->size() != 1) return false;
+    std::ifstream in(shots->front(), std::ios::binary);
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    const std::string data = bytes.str();
+    auto img = catalog::decode_png(std::as_bytes(std::span(data.data(), data.size())), 4096);
+    if (!img) return false;
+    std::vector<std::byte> want(std::size_t{kW} * kH * 4);
+    paint(want, kW, kH, salt);
+    for (std::uint32_t i = 0; i < kW * kH; ++i)
+      if (img->pixels[std::size_t{i} * 4] != std::to_integer<std::uint8_t>(want[std::size_t{i} * 4 + 2])) return false;
+    return true;
+  };
+  ASSERT_TRUE(shows_salt(1));
+  // The session thread holds the framebuffer (FreeRDP decoding) and paints, without waiting.
+  std::atomic<bool> painted{false};
+  std::atomic<bool> release{false};
+  std::thread session([&] {
+    display_->framebuffer_writes_begin();
+    paint(fb, kW, kH, 2);
+    const rh::DesktopRect all{0, 0, kW, kH};
+    display_->damaged({fb.data(), kW, kH, kW * 4}, std::span(&all, 1));
+    painted = true;
+    while (!release) std::this_thread::sleep_for(1ms);
+    display_->framebuffer_writes_end();
+  });
+  while (!painted) std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(display_->stats().callback_timeouts, 0u) << "damaged() returned without the UI thread";
+  display_->dispatch();  // applies the damage; the upload must not read fb now
+  EXPECT_TRUE(shows_salt(1)) << "uploaded while FreeRDP was writing";
+  EXPECT_EQ(display_->stats().uploads_deferred, 1u);
+  release = true;
+  session.join();
+  // The end of the write woke the UI thread.
+  pollfd p{display_->wake_fds().front(), POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, 0), 1) << "framebuffer_writes_end did not wake the deferred upload";
+  display_->dispatch();
+  EXPECT_TRUE(shows_salt(2));
 }
 
 }  // namespace

@@ -112,7 +112,20 @@ void FramePump::framebuffer_changed(const rh::FramebufferView& framebuffer) {
 
 void FramePump::damaged(std::span<const rh::DesktopRect> rects) {
   const auto taken = clock_.take_read();
-  post_and_wait(Damage{{rects.begin(), rects.end()}, perf::monotonic_ns(), taken.read_ns, taken.guest_receive_ns});
+  post(Damage{{rects.begin(), rects.end()}, perf::monotonic_ns(), taken.read_ns, taken.guest_receive_ns});
+}
+
+void FramePump::framebuffer_writes_begin() { fb_write_mutex_.lock(); }
+
+void FramePump::framebuffer_writes_end() {
+  fb_write_mutex_.unlock();
+  // After the unlock: a UI thread that failed its try_lock either sees the lock free when it
+  // looks again (present()) or set the flag before that look, and then this wakes it.
+  if (upload_deferred_.exchange(false)) {
+    const std::uint64_t one = 1;
+    if (::write(wake_.get(), &one, sizeof one) < 0 && errno != EAGAIN)
+      spdlog::warn("display: cannot wake the UI thread: {}", std::strerror(errno));
+  }
 }
 
 // ---- UI thread -------------------------------------------------------------------------------
@@ -165,12 +178,30 @@ void FramePump::present() {
   const bool surfaces = surface_pump_ != nullptr;
   if (fb_.pixels == nullptr && !surfaces) return;
   const std::uint64_t start = perf::monotonic_ns();
-  // With surfaces and no RDP framebuffer yet (or none at all) the windows draw their own pixels.
-  auto r = fb_.pixels != nullptr ? compositor_.present(source()) : compositor_.present();
+  // The framebuffer's damage is copied out only while FreeRDP cannot write it; when it is
+  // writing, the windows are drawn from what was uploaded before and the upload waits for the
+  // wake-up framebuffer_writes_end sends.
+  bool deferred = false;
+  if (fb_.pixels != nullptr && !compositor_.pending_damage().empty()) {
+    std::unique_lock lock(fb_write_mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) {
+      upload_deferred_.store(true);
+      lock.try_lock();  // it may have ended between the two looks (then nobody would wake us)
+    }
+    if (lock.owns_lock()) {
+      upload_deferred_.store(false);
+      if (auto up = compositor_.upload(source()); !up) spdlog::warn("display: upload: {}", comp::to_string(up.error()));
+    } else {
+      deferred = true;
+      need_present_ = true;
+    }
+  }
+  auto r = compositor_.present();
   if (surfaces) clock_.surface_presented(start, surface_pump_->take_oldest());
-  clock_.presented(start);
+  if (!deferred) clock_.presented(start);
   std::lock_guard lock(mutex_);
   ++stats_.presents;
+  if (deferred) ++stats_.uploads_deferred;
   if (!r) spdlog::warn("display: present: {}", comp::to_string(r.error()));
 }
 

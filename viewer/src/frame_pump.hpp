@@ -7,6 +7,7 @@
 // surface_windows() may be called from any thread; everything else runs on the UI thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -73,6 +74,7 @@ using Event = std::variant<FramebufferChanged, Damage, Created, Changed, Deleted
 struct FramePumpStats {
   std::uint64_t callbacks = 0;          // session-thread callbacks applied
   std::uint64_t callback_timeouts = 0;  // callbacks that stopped waiting for the UI thread
+  std::uint64_t uploads_deferred = 0;   // presents that found FreeRDP writing the framebuffer
   std::uint64_t paints = 0;             // damaged() calls
   std::uint64_t presents = 0;
   compositor::CompositorStats compositor;
@@ -97,8 +99,11 @@ class FramePump {
   std::span<std::byte> provide_framebuffer(std::uint32_t width, std::uint32_t height, std::uint32_t stride);
   // Posted without waiting when the memory is ours, else waits until applied.
   void framebuffer_changed(const rdpmux::host::FramebufferView& framebuffer);
-  // Posted, waits until applied and presented.
+  // Posted; the session goes on (the upload waits for framebuffer_writes_end instead).
   void damaged(std::span<const rdpmux::host::DesktopRect> rects);
+  // FreeRDP writes the framebuffer between these (see RemoteDisplay's header).
+  void framebuffer_writes_begin();
+  void framebuffer_writes_end();
   // Queues `event` and goes on.
   void post(Event event);
 
@@ -127,7 +132,8 @@ class FramePump {
   void damage(std::span<const rdpmux::host::DesktopRect> rects);
   void need_present() { need_present_ = true; }
   bool wants_present() const { return need_present_; }
-  // Uploads the damage, draws and swaps; the stage clock gets the times.
+  // Uploads the damage (unless the session is writing the framebuffer: then the next dispatch
+  // does, woken by framebuffer_writes_end), draws and swaps; the stage clock gets the times.
   void present();
 
   // Surfaces: see RemoteDisplay::enable_surfaces / prepare_sleep.
@@ -167,6 +173,11 @@ class FramePump {
   session_event::SharedPixels session_fb_;  // session thread: the memory FreeRDP was last given
   FramePumpStats stats_;                    // under mutex_
   std::set<std::uint32_t> surface_windows_;  // under mutex_: windows painted from surfaces
+
+  // Held by the session thread while FreeRDP may write the framebuffer, by the UI thread
+  // (try_lock) while it copies damage out of it.
+  std::mutex fb_write_mutex_;
+  std::atomic<bool> upload_deferred_{false};  // the UI thread found it held: wake it after
 
   // UI thread only.
   session_event::SharedPixels fb_owner_;  // keeps fb_.pixels alive while fb_ points into our memory

@@ -82,6 +82,9 @@ void RemoteDisplay::framebuffer_changed(const rh::FramebufferView& framebuffer) 
   pump_->framebuffer_changed(framebuffer);
 }
 
+void RemoteDisplay::framebuffer_writes_begin() { pump_->framebuffer_writes_begin(); }
+void RemoteDisplay::framebuffer_writes_end() { pump_->framebuffer_writes_end(); }
+
 void RemoteDisplay::damaged(const rh::FramebufferView& framebuffer, std::span<const rh::DesktopRect> rects) {
   (void)framebuffer;  // the same memory framebuffer_changed() announced
   pump_->damaged(rects);
@@ -157,7 +160,7 @@ void RemoteDisplay::dispatch() {
   pump_->drain_wake();
   if (x11_ != nullptr) x11_->dispatch_events();
 
-  // Take what is queued; the session thread waits for exactly these.
+  // Take what is queued (only a framebuffer of FreeRDP's own waits among them).
   auto batch = pump_->take_queued();
   std::uint64_t last = 0;
   for (auto& [seq, event] : batch) {
@@ -172,8 +175,8 @@ void RemoteDisplay::dispatch() {
     shots_dirty_ = true;
     last_change_ = std::chrono::steady_clock::now();
   }
-  // Presenting before the waiters are released is the point (see the header): the uploads read
-  // the framebuffer while FreeRDP cannot write it. Exposes are redrawn here too.
+  // Uploads copy the framebuffer only while FreeRDP cannot write it (see the header). Exposes
+  // are redrawn here too.
   if (pump_->wants_present() || x11_ != nullptr) pump_->present();
   if (last != 0) pump_->applied(last, batch.size());
   maybe_write_screenshots();
@@ -212,6 +215,7 @@ RemoteDisplayStats RemoteDisplay::stats() const {
   s.callbacks = p.callbacks;
   s.callback_timeouts = p.callback_timeouts;
   s.paints = p.paints;
+  s.uploads_deferred = p.uploads_deferred;
   s.presents = p.presents;
   s.refused = mirror_->refused();
   s.screenshots = screenshots_.load(std::memory_order_relaxed);

@@ -7,26 +7,29 @@
 // orders -> the compositor's scene, the window pixel budget, the shown-window table),
 // InputForwarder (host input -> GuestInput) and StageClock (the stage latencies).
 //
-//   session thread                         UI thread (poll(wake_fds()) -> dispatch())
-//   damaged(fb, rects) --post, wait-->     apply events, comp->damage(rects), present()
-//                     <--applied--------   (uploads read fb while the session thread waits)
-//   window events, framebuffer_changed     applied in order with the next dispatch
-//                      --post, go on-->
+//   session thread                          UI thread (poll(wake_fds()) -> dispatch())
+//   framebuffer_writes_begin()  -- lock --   apply events, comp->damage(rects)
+//     FreeRDP decodes into fb                present(): try_lock -> upload the damage from fb
+//     damaged(fb, rects) --post, go on-->        -> unlock; draw and swap (no lock held)
+//     window events      --post, go on-->    busy (the session writes): upload on the next
+//   framebuffer_writes_end()  -- unlock,      dispatch, which the unlock wakes
+//                               wake if the UI thread skipped an upload --> 
 //
-// A paint waits until it has been applied and presented. That hand-shake is what makes the
-// framebuffer safe to share without a copy: FreeRDP changes pixels only on the session thread
-// and only between callbacks, so while a paint waits the UI thread reads a stable frame (no torn
-// uploads, no race for TSan to find). Window events are values: they are posted and the session
-// thread goes on; they are applied, in order, before the paint that follows them.
+// Nothing waits for a paint. FreeRDP writes the framebuffer only inside
+// freerdp_check_event_handles, which rdpmux brackets with framebuffer_writes_begin/end; the UI
+// thread copies damage out of the framebuffer (Compositor::upload) only while it holds the same
+// lock, taken with try_lock, so neither thread ever waits for the other's GPU work: the session
+// thread waits at most for one upload's copy, the UI thread never. No torn upload (a decode and
+// an upload never overlap), no race for TSan. Window events are values, applied in order.
+// Only a framebuffer FreeRDP allocated itself (ours could not be) still waits until the UI
+// thread moved to it: FreeRDP frees the previous one on its own schedule.
 //
 // Framebuffer memory is shared, never lent: provide_framebuffer() allocates on the session
 // thread (it does not wait for the UI thread) and both threads hold a reference, the session
-// until FreeRDP asks for the next one, the UI thread until it has moved to the next one. So a
-// callback that stopped waiting (callback_timeout) and is applied late can show a stale or
-// torn frame until the next damage repairs it, but never reads or hands FreeRDP freed memory
-// (it used to: a late provide_framebuffer answered with the previous buffer, which the UI
-// thread then freed under FreeRDP). The cost is one thread hand-off per paint (tens of
-// microseconds), which the RDP update path already amortizes over whole PDUs.
+// until FreeRDP asks for the next one, the UI thread until it has moved to the next one. So an
+// event applied late shows an older frame until its damage is uploaded, but never reads or hands
+// FreeRDP freed memory (it used to: a late provide_framebuffer answered with the previous
+// buffer, which the UI thread then freed under FreeRDP).
 //
 // Host input (X11 backend) goes back to the guest through GuestInput, from the UI thread; its
 // implementations only queue (RdpClient/RemoteSession input methods never block).
@@ -106,6 +109,7 @@ struct RemoteDisplayStats {
   std::uint64_t callbacks = 0;          // session-thread callbacks applied
   std::uint64_t callback_timeouts = 0;  // callbacks that stopped waiting for the UI thread
   std::uint64_t paints = 0;             // damaged() calls
+  std::uint64_t uploads_deferred = 0;   // presents that found FreeRDP writing the framebuffer
   std::uint64_t presents = 0;
   std::uint64_t refused = 0;            // window requests the compositor refused (logged)
                                         // (window pixel budget: compositor.over_budget)
@@ -174,6 +178,8 @@ class RemoteDisplay final : public rdpmux::host::DisplaySink, public rdpmux::hos
   // ---- rdpmux::host::DisplaySink (session thread) ---------------------------------------------
   std::span<std::byte> provide_framebuffer(std::uint32_t width, std::uint32_t height, std::uint32_t stride) override;
   void framebuffer_changed(const rdpmux::host::FramebufferView& framebuffer) override;
+  void framebuffer_writes_begin() override;
+  void framebuffer_writes_end() override;
   void damaged(const rdpmux::host::FramebufferView& framebuffer,
                std::span<const rdpmux::host::DesktopRect> rects) override;
 
