@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "bench_main.hpp"
+#include "shared_guest.hpp"
 #include "rail_bench_protocol.hpp"
 #include "rdp_guest.hpp"
 #include "stamp_sink.hpp"
@@ -55,21 +56,8 @@ constexpr auto kTcgPatience = 60000ms;     // one wait for a paint or a handshak
 static_assert(bp::kSide == vitrine::testing::StampSink::kSide);
 
 // The VM, booted by the first QEMU benchmark, shared by all of them, stopped at exit.
-struct GuestSlot {
-  std::unique_ptr<QemuRdpGuest> guest;
-  std::string error;
-};
-
-GuestSlot& slot() {
-  static GuestSlot s = [] {
-    GuestSlot r;
-    auto g = QemuRdpGuest::create();
-    if (g) r.guest = std::move(*g);
-    else r.error = g.error();
-    return r;
-  }();
-  return s;
-}
+using GuestSlot = vitrine::bench::SharedGuest<QemuRdpGuest>;
+GuestSlot& slot() { return GuestSlot::get(); }
 
 // One RDP session to the guest's server over one path; `open` returns an error text or empty.
 struct RemoteSession {

@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "bench_main.hpp"
+#include "shared_guest.hpp"
 #include "qemu_surface_guest.hpp"
 #include "surface_host.hpp"
 #include "surface_stamp_protocol.hpp"
@@ -55,21 +56,9 @@ constexpr int kInputIterations = 40;   // as BM_InputToPaintQemu{Bus,Net}
 constexpr int kWarmup = 2;
 constexpr auto kTcgPatience = 60000ms;
 
-struct GuestSlot {
-  std::unique_ptr<QemuSurfaceGuest> guest;
-  std::string error;
-};
-
-GuestSlot& slot() {
-  static GuestSlot s = [] {
-    GuestSlot r;
-    auto g = QemuSurfaceGuest::create();
-    if (g) r.guest = std::move(*g);
-    else r.error = g.error();
-    return r;
-  }();
-  return s;
-}
+// The VM, booted by the first QEMU benchmark, shared by all of them, stopped at exit.
+using GuestSlot = vitrine::bench::SharedGuest<QemuSurfaceGuest>;
+GuestSlot& slot() { return GuestSlot::get(); }
 
 // One RemoteApp session with the surface reader; null (and the benchmark skipped) on failure.
 std::unique_ptr<vitrine::bench::SurfaceHost> open_or_skip(benchmark::State& state) {

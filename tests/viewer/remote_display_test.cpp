@@ -36,6 +36,18 @@ class RemoteDisplayTest : public ::testing::Test {
     display_ = std::move(*d);
   }
 
+  // A fresh headless display whose waiting callbacks give up after `timeout`.
+  bool with_callback_timeout(std::chrono::milliseconds timeout) {
+    RemoteDisplayOptions o;
+    o.headless = true;
+    o.screenshot_dir = dir_.path() / "shots-short-timeout";
+    o.callback_timeout = timeout;
+    auto d = RemoteDisplay::create(o);
+    if (!d) return false;
+    display_ = std::move(*d);
+    return true;
+  }
+
   // Runs `session` on its own thread while this (UI) thread dispatches, as `vitrine run` does.
   void as_session(const std::function<void()>& session) {
     std::atomic<bool> done{false};
@@ -364,13 +376,7 @@ TEST_F(RemoteDisplayTest, ShutdownReleasesAWaitingSessionThread) {
 // land in freed memory. Now the memory is shared: nothing is freed under either thread, and
 // the next damage repairs the picture exactly.
 TEST_F(RemoteDisplayTest, LateCallbacksNeverLeaveFreedMemoryToFreeRdpOrTheUiThread) {
-  RemoteDisplayOptions o;
-  o.headless = true;
-  o.screenshot_dir = dir_.path() / "late-shots";
-  o.callback_timeout = 1ms;
-  auto d = RemoteDisplay::create(o);
-  ASSERT_TRUE(d) << d.error();
-  display_ = std::move(*d);
+  ASSERT_TRUE(with_callback_timeout(1ms));
 
   // What rdp_session's setup_framebuffer does: the provided memory if it is large enough, its
   // own otherwise.
@@ -436,13 +442,7 @@ TEST_F(RemoteDisplayTest, LateCallbacksNeverLeaveFreedMemoryToFreeRdpOrTheUiThre
 // next dispatch uploads the new pixels. A paint never waits (callback_timeouts stays 0 with a
 // 1 ms timeout and a UI thread that is not dispatching).
 TEST_F(RemoteDisplayTest, UploadsWaitForTheEndOfAWriteAndPaintsNeverWait) {
-  RemoteDisplayOptions o;
-  o.headless = true;
-  o.screenshot_dir = dir_.path() / "write-shots";
-  o.callback_timeout = 1ms;
-  auto d = RemoteDisplay::create(o);
-  ASSERT_TRUE(d) << d.error();
-  display_ = std::move(*d);
+  ASSERT_TRUE(with_callback_timeout(1ms));
   constexpr std::uint32_t kW = 48, kH = 32;
   std::span<std::byte> fb;
   as_session([&] {
