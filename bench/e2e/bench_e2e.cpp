@@ -30,6 +30,7 @@
 #include <thread>
 
 #include "bench_main.hpp"
+#include "latency_counters.hpp"
 #include "netns_veth.hpp"
 #include "rail_test_server.hpp"
 #include "vitrine/rdpmux/host/connection_bridge.hpp"
@@ -217,10 +218,7 @@ void input_to_paint(benchmark::State& state, bool veth) {
     }
     us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
   }
-  std::sort(us.begin(), us.end());
-  const auto pct = [&](double p) { return us.empty() ? 0.0 : us[static_cast<std::size_t>(p * double(us.size() - 1))]; };
-  state.counters["p50_us"] = pct(0.50);
-  state.counters["p99_us"] = pct(0.99);
+  vitrine::bench::set_latency_counters(state, std::move(us));
 }
 
 void connect(benchmark::State& state, bool veth) {

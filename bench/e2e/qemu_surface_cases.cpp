@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "bench_main.hpp"
+#include "latency_counters.hpp"
 #include "shared_guest.hpp"
 #include "qemu_surface_guest.hpp"
 #include "surface_host.hpp"
@@ -168,10 +169,7 @@ void input_to_paint(benchmark::State& state) {
     }
     us.push_back(t);
   }
-  std::sort(us.begin(), us.end());
-  const auto pct = [&](double p) { return us.empty() ? 0.0 : us[static_cast<std::size_t>(p * double(us.size() - 1))]; };
-  state.counters["p50_us"] = pct(0.50);
-  state.counters["p99_us"] = pct(0.99);
+  vitrine::bench::set_latency_counters(state, std::move(us));
   finish(state, std::move(host), before, double(state.iterations()) * ss::kSide * ss::kSide * 4);
 }
 

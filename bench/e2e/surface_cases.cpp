@@ -70,6 +70,7 @@
 #include <vector>
 
 #include "bench_main.hpp"
+#include "latency_counters.hpp"
 #include "stamp_window.hpp"
 #include "surface_guest.hpp"
 #include "surface_host.hpp"
@@ -244,10 +245,7 @@ void input_to_paint(benchmark::State& state, bool surfaces) {
     us.push_back(std::chrono::duration<double, std::micro>(end - start).count());
     if (surfaces) stages.add(start, host.seen());
   }
-  std::sort(us.begin(), us.end());
-  const auto pct = [&](double p) { return us.empty() ? 0.0 : us[static_cast<std::size_t>(p * double(us.size() - 1))]; };
-  state.counters["p50_us"] = pct(0.50);
-  state.counters["p99_us"] = pct(0.99);
+  vitrine::bench::set_latency_counters(state, std::move(us));
   if (!surfaces) return;
   stages.report(state);
   report_counters(state, rig, before, double(state.iterations()) * kSide * kSide * 4);
