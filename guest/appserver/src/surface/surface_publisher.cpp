@@ -1,5 +1,7 @@
 #include "surface_publisher.hpp"
 
+#include <X11/Xlib.h>
+#include <X11/extensions/Xcomposite.h>
 #include <time.h>
 
 #include <algorithm>
@@ -44,7 +46,9 @@ SurfacePublisher::SurfacePublisher(std::unique_ptr<relay::AttachedBus> bus, x11:
       pool_(bus_->bus.surface_pool_size()),
       channel_(bus_->bus.surface_channel()) {}
 
-SurfacePublisher::~SurfacePublisher() = default;
+SurfacePublisher::~SurfacePublisher() {
+  for (auto& [id, surface] : surfaces_) free_pixmap(surface);
+}
 
 ringbus::Ring& SurfacePublisher::tx() { return bus_->bus.channel(channel_).tx(); }
 
@@ -54,6 +58,7 @@ bool SurfacePublisher::covers(Window w) const {
 }
 
 void SurfacePublisher::forget_all() {
+  for (auto& [id, surface] : surfaces_) free_pixmap(surface);
   surfaces_.clear();
   refused_.clear();
   retired_owned_.clear();
@@ -121,7 +126,25 @@ void SurfacePublisher::read_host() {
   stats_.surfaces = surfaces_.size();
 }
 
+void SurfacePublisher::free_pixmap(Surface& s) {
+  if (s.pixmap != 0) XFreePixmap(capture_.display().get(), s.pixmap);
+  s.pixmap = 0;
+}
+
+Pixmap SurfacePublisher::source_pixmap(Surface& s) {
+  if (s.pixmap_failed) return 0;
+  if (s.pixmap != 0 && s.pixmap_width == s.width && s.pixmap_height == s.height) return s.pixmap;
+  free_pixmap(s);
+  // Needs the window mapped (it is: surfaces exist for shown windows only). A failure shows as
+  // an error on the first read, which then falls back to the window for good.
+  s.pixmap = XCompositeNameWindowPixmap(capture_.display().get(), s.window);
+  s.pixmap_width = s.width;
+  s.pixmap_height = s.height;
+  return s.pixmap;
+}
+
 void SurfacePublisher::release_surface(Surface& s) {
+  free_pixmap(s);
   for (std::uint32_t b = 0; b < 2; ++b) {
     if (s.buffers[b].host_owns) retired_owned_[{s.id, b}] = s.buffers[b].offset;
     else pool_.free(s.buffers[b].offset);
@@ -271,7 +294,11 @@ std::expected<void, std::string> SurfacePublisher::read_band(const Surface& s, c
                                                              std::int32_t top, std::int32_t bottom) {
   const std::uint64_t row = std::uint64_t(s.width) * 4;
   const std::uint64_t first = bus_->bus.surface_pool_offset() + buffer.offset + std::uint64_t(top) * row;
-  auto read = reader_->read_rows(s.window, left - s.border, width, top - s.border, bottom - top, first);
+  // The pixmap's origin is the frame's corner; the window's is inside its border.
+  const bool pixmap = s.pixmap != 0 && !s.pixmap_failed;
+  const Drawable from = pixmap ? s.pixmap : s.window;
+  const std::int32_t shift = pixmap ? 0 : s.border;
+  auto read = reader_->read_rows(from, left - shift, width, top - shift, bottom - top, first);
   if (!read) return read;
   stats_.bytes_read += std::uint64_t(bottom - top) * std::uint64_t(width) * 4;
   if (left == 0 && width == s.width) return {};  // whole rows: already in place
@@ -295,11 +322,15 @@ bool SurfacePublisher::present(Surface& s, const Rect& frame, DamageRegion* dama
     ++stats_.waits_for_buffer;
     return false;
   }
-  // GetImage refuses any part of a window that is off the screen (BadMatch), and X keeps no
-  // pixels there: only the on-screen part of the frame is read and presented; the host's
+  // The composite pixmap holds the whole frame, also where other windows cover it or the
+  // screen ends. Without one, GetImage of the window refuses any part off the screen
+  // (BadMatch) and X keeps no pixels there: only the on-screen part is read, and the host's
   // texture keeps what it had elsewhere. In frame coordinates:
-  const Rect visible = Rect{frame.x, frame.y, s.width, s.height}.intersect(capture_.desktop());
-  const Rect readable{visible.x - frame.x, visible.y - frame.y, visible.width, visible.height};
+  Rect readable{0, 0, s.width, s.height};
+  if (source_pixmap(s) == 0) {
+    const Rect visible = Rect{frame.x, frame.y, s.width, s.height}.intersect(capture_.desktop());
+    readable = Rect{visible.x - frame.x, visible.y - frame.y, visible.width, visible.height};
+  }
   // Window damage is in window coordinates (origin inside the border), the surface in frame
   // coordinates (origin at the border's outer corner).
   std::vector<Rect> rects;
@@ -333,6 +364,13 @@ bool SurfacePublisher::present(Surface& s, const Rect& frame, DamageRegion* dama
       // Usually the window went away under us (the next turn drops it). A window that stays
       // and keeps refusing goes back to RDP rather than showing nothing.
       log_debug("surfaces: {}", read.error());
+      if (s.pixmap != 0 && !s.pixmap_failed) {  // no composite pixmap after all: the window, next turn
+        log_info("surfaces: window {:#x} has no composite pixmap to read ({}); reading the window", s.window,
+                 read.error());
+        free_pixmap(s);
+        s.pixmap_failed = true;
+        return true;  // the damage stays for the next turn
+      }
       if (damage) damage->clear();
       if (++s.failed_reads >= kMaxFailedReads) {
         log_warn("surfaces: the X server refused {} reads of window {:#x}: RDP pixels for it", s.failed_reads, s.window);
