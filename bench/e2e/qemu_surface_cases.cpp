@@ -71,7 +71,7 @@ std::unique_ptr<vitrine::bench::SurfaceHost> open_or_skip(benchmark::State& stat
   auto& bus = s.guest->bus();
   const vitrine::bench::StampSpot spot{s.guest->window(), ss::kSide - 1, ss::kSide - 1, ss::kWindowX, ss::kWindowY};
   auto h = vitrine::bench::SurfaceHost::start(bus.bus(), bus.wake_guest().fd(), bus.wake_host().fd(),
-                                              QemuSurfaceGuest::kGuestPort, spot);
+                                              vitrine::rdpmux::Target::tcp(QemuSurfaceGuest::kGuestPort), spot);
   if (!h) {
     state.SkipWithError(("surface host: " + h.error()).c_str());
     return nullptr;

@@ -109,7 +109,7 @@ struct SurfaceRig {
     auto& bus = guest->bus();
     const vitrine::bench::StampSpot spot{static_cast<std::uint32_t>(window->window()), kSide - 1, kSide - 1, kWindowX,
                                          kWindowY};
-    auto h = vitrine::bench::SurfaceHost::start(bus.bus(), bus.wake_guest().fd(), bus.wake_host().fd(), guest->rdp_port(),
+    auto h = vitrine::bench::SurfaceHost::start(bus.bus(), bus.wake_guest().fd(), bus.wake_host().fd(), guest->rdp_target(),
                                                 spot);
     if (!h) return h.error() + " (guest logs in " + logs.string() + ")";
     host = std::move(*h);

@@ -63,15 +63,15 @@ std::expected<std::unique_ptr<SurfaceGuest>, std::string> SurfaceGuest::start(co
     return at::ChildProcess(argv, o);  // the duplicates close here, the child's copies stay
   };
   g->relay_ = spawn({VITRINE_GUEST_BIN, "--bus-fd", "3", "--doorbell-fds", "4,5", "--no-catalog"}, "relay.log", false);
-  std::vector<std::string> argv{VITRINE_APPSERVER_BIN, "--display", g->xvfb_->display(), "--port", "0", "--bus-fd", "3",
-                                "--doorbell-fds", "4,5"};
+  // As the demo: the appserver on a Unix socket, the relay's target unix:PATH (no guest TCP hop).
+  g->socket_ = log_dir / "appserver.sock";
+  std::vector<std::string> argv{VITRINE_APPSERVER_BIN, "--display", g->xvfb_->display(), "--unix", g->socket_.string(),
+                                "--bus-fd", "3", "--doorbell-fds", "4,5"};
   if (!surfaces) argv.emplace_back("--no-surfaces");
   g->appserver_ = spawn(argv, "appserver.log", true);
   if (!g->relay_.started() || !g->appserver_.started()) return std::unexpected(std::string("fork failed"));
   const auto line = g->appserver_.read_line_starting("vitrine-appserver listening on", 15s);
   if (!line) return std::unexpected("vitrine-appserver did not start (see " + (log_dir / "appserver.log").string() + ")");
-  const auto colon = line->rfind(':');
-  g->port_ = static_cast<std::uint16_t>(std::stoi(line->substr(colon + 1)));
   return g;
 }
 

@@ -14,6 +14,8 @@
 // guest application.
 #pragma once
 
+#include "vitrine/rdpmux/target.hpp"
+
 #include <cstdint>
 #include <expected>
 #include <filesystem>
@@ -44,8 +46,8 @@ class SurfaceGuest {
 
   hv::VmBus& bus() { return *bus_; }
   [[nodiscard]] const std::string& display() const { return xvfb_->display(); }
-  // The appserver's RDP port on the guest's loopback (what the relay connects to).
-  [[nodiscard]] std::uint16_t rdp_port() const { return port_; }
+  // Where the relay reaches the appserver: its Unix socket, as in the demo (--unix).
+  [[nodiscard]] rdpmux::Target rdp_target() const { return rdpmux::Target::unix_socket(socket_.string()); }
   // Whether the appserver reported that its X server writes into the bus itself ("zero-copy
   // true" in its log once the host announced itself); nullopt: no such line (yet).
   [[nodiscard]] std::optional<bool> zero_copy_logged() const;
@@ -68,7 +70,7 @@ class SurfaceGuest {
   std::optional<hv::VmBus> bus_;
   appserver::testing::ChildProcess relay_;
   appserver::testing::ChildProcess appserver_;
-  std::uint16_t port_ = 0;
+  std::filesystem::path socket_;
 };
 
 }  // namespace vitrine::bench

@@ -43,7 +43,7 @@ void StampProbe::surface_presented(std::uint32_t window, const viewer::SurfaceFr
 }
 
 std::expected<std::unique_ptr<SurfaceHost>, std::string> SurfaceHost::start(ringbus::Bus& bus, int wake_guest,
-                                                                           int wake_host, std::uint16_t rdp_port,
+                                                                           int wake_host, const rdpmux::Target& target,
                                                                            const StampSpot& spot) {
   std::unique_ptr<SurfaceHost> h(new SurfaceHost());
   h->bus_ = &bus;
@@ -76,7 +76,7 @@ std::expected<std::unique_ptr<SurfaceHost>, std::string> SurfaceHost::start(ring
   h->receiver_->set_pass_on([&m](std::uint32_t channel) { m.pass_on_shared_wakeup(channel); });
   h->pump_->set_receiver(h->receiver_.get());
 
-  auto conn = h->mux_->open(rdpmux::Target::tcp(rdp_port), {.framed = true, .timeout = 5000ms});
+  auto conn = h->mux_->open(target, {.framed = true, .timeout = 5000ms});
   if (!conn) return std::unexpected("open through the relay: " + rdpmux::to_string(conn.error()));
   int fds[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)

@@ -34,6 +34,7 @@
 #include "vitrine/rdpmux/host/connection_bridge.hpp"
 #include "vitrine/rdpmux/host/rdp_client.hpp"
 #include "vitrine/rdpmux/host_mux.hpp"
+#include "vitrine/rdpmux/target.hpp"
 #include "vitrine/ringbus/unique_fd.hpp"
 #include "vitrine/viewer/surface_pump.hpp"
 #include "vitrine/viewer/surface_receiver.hpp"
@@ -88,11 +89,11 @@ struct SurfaceHostCounters {
 
 class SurfaceHost : private testing::NullSink {
  public:
-  // Connects RemoteApp to the guest's server at `rdp_port` through the bus (`bus`: host side
+  // Connects RemoteApp to the guest's server at `target` through the bus (`bus`: host side
   // with a surface pool, `wake_guest`/`wake_host`: its doorbell fds, duplicated here) and reads
   // surfaces; the probe watches `spot`. Creates the GL context on this thread.
   static std::expected<std::unique_ptr<SurfaceHost>, std::string> start(ringbus::Bus& bus, int wake_guest, int wake_host,
-                                                                         std::uint16_t rdp_port, const StampSpot& spot);
+                                                                         const rdpmux::Target& target, const StampSpot& spot);
   ~SurfaceHost() override;
   SurfaceHost(const SurfaceHost&) = delete;
   SurfaceHost& operator=(const SurfaceHost&) = delete;
