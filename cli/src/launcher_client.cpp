@@ -34,6 +34,9 @@ std::expected<LauncherReply, LauncherClientError> launcher_request(const std::fi
     ssize_t n = ::send(fd.get(), rest.data(), rest.size(), MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
+      // The server may answer before it reads and close at once (a refused peer): its reply
+      // is still queued for us, so read it rather than report the broken pipe.
+      if (errno == EPIPE || errno == ECONNRESET) break;
       return err(fmt::format("send: {}", std::strerror(errno)));
     }
     rest.remove_prefix(static_cast<std::size_t>(n));
