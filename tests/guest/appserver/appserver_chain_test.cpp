@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "support/child_process.hpp"
+#include "support/wait_for.hpp"
 #include "support/host_side.hpp"
 #include "support/xvfb.hpp"
 #include "vitrine/rdpmux/bus_doorbells.hpp"
@@ -40,15 +41,6 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace host = rdpmux::host;
-
-bool wait_for(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return done();
-}
 
 // The bus with the real relay on the guest side (its own thread) and HostMux on the host side,
 // both in this process, as in the sandbox backend minus the namespaces.

@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "support/child_process.hpp"
+#include "support/wait_for.hpp"
 #include "support/xvfb.hpp"
 
 #ifndef VITRINE_APPSERVER_BIN
@@ -96,15 +97,6 @@ std::optional<GuestWindow> guest_window_by_class(Display* dpy, const std::string
   }
   if (children) XFree(children);
   return found;
-}
-
-bool wait_for(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return done();
 }
 
 // A bare TCP connection to the server.

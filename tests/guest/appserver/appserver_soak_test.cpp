@@ -27,6 +27,7 @@
 #include <thread>
 
 #include "support/child_process.hpp"
+#include "support/wait_for.hpp"
 #include "support/host_side.hpp"
 #include "support/xvfb.hpp"
 
@@ -39,15 +40,6 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace host = rdpmux::host;
-
-bool wait_for(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return done();
-}
 
 std::string read_file(const std::filesystem::path& p) {
   std::string out;
@@ -161,7 +153,7 @@ TEST(AppServerSoak, WindowsComeAndGoClientsReconnectMemoryAndFdsStayFlat) {
           if (kids) XFree(kids);
           return logo_windows.size() == xlogos.size();
         },
-        10s))
+        10s, 20ms))
         << "round " << round << ": xlogo windows " << logo_windows.size() << " of " << xlogos.size();
 
     if (round % 4 == 3) {
@@ -207,7 +199,7 @@ TEST(AppServerSoak, WindowsComeAndGoClientsReconnectMemoryAndFdsStayFlat) {
     }
     ++sessions;
     // The session is over when the appserver says so; then sample it.
-    ASSERT_TRUE(wait_for([&] { return count_of(read_file(log_path), "session ended") >= sessions; }, 20s))
+    ASSERT_TRUE(wait_for([&] { return count_of(read_file(log_path), "session ended") >= sessions; }, 20s, 20ms))
         << "round " << round << "\n" << read_file(log_path);
     ASSERT_TRUE(server->process.running()) << read_file(log_path);
     std::this_thread::sleep_for(100ms);

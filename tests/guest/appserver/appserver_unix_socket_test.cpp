@@ -28,6 +28,7 @@
 
 #include "relay_loop.hpp"
 #include "support/child_process.hpp"
+#include "support/wait_for.hpp"
 #include "support/host_side.hpp"
 #include "support/xvfb.hpp"
 #include "vitrine/rdpmux/host/connection_bridge.hpp"
@@ -42,15 +43,6 @@ namespace {
 using namespace std::chrono_literals;
 namespace host = rdpmux::host;
 namespace fs = std::filesystem;
-
-bool wait_for(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return done();
-}
 
 sockaddr_un unix_address(const fs::path& path) {
   sockaddr_un addr{};
