@@ -43,6 +43,7 @@
 #include "shared_guest.hpp"
 #include "qemu_surface_guest.hpp"
 #include "rdp_guest.hpp"
+#include "surface_counters.hpp"
 #include "surface_host.hpp"
 #include "surface_stamp_protocol.hpp"
 
@@ -94,25 +95,14 @@ std::unique_ptr<vitrine::bench::SurfaceHost> open_or_skip(benchmark::State& stat
 void finish(benchmark::State& state, std::unique_ptr<vitrine::bench::SurfaceHost> host,
             const vitrine::bench::SurfaceHostCounters& before, double painted_bytes) {
   const auto after = host->counters();
-  const double presented = double(after.receiver.bytes_presented - before.receiver.bytes_presented);
-  const double uploaded = double(after.compositor.surface_bytes_uploaded - before.compositor.surface_bytes_uploaded);
-  const double iterations = std::max<double>(1, double(state.iterations()));
-  state.counters["host_copies_per_byte"] = presented > 0 ? uploaded / presented : 0;
-  state.counters["presented_per_painted"] = painted_bytes > 0 ? presented / painted_bytes : 0;
-  state.counters["presents_per_iter"] = double(after.receiver.presents - before.receiver.presents) / iterations;
   state.counters["vm_boot_s"] = slot().guest->boot_seconds();
   QemuSurfaceGuest& g = *slot().guest;
   const std::size_t lines = g.copies_lines();
   host.reset();  // the RDP session ends: the appserver logs its counters for the session
   const auto until = Clock::now() + 10s;
   while (g.copies_lines() == lines && Clock::now() < until) std::this_thread::sleep_for(50ms);
-  const auto zero_copy = g.zero_copy_logged();
-  state.counters["guest_zero_copy"] = zero_copy ? (*zero_copy ? 1 : 0) : -1;
-  const auto copies = g.copies_lines() > lines ? g.last_copies() : std::nullopt;
-  const bool counted = copies && copies->bytes_presented > 0;
-  state.counters["guest_copies_per_byte"] =
-      counted ? (copies->bytes_written + copies->bytes_copied) / copies->bytes_presented : -1;
-  state.counters["guest_user_copies_per_byte"] = counted ? copies->bytes_copied / copies->bytes_presented : -1;
+  vitrine::bench::report_surface_counters(state, before, after, painted_bytes, g.zero_copy_logged(),
+                                          g.copies_lines() > lines ? g.last_copies() : std::nullopt);
 }
 
 void updates(benchmark::State& state) {

@@ -72,6 +72,7 @@
 #include "bench_main.hpp"
 #include "latency_counters.hpp"
 #include "stamp_window.hpp"
+#include "surface_counters.hpp"
 #include "surface_guest.hpp"
 #include "surface_host.hpp"
 
@@ -165,20 +166,9 @@ std::uint32_t next_stamp() { return SurfaceRig::next_stamp_value(); }
 void report_counters(benchmark::State& state, SurfaceRig& rig, const vitrine::bench::SurfaceHostCounters& before,
                      double painted_bytes) {
   const auto after = rig.host->counters();
-  const double presented = double(after.receiver.bytes_presented - before.receiver.bytes_presented);
-  const double uploaded = double(after.compositor.surface_bytes_uploaded - before.compositor.surface_bytes_uploaded);
-  const double iterations = std::max<double>(1, double(state.iterations()));
-  state.counters["host_copies_per_byte"] = presented > 0 ? uploaded / presented : 0;
-  state.counters["presented_per_painted"] = painted_bytes > 0 ? presented / painted_bytes : 0;
-  state.counters["presents_per_iter"] = double(after.receiver.presents - before.receiver.presents) / iterations;
   state.counters["rdp_paints"] = double(after.rdp.paints - before.rdp.paints);
-  const auto zero_copy = rig.guest->zero_copy_logged();
-  state.counters["guest_zero_copy"] = zero_copy ? (*zero_copy ? 1 : 0) : -1;
-  const auto copies = rig.guest->guest_copies();
-  const bool counted = copies && copies->bytes_presented > 0;
-  state.counters["guest_copies_per_byte"] =
-      counted ? (copies->bytes_read + copies->bytes_copied) / copies->bytes_presented : -1;
-  state.counters["guest_user_copies_per_byte"] = counted ? copies->bytes_copied / copies->bytes_presented : -1;
+  vitrine::bench::report_surface_counters(state, before, after, painted_bytes, rig.guest->zero_copy_logged(),
+                                          rig.guest->guest_copies());
 }
 
 void updates(benchmark::State& state, bool surfaces) {

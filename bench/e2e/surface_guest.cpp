@@ -80,42 +80,19 @@ SurfaceGuest::~SurfaceGuest() {
   relay_.stop();
 }
 
-std::optional<SurfaceGuest::GuestCopies> SurfaceGuest::guest_copies() {
+std::optional<at::SurfaceCountersLine> SurfaceGuest::guest_copies() {
   const auto lines = [&] {
-    std::vector<std::string> out;
+    std::vector<at::SurfaceCountersLine> out;
     std::ifstream in(log_dir_ / "appserver.log");
     for (std::string l; std::getline(in, l);)
-      if (l.find("surfaces: ") != std::string::npos && l.find("bytes written into the pool") != std::string::npos)
-        out.push_back(l);
+      if (auto c = at::parse_surface_counters(l)) out.push_back(*c);
     return out;
   };
   const std::size_t before = lines().size();
   if (!appserver_.started() || ::kill(appserver_.pid(), SIGUSR1) != 0) return std::nullopt;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (std::chrono::steady_clock::now() < deadline) {
-    const auto now = lines();
-    if (now.size() > before) {
-      // "... N presents, P bytes presented, R bytes written into the pool by the X server, C
-      // bytes copied in user space, ..."
-      const std::string& l = now.back();
-      const auto number_before = [&](const std::string& what) -> double {
-        const auto at = l.find(what);
-        if (at == std::string::npos || at == 0) return -1;
-        const auto space = l.rfind(' ', at - 1);  // the number sits between this and `at`
-        if (space == std::string::npos) return -1;
-        try {
-          return std::stod(l.substr(space + 1, at - space - 1));
-        } catch (const std::exception&) {
-          return -1;
-        }
-      };
-      GuestCopies c;
-      c.bytes_presented = number_before(" bytes presented");
-      c.bytes_read = number_before(" bytes written into the pool");
-      c.bytes_copied = number_before(" bytes copied in user space");
-      if (c.bytes_presented < 0 || c.bytes_read < 0 || c.bytes_copied < 0) return std::nullopt;
-      return c;
-    }
+    if (const auto now = lines(); now.size() > before) return now.back();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return std::nullopt;

@@ -14,6 +14,7 @@
 // guest application.
 #pragma once
 
+#include "support/surface_counters_line.hpp"
 #include "vitrine/rdpmux/target.hpp"
 
 #include <cstdint>
@@ -53,12 +54,7 @@ class SurfaceGuest {
   [[nodiscard]] std::optional<bool> zero_copy_logged() const;
   // The appserver's surface counters, asked for with SIGUSR1 (it logs one "surfaces: ..." line
   // on its next turn); nullopt when no line came within a few seconds.
-  struct GuestCopies {
-    double bytes_presented = 0;  // damaged bytes named in Presents
-    double bytes_read = 0;       // bytes the X server wrote into the pool (whole rows)
-    double bytes_copied = 0;     // bytes the appserver copied in user space (fallback only)
-  };
-  [[nodiscard]] std::optional<GuestCopies> guest_copies();
+  [[nodiscard]] std::optional<appserver::testing::SurfaceCountersLine> guest_copies();
   // Both programs still run (a crash would otherwise show up as a timeout).
   bool running();
 

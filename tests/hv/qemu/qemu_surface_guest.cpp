@@ -73,19 +73,6 @@ const GuestImage& image() {
   return img;
 }
 
-// The number just before `what` in `line` ("... 123 bytes presented, ..."), or -1.
-double number_before(const std::string& line, const std::string& what) {
-  const auto at = line.find(what);
-  if (at == std::string::npos || at == 0) return -1;
-  const auto space = line.rfind(' ', at - 1);
-  if (space == std::string::npos) return -1;
-  try {
-    return std::stod(line.substr(space + 1, at - space - 1));
-  } catch (const std::exception&) {
-    return -1;
-  }
-}
-
 std::vector<std::string> lines_with(const std::string& text, const std::string& needle) {
   std::vector<std::string> out;
   std::size_t start = 0;
@@ -99,7 +86,7 @@ std::vector<std::string> lines_with(const std::string& text, const std::string& 
   return out;
 }
 
-constexpr const char* kStatsNeedle = "bytes written into the pool by the X server";
+constexpr const char* kStatsNeedle = appserver::testing::kSurfaceCountersNeedle;
 
 }  // namespace
 
@@ -167,13 +154,7 @@ std::size_t QemuSurfaceGuest::copies_lines() const { return lines_with(serial(),
 std::optional<QemuSurfaceGuest::Copies> QemuSurfaceGuest::last_copies() const {
   const auto lines = lines_with(serial(), kStatsNeedle);
   if (lines.empty()) return std::nullopt;
-  // "surfaces: S surfaces (C created), N presents, P bytes presented, R bytes written into the
-  // pool by the X server, U bytes copied in user space, zero-copy B, ..."
-  const std::string& l = lines.back();
-  Copies c{number_before(l, " presents,"), number_before(l, " bytes presented"), number_before(l, " bytes written"),
-           number_before(l, " bytes copied in user space")};
-  if (c.presents < 0 || c.bytes_presented < 0 || c.bytes_written < 0 || c.bytes_copied < 0) return std::nullopt;
-  return c;
+  return appserver::testing::parse_surface_counters(lines.back());
 }
 
 }  // namespace vitrine::hv::test

@@ -22,6 +22,8 @@
 // it), no Xvfb on this machine to copy, boot failure (with the VM's logs).
 #pragma once
 
+#include "support/surface_counters_line.hpp"
+
 #include <cstdint>
 #include <expected>
 #include <memory>
@@ -58,12 +60,7 @@ class QemuSurfaceGuest {
   [[nodiscard]] std::optional<bool> zero_copy_logged() const;
   // The appserver's surface counters from its last statistics line (it logs one when a session
   // ends; a host cannot send a guest process SIGUSR1).
-  struct Copies {
-    double presents = 0;
-    double bytes_presented = 0;
-    double bytes_written = 0;  // by the X server into the pool (whole rows of the damage)
-    double bytes_copied = 0;   // by the appserver in user space (the fallback's one copy)
-  };
+  using Copies = appserver::testing::SurfaceCountersLine;
   [[nodiscard]] std::optional<Copies> last_copies() const;
   // The number of statistics lines so far (to wait for the next one).
   [[nodiscard]] std::size_t copies_lines() const;
