@@ -138,18 +138,8 @@ void updates(benchmark::State& state, bool net) {
     s->client->mouse_move(at);
     return s->sink.wait_stamp(bp::batch_stamp(bp::batch_index(at.x, at.y), bp::kBatch - 1), kTcgPatience);
   };
-  for (int i = 0; i < kWarmup; ++i) {
-    if (!batch()) {
-      state.SkipWithError("a warm-up batch did not arrive");
-      return;
-    }
-  }
-  for (auto _ : state) {
-    if (!batch()) {
-      state.SkipWithError("the last update of a batch did not arrive");
-      return;
-    }
-  }
+  if (!vitrine::bench::warm_up(state, kWarmup, batch, "a warm-up batch did not arrive")) return;
+  if (!vitrine::bench::run_steps(state, batch, "the last update of a batch did not arrive")) return;
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * bp::kBatch * bp::kSide * bp::kSide * 4);
   if (!net) state.counters["vm_boot_s"] = slot().guest->boot_seconds();
 }
@@ -167,22 +157,9 @@ void input_to_paint(benchmark::State& state, bool net) {
     if (!s->sink.wait_stamp(bp::probe_stamp(at.x, at.y), kTcgPatience)) return -1;
     return std::chrono::duration<double, std::micro>(Clock::now() - start).count();
   };
-  for (int i = 0; i < kWarmup; ++i) {
-    if (round_trip() < 0) {
-      state.SkipWithError("a warm-up paint did not arrive");
-      return;
-    }
-  }
-  std::vector<double> us;
-  for (auto _ : state) {
-    const double t = round_trip();
-    if (t < 0) {
-      state.SkipWithError("the input or its paint did not arrive");
-      return;
-    }
-    us.push_back(t);
-  }
-  vitrine::bench::set_latency_counters(state, std::move(us));
+  if (!vitrine::bench::warm_up(state, kWarmup, [&] { return round_trip() >= 0; }, "a warm-up paint did not arrive"))
+    return;
+  if (!vitrine::bench::time_round_trips(state, round_trip, "the input or its paint did not arrive")) return;
 }
 
 void connect(benchmark::State& state, bool net) {

@@ -117,19 +117,9 @@ void updates(benchmark::State& state) {
     host->client().mouse_move({ss::kWindowX + x, ss::kWindowY + y});
     return host->run_until([&] { return host->seen().stamp == last; }, kTcgPatience);
   };
-  for (int i = 0; i < kWarmup; ++i) {
-    if (!batch()) {
-      state.SkipWithError("a warm-up batch did not arrive");
-      return;
-    }
-  }
+  if (!vitrine::bench::warm_up(state, kWarmup, batch, "a warm-up batch did not arrive")) return;
   const auto before = host->counters();
-  for (auto _ : state) {
-    if (!batch()) {
-      state.SkipWithError("the last update of a batch did not arrive");
-      return;
-    }
-  }
+  if (!vitrine::bench::run_steps(state, batch, "the last update of a batch did not arrive")) return;
   const double painted = double(state.iterations()) * ss::kBatch * ss::kSide * ss::kSide * 4;
   state.SetBytesProcessed(static_cast<std::int64_t>(painted));
   finish(state, std::move(host), before, painted);
@@ -149,23 +139,10 @@ void input_to_paint(benchmark::State& state) {
     if (!host->run_until([&] { return host->seen().stamp == want; }, kTcgPatience)) return -1;
     return std::chrono::duration<double, std::micro>(host->seen().at - start).count();
   };
-  for (int i = 0; i < kWarmup; ++i) {
-    if (round_trip() < 0) {
-      state.SkipWithError("a warm-up paint did not arrive");
-      return;
-    }
-  }
+  if (!vitrine::bench::warm_up(state, kWarmup, [&] { return round_trip() >= 0; }, "a warm-up paint did not arrive"))
+    return;
   const auto before = host->counters();
-  std::vector<double> us;
-  for (auto _ : state) {
-    const double t = round_trip();
-    if (t < 0) {
-      state.SkipWithError("the input or its paint did not arrive");
-      return;
-    }
-    us.push_back(t);
-  }
-  vitrine::bench::set_latency_counters(state, std::move(us));
+  if (!vitrine::bench::time_round_trips(state, round_trip, "the input or its paint did not arrive")) return;
   finish(state, std::move(host), before, double(state.iterations()) * ss::kSide * ss::kSide * 4);
 }
 
