@@ -46,9 +46,7 @@ SurfacePublisher::SurfacePublisher(std::unique_ptr<relay::AttachedBus> bus, x11:
       pool_(bus_->bus.surface_pool_size()),
       channel_(bus_->bus.surface_channel()) {}
 
-SurfacePublisher::~SurfacePublisher() {
-  for (auto& [id, surface] : surfaces_) free_pixmap(surface);
-}
+SurfacePublisher::~SurfacePublisher() = default;
 
 ringbus::Ring& SurfacePublisher::tx() { return bus_->bus.channel(channel_).tx(); }
 
@@ -58,7 +56,6 @@ bool SurfacePublisher::covers(Window w) const {
 }
 
 void SurfacePublisher::forget_all() {
-  for (auto& [id, surface] : surfaces_) free_pixmap(surface);
   surfaces_.clear();
   refused_.clear();
   retired_owned_.clear();
@@ -126,25 +123,7 @@ void SurfacePublisher::read_host() {
   stats_.surfaces = surfaces_.size();
 }
 
-void SurfacePublisher::free_pixmap(Surface& s) {
-  if (s.pixmap != 0) XFreePixmap(capture_.display().get(), s.pixmap);
-  s.pixmap = 0;
-}
-
-Pixmap SurfacePublisher::source_pixmap(Surface& s) {
-  if (s.pixmap_failed) return 0;
-  if (s.pixmap != 0 && s.pixmap_width == s.width && s.pixmap_height == s.height) return s.pixmap;
-  free_pixmap(s);
-  // Needs the window mapped (it is: surfaces exist for shown windows only). A failure shows as
-  // an error on the first read, which then falls back to the window for good.
-  s.pixmap = XCompositeNameWindowPixmap(capture_.display().get(), s.window);
-  s.pixmap_width = s.width;
-  s.pixmap_height = s.height;
-  return s.pixmap;
-}
-
 void SurfacePublisher::release_surface(Surface& s) {
-  free_pixmap(s);
   for (std::uint32_t b = 0; b < 2; ++b) {
     if (s.buffers[b].host_owns) retired_owned_[{s.id, b}] = s.buffers[b].offset;
     else pool_.free(s.buffers[b].offset);
@@ -280,7 +259,8 @@ void SurfacePublisher::sync() {
   }
 }
 
-void SurfacePublisher::refuse(Surface& s, Window id, const Rect& frame) {
+void SurfacePublisher::refuse(Surface& s, const Rect& frame) {
+  const Window id = s.window;
   if (s.created) (void)rdpmux::send_surface_destroy(tx(), s.id);  // full ring: the host drops it later
   dirty_ = true;
   refused_.insert(id);
@@ -289,15 +269,14 @@ void SurfacePublisher::refuse(Surface& s, Window id, const Rect& frame) {
   surfaces_.erase(id);
 }
 
-std::expected<void, std::string> SurfacePublisher::read_band(const Surface& s, const Buffer& buffer,
+std::expected<void, std::string> SurfacePublisher::read_band(const Surface& s, Pixmap pixmap, const Buffer& buffer,
                                                              std::int32_t left, std::int32_t width,
                                                              std::int32_t top, std::int32_t bottom) {
   const std::uint64_t row = std::uint64_t(s.width) * 4;
   const std::uint64_t first = bus_->bus.surface_pool_offset() + buffer.offset + std::uint64_t(top) * row;
   // The pixmap's origin is the frame's corner; the window's is inside its border.
-  const bool pixmap = s.pixmap != 0 && !s.pixmap_failed;
-  const Drawable from = pixmap ? s.pixmap : s.window;
-  const std::int32_t shift = pixmap ? 0 : s.border;
+  const Drawable from = pixmap != 0 ? pixmap : s.window;
+  const std::int32_t shift = pixmap != 0 ? 0 : s.border;
   auto read = reader_->read_rows(from, left - shift, width, top - shift, bottom - top, first);
   if (!read) return read;
   stats_.bytes_read += std::uint64_t(bottom - top) * std::uint64_t(width) * 4;
@@ -323,11 +302,22 @@ bool SurfacePublisher::present(Surface& s, const Rect& frame, DamageRegion* dama
     return false;
   }
   // The composite pixmap holds the whole frame, also where other windows cover it or the
-  // screen ends. Without one, GetImage of the window refuses any part off the screen
-  // (BadMatch) and X keeps no pixels there: only the on-screen part is read, and the host's
-  // texture keeps what it had elsewhere. In frame coordinates:
+  // screen ends. It is named for this present and freed after it (two requests, no round
+  // trip): the server replaces it whenever the window is resized, so a kept name could go
+  // stale. Without one, GetImage of the window refuses any part off the screen (BadMatch) and X
+  // keeps no pixels there: only the on-screen part is read, and the host's texture keeps what
+  // it had elsewhere. In frame coordinates:
+  Display* dpy = capture_.display().get();
+  const Pixmap pixmap = s.pixmap_failed ? 0 : XCompositeNameWindowPixmap(dpy, s.window);
+  struct FreePixmap {
+    Display* dpy;
+    Pixmap pixmap;
+    ~FreePixmap() {
+      if (pixmap != 0) XFreePixmap(dpy, pixmap);
+    }
+  } free_after{dpy, pixmap};
   Rect readable{0, 0, s.width, s.height};
-  if (source_pixmap(s) == 0) {
+  if (pixmap == 0) {
     const Rect visible = Rect{frame.x, frame.y, s.width, s.height}.intersect(capture_.desktop());
     readable = Rect{visible.x - frame.x, visible.y - frame.y, visible.width, visible.height};
   }
@@ -360,21 +350,20 @@ bool SurfacePublisher::present(Surface& s, const Rect& frame, DamageRegion* dama
     else merged.push_back(b);
   }
   for (const auto& [top, bottom] : merged) {
-    if (auto read = read_band(s, *buffer, readable.x, readable.width, top, bottom); !read) {
+    if (auto read = read_band(s, pixmap, *buffer, readable.x, readable.width, top, bottom); !read) {
       // Usually the window went away under us (the next turn drops it). A window that stays
       // and keeps refusing goes back to RDP rather than showing nothing.
       log_debug("surfaces: {}", read.error());
-      if (s.pixmap != 0 && !s.pixmap_failed) {  // no composite pixmap after all: the window, next turn
+      if (pixmap != 0) {  // no composite pixmap after all: the window, next turn
         log_info("surfaces: window {:#x} has no composite pixmap to read ({}); reading the window", s.window,
                  read.error());
-        free_pixmap(s);
         s.pixmap_failed = true;
         return true;  // the damage stays for the next turn
       }
       if (damage) damage->clear();
       if (++s.failed_reads >= kMaxFailedReads) {
         log_warn("surfaces: the X server refused {} reads of window {:#x}: RDP pixels for it", s.failed_reads, s.window);
-        refuse(s, s.window, frame);
+        refuse(s, frame);
       }
       return true;
     }

@@ -81,12 +81,7 @@ class SurfacePublisher {
     bool created = false;  // Create (or Resize) sent
     bool full = true;      // next Present must cover the whole surface
     std::uint32_t failed_reads = 0;  // consecutive reads the X server refused
-    // The window's composite pixmap (automatic redirection keeps one per top-level): its whole
-    // frame, border included, also where other windows cover it or the screen ends. Named
-    // again when the frame changes size (the server then has a new one). 0: read the window.
-    Pixmap pixmap = 0;
-    std::int32_t pixmap_width = 0, pixmap_height = 0;
-    bool pixmap_failed = false;  // naming or reading it failed once: read the window from now on
+    bool pixmap_failed = false;  // its composite pixmap could not be read: read the window itself
     bool resize_unsent = false;  // new buffers placed, Resize not yet in the ring
   };
   SurfacePublisher(std::unique_ptr<relay::AttachedBus> bus, x11::X11Capture& capture);
@@ -96,15 +91,13 @@ class SurfacePublisher {
   bool place(Surface& s, std::int32_t width, std::int32_t height);
   // `frame`: the window's frame on the root window (only its on-screen part can be read).
   bool present(Surface& s, const Rect& frame, DamageRegion* damage);
-  // The composite pixmap to read `s` from, named now if needed; 0: none (read the window).
-  Pixmap source_pixmap(Surface& s);
-  void free_pixmap(Surface& s);
-  // Reads rows [top, bottom), columns [left, left + width) of the frame into `buffer`, from the
-  // composite pixmap when there is one, else from the window.
-  std::expected<void, std::string> read_band(const Surface& s, const Buffer& buffer, std::int32_t left,
+  // Reads rows [top, bottom), columns [left, left + width) of the frame into `buffer`, from
+  // `pixmap` (the window's composite pixmap, origin at the frame's corner) or, when it is 0,
+  // from the window itself (origin inside its border).
+  std::expected<void, std::string> read_band(const Surface& s, Pixmap pixmap, const Buffer& buffer, std::int32_t left,
                                              std::int32_t width, std::int32_t top, std::int32_t bottom);
   // Gives the window back to RDP pixels for the rest of the host session.
-  void refuse(Surface& s, Window id, const Rect& frame);
+  void refuse(Surface& s, const Rect& frame);
   ringbus::Ring& tx();
 
   std::unique_ptr<relay::AttachedBus> bus_;
