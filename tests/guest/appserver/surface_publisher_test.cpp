@@ -58,6 +58,24 @@ struct TextureSink final : viewer::SurfaceSink {
   void surface_detached(std::uint32_t window) override { textures.erase(window); }
 };
 
+// `drawable`'s pixels in [x0, x0 + w) x [y0, y0 + h) as the X server has them, BGRX like the
+// surface (X zeroed); zeros where the server refused.
+std::vector<std::byte> read_bgrx(Display* dpy, Drawable drawable, int x0, int y0, int w, int h) {
+  std::vector<std::byte> out(std::size_t(w) * std::size_t(h) * 4);
+  XImage* img = XGetImage(dpy, drawable, x0, y0, unsigned(w), unsigned(h), AllPlanes, ZPixmap);
+  if (img == nullptr) return out;
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      const std::uint32_t px = std::uint32_t(XGetPixel(img, x, y));
+      std::byte* o = &out[(std::size_t(y) * std::size_t(w) + std::size_t(x)) * 4];
+      o[0] = std::byte(px & 0xFF);
+      o[1] = std::byte((px >> 8) & 0xFF);
+      o[2] = std::byte((px >> 16) & 0xFF);
+    }
+  XDestroyImage(img);
+  return out;
+}
+
 class SurfacePublisherTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -139,19 +157,7 @@ class SurfacePublisherTest : public ::testing::Test {
 
   // The window's pixels as the X server has them, BGRX like the surface.
   std::vector<std::byte> x_pixels(Window win, int w, int h, int x0 = 0, int y0 = 0) {
-    XImage* img = XGetImage(app_, win, x0, y0, unsigned(w), unsigned(h), AllPlanes, ZPixmap);
-    std::vector<std::byte> out(std::size_t(w) * std::size_t(h) * 4);
-    for (int y = 0; y < h; ++y)
-      for (int x = 0; x < w; ++x) {
-        const std::uint32_t px = std::uint32_t(XGetPixel(img, x, y));
-        std::byte* o = &out[(std::size_t(y) * std::size_t(w) + std::size_t(x)) * 4];
-        o[0] = std::byte(px & 0xFF);
-        o[1] = std::byte((px >> 8) & 0xFF);
-        o[2] = std::byte((px >> 16) & 0xFF);
-        o[3] = std::byte{0};
-      }
-    XDestroyImage(img);
-    return out;
+    return read_bgrx(app_, win, x0, y0, w, h);
   }
   // Pixels that differ, X ignored.
   static std::size_t differences(const std::vector<std::byte>& a, const std::vector<std::byte>& b) {
@@ -240,17 +246,7 @@ TEST_F(SurfacePublisherTest, aResizedWindowGetsANewSurfaceGeometry) {
 // (the appserver redirects every top-level automatically), BGRX like the surface.
 std::vector<std::byte> own_pixels(Display* dpy, Window win, int w, int h) {
   const Pixmap pixmap = XCompositeNameWindowPixmap(dpy, win);
-  XImage* img = XGetImage(dpy, pixmap, 0, 0, unsigned(w), unsigned(h), AllPlanes, ZPixmap);
-  std::vector<std::byte> out(std::size_t(w) * std::size_t(h) * 4);
-  for (int y = 0; img != nullptr && y < h; ++y)
-    for (int x = 0; x < w; ++x) {
-      const std::uint32_t px = std::uint32_t(XGetPixel(img, x, y));
-      std::byte* o = &out[(std::size_t(y) * std::size_t(w) + std::size_t(x)) * 4];
-      o[0] = std::byte(px & 0xFF);
-      o[1] = std::byte((px >> 8) & 0xFF);
-      o[2] = std::byte((px >> 16) & 0xFF);
-    }
-  if (img != nullptr) XDestroyImage(img);
+  auto out = read_bgrx(dpy, pixmap, 0, 0, w, h);
   XFreePixmap(dpy, pixmap);
   return out;
 }
