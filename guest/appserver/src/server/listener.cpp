@@ -57,9 +57,11 @@ std::string errno_text(const std::string& what) { return what + ": " + std::stre
 // Whether a server accepts connections on the socket file at `addr` right now. ECONNREFUSED (no
 // listener behind the file) means a stale socket left by a server that died.
 bool someone_listens(const sockaddr_un& addr, socklen_t len) {
-  const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  // Non-blocking: a Unix connect to a listener whose backlog is full would otherwise wait for
+  // it; EAGAIN says just as well that someone listens.
+  const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (probe < 0) return false;
-  const bool live = ::connect(probe, reinterpret_cast<const sockaddr*>(&addr), len) == 0;
+  const bool live = ::connect(probe, reinterpret_cast<const sockaddr*>(&addr), len) == 0 || errno == EAGAIN;
   ::close(probe);
   return live;
 }
