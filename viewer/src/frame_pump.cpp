@@ -237,19 +237,30 @@ bool FramePump::pump_surfaces() {
   surfaces_more_ = surface_receiver_->poll();
   const bool uploaded = surface_pump_->take_dirty();
   if (uploaded) need_present_ = true;
+  // Which windows paint from surfaces changes only with surfaces coming and going (receiver)
+  // or windows coming and going (window_created/deleted): the set is copied only then, not on
+  // every turn.
+  const auto& c = surface_receiver_->counters();
+  const std::uint64_t churn = c.creates + c.destroys + c.dropped + c.ring_faults;
+  const bool windows_changed = std::exchange(surface_windows_stale_, false) || churn != surface_churn_;
+  surface_churn_ = churn;
   std::lock_guard lock(mutex_);
-  stats_.surface = surface_receiver_->counters();
+  stats_.surface = c;
   stats_.surface_pump = surface_pump_->stats();
-  surface_windows_ = surface_pump_->windows();
+  if (windows_changed) surface_windows_ = surface_pump_->windows();
   return uploaded;
 }
 
 void FramePump::window_created(rh::WindowId id) {
-  if (surface_pump_) surface_pump_->window_created(id);
+  if (!surface_pump_) return;
+  surface_pump_->window_created(id);
+  surface_windows_stale_ = true;
 }
 
 void FramePump::window_deleted(rh::WindowId id) {
-  if (surface_pump_) surface_pump_->window_deleted(id);
+  if (!surface_pump_) return;
+  surface_pump_->window_deleted(id);
+  surface_windows_stale_ = true;
 }
 
 void FramePump::close_surfaces() {

@@ -186,6 +186,8 @@ class FramePump {
   std::unique_ptr<SurfacePump> surface_pump_;
   std::unique_ptr<SurfaceReceiver> surface_receiver_;
   bool surfaces_more_ = false;  // the receiver stopped at its budget: do not sleep
+  bool surface_windows_stale_ = false;  // a window came or went since surface_windows_ was taken
+  std::uint64_t surface_churn_ = 0;     // the receiver's creates + destroys + drops + resets then
 };
 
 }  // namespace vitrine::viewer
