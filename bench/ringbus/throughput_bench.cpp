@@ -5,10 +5,13 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
+#include <new>
 #include <vector>
 
 #include "bench_main.hpp"
@@ -24,17 +27,28 @@ using vitrine::bench::sum_words;
 constexpr std::uint16_t kData = 1, kStop = 2;
 constexpr std::uint64_t kByteMul = 0x0101010101010101ull;
 
+// What the forked consumer did, in a shared anonymous mapping: read() calls that found records,
+// read() calls that found none (each one a look at the tail the producer is writing), sleeps.
+struct ConsumerStats {
+  std::uint64_t batches, empty, sleeps;
+};
+
 std::uint32_t ring_log2_for(std::size_t size) { return size >= (256u << 10) ? 24 : 22; }
 
-// notify_every: the producer checks whether the consumer sleeps (a seq_cst fence plus a load)
-// after every `notify_every` commits and whenever it has to wait. 1 is the worst case;
-// bursts of 16 are what a producer that commits several records per wake-up does.
+// notify_every: 1 = commit() (publishes the tail) and notify_consumer() after every record, the
+// worst case. 16 = a producer that commits bursts: commit_unpublished() 16 records, then
+// notify_consumer() publishes the tail once and checks whether the consumer sleeps (a seq_cst
+// RMW plus a load). docs/ringbus.md explains the numbers of the two.
 void ring_throughput(benchmark::State& state, std::uint32_t notify_every) {
   const auto size = static_cast<std::uint32_t>(state.range(0));
   auto bus = Bus::create(BusConfig::uniform(2, ring_log2_for(size), 12));
   auto data_bell = EventfdDoorbell::create();   // consumer sleeps here
   auto space_bell = EventfdDoorbell::create();  // producer sleeps here
   if (!bus || !data_bell || !space_bell) return state.SkipWithError("bus setup failed");
+  void* shared = ::mmap(nullptr, sizeof(ConsumerStats), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (shared == MAP_FAILED) return state.SkipWithError("mmap failed");
+  const std::unique_ptr<ConsumerStats, void (*)(ConsumerStats*)> cstats(
+      new (shared) ConsumerStats{}, [](ConsumerStats* p) { ::munmap(p, sizeof(ConsumerStats)); });
   Peer consumer([&]() -> std::uint64_t {
     auto guest = Bus::attach_fd(UniqueFd(::dup(bus->fd())), Side::kGuest);
     if (!guest) return 0;
@@ -47,10 +61,16 @@ void ring_throughput(benchmark::State& state, std::uint32_t notify_every) {
         else sum += sum_words(v.payload.data(), v.payload.size());
       }, 64);
       if (!n) return 0;
-      if (*n) rx.notify_producer(*space_bell);
-      else if (!rx.wait_readable(*data_bell, WaitPolicy::adaptive(), std::chrono::seconds(60)).value_or(false))
-        return 0;
+      if (*n) {
+        ++cstats->batches;
+        rx.notify_producer(*space_bell);
+      } else {
+        ++cstats->empty;
+        if (!rx.wait_readable(*data_bell, WaitPolicy::adaptive(), std::chrono::seconds(60)).value_or(false))
+          return 0;
+      }
     }
+    cstats->sleeps = rx.counters().sleeps.get();
     return sum;
   });
   Ring& tx = bus->channel(1).tx();
@@ -71,8 +91,13 @@ void ring_throughput(benchmark::State& state, std::uint32_t notify_every) {
     const auto byte = static_cast<std::uint8_t>(++seq);
     // The producer writes every byte, as write() into a socket would copy every byte.
     std::memset(claim.data, byte, size);
-    tx.commit(size, kData);
-    if (seq % notify_every == 0) tx.notify_consumer(*data_bell);
+    if (notify_every == 1) {
+      tx.commit(size, kData);
+      tx.notify_consumer(*data_bell);
+    } else {
+      tx.commit_unpublished(size, kData);
+      if (seq % notify_every == 0) tx.notify_consumer(*data_bell);  // publishes the burst
+    }
     expect += (size / 8) * (byte * kByteMul);
   }
   while (!tx.try_claim(0).value_or(Claim{})) {
@@ -94,6 +119,9 @@ void ring_throughput(benchmark::State& state, std::uint32_t notify_every) {
   state.counters["consumer_wakeups_per_record"] = per_record(tx.counters().doorbells_rung.get());
   state.counters["producer_sleeps_per_record"] = per_record(tx.counters().sleeps.get());
   state.counters["ring_full_per_record"] = per_record(tx.counters().times_full.get());
+  state.counters["consumer_batches_per_record"] = per_record(cstats->batches);
+  state.counters["consumer_empty_per_record"] = per_record(cstats->empty);
+  state.counters["consumer_sleeps_per_record"] = per_record(cstats->sleeps);
 }
 
 void BM_RingThroughput(benchmark::State& state) { ring_throughput(state, 16); }

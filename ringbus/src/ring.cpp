@@ -183,24 +183,31 @@ Result<bool> Ring::readable() {
 }
 
 bool Ring::notify_consumer(Doorbell& peer) {
-  // seq_cst RMW of our own tail (rewrites the value just published), then a seq_cst load of
-  // the consumer's flag: the producer half of the hand-shake in wait_for. On x86 the RMW is the
-  // one locked instruction per notify; batching commits before notifying amortizes it.
-  std::atomic_ref<std::uint64_t>(control_->tail).fetch_add(0, std::memory_order_seq_cst);
-  if (std::atomic_ref<std::uint32_t>(control_->consumer_waiting).load(std::memory_order_seq_cst) != 0) {
-    peer.ring();
-    VITRINE_PROBE1(doorbell_rung, this);
-    counters_.doorbells_rung.add();
-    return true;
-  }
-  counters_.doorbells_suppressed.add();
-  return false;
+  // seq_cst RMW of our own tail (publishes commit_unpublished() records, or rewrites the value
+  // commit() published), then the seq_cst load of the consumer's flag in ring_if_waiting(): the
+  // producer half of the hand-shake in wait_for. On x86 the RMW is the one locked instruction
+  // per notify; batching commits before notifying amortizes it.
+  if (std::atomic_ref<std::uint32_t>(control_->generation).load(std::memory_order_relaxed) != generation_)
+    check_generation();  // as in publish(): a reset dropped what was unpublished
+  std::atomic_ref<std::uint64_t>(control_->tail).exchange(tail_, std::memory_order_seq_cst);
+  return ring_if_waiting(control_->consumer_waiting, peer);
 }
 
 bool Ring::notify_producer(Doorbell& peer) {
   // Same hand-shake as notify_consumer, for our head and the producer's waiting flag.
   std::atomic_ref<std::uint64_t>(control_->head).fetch_add(0, std::memory_order_seq_cst);
-  if (std::atomic_ref<std::uint32_t>(control_->producer_waiting).load(std::memory_order_seq_cst) != 0) {
+  return ring_if_waiting(control_->producer_waiting, peer);
+}
+
+bool Ring::ring_if_waiting(std::uint32_t& flag, Doorbell& peer) {
+  std::atomic_ref<std::uint32_t> waiting(flag);
+  // One doorbell per sleep: the ring takes the flag down. A peer that is woken (or about to
+  // be) needs no second ring, and it raises the flag again (arm_*) before it sleeps again.
+  // Leaving the flag up used to ring on every notify until the sleeper ran and lowered it:
+  // ~100 eventfd writes per consumer sleep in BM_RingThroughput/64 (docs/ringbus.md).
+  // The load first keeps the common case (peer awake) a read of a line the peer rarely writes;
+  // the exchange (seq_cst RMW) decides who rings when two notifies race for one arming.
+  if (waiting.load(std::memory_order_seq_cst) != 0 && waiting.exchange(0, std::memory_order_seq_cst) != 0) {
     peer.ring();
     VITRINE_PROBE1(doorbell_rung, this);
     counters_.doorbells_rung.add();
@@ -217,6 +224,7 @@ Result<bool> Ring::wait_readable(Doorbell& mine, WaitPolicy policy, std::chrono:
 
 Result<bool> Ring::wait_writable(std::uint32_t max_payload, Doorbell& mine, WaitPolicy policy,
                                  std::chrono::nanoseconds timeout) {
+  publish();  // the room waited for may be behind commit_unpublished() records
   return wait_for(this, [this, max_payload] { return writable(max_payload); },
                   [this, max_payload] { return arm_writable(max_payload); }, [this] { disarm_writable(); }, mine,
                   policy, timeout, counters_.sleeps);
@@ -245,6 +253,9 @@ void Ring::disarm_readable() {
 }
 
 Result<bool> Ring::arm_writable(std::uint32_t max_payload) {
+  // A producer about to sleep for room must not leave records unpublished: the consumer would
+  // never see them, and never free the room.
+  publish();
   std::atomic_ref<std::uint32_t>(control_->producer_waiting).store(1, std::memory_order_seq_cst);
   auto r = writable(max_payload);
   if (!r || *r) disarm_writable();

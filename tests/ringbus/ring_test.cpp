@@ -3,6 +3,7 @@
 #include "vitrine/ringbus/ring.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <string>
@@ -304,6 +305,96 @@ TEST_F(RingTest, shouldSuppressDoorbellWhenConsumerIsAwake) {
   control->consumer_waiting = 1;
   EXPECT_TRUE(tx().notify_consumer(*bell));
   EXPECT_EQ(tx().counters().doorbells_rung.get(), 1u);
+}
+
+// One doorbell per sleep: ringing takes the consumer's flag down, so a burst of notifies while
+// the woken consumer has not run yet makes one eventfd write, not one per notify (the cause of
+// BM_RingThroughput's slow runs, docs/ringbus.md). The consumer raises the flag again to sleep.
+TEST_F(RingTest, shouldRingOncePerArmingOfTheConsumer) {
+  auto bell = EventfdDoorbell::create();
+  ASSERT_TRUE(bell);
+  ASSERT_FALSE(rx().arm_readable().value_or(true));  // empty: armed, would sleep now
+  send(8, 1, std::byte{1});
+  EXPECT_TRUE(tx().notify_consumer(*bell));
+  send(8, 1, std::byte{2});
+  EXPECT_FALSE(tx().notify_consumer(*bell)) << "rung already for this sleep";
+  EXPECT_EQ(tx().counters().doorbells_rung.get(), 1u);
+  EXPECT_EQ(tx().counters().doorbells_suppressed.get(), 1u);
+  std::uint64_t rings = 0;
+  ASSERT_EQ(::read(bell->fd(), &rings, sizeof rings), static_cast<ssize_t>(sizeof rings));
+  EXPECT_EQ(rings, 1u) << "one eventfd write";
+  rx().disarm_readable();
+  EXPECT_EQ(drain().size(), 2u);
+  // Armed again: the next notify rings again.
+  ASSERT_FALSE(rx().arm_readable().value_or(true));
+  send(8, 1, std::byte{3});
+  EXPECT_TRUE(tx().notify_consumer(*bell));
+  EXPECT_EQ(tx().counters().doorbells_rung.get(), 2u);
+}
+
+TEST_F(RingTest, shouldShowUnpublishedRecordsOnlyAfterPublishOrNotify) {
+  auto bell = EventfdDoorbell::create();
+  ASSERT_TRUE(bell);
+  auto commit_unpublished = [&](std::uint16_t type) {
+    auto c = tx().try_claim(16);
+    ASSERT_TRUE(c && *c);
+    std::memset(c->data, 0x11, 16);
+    tx().commit_unpublished(16, type);
+  };
+  commit_unpublished(1);
+  commit_unpublished(2);
+  EXPECT_TRUE(drain().empty()) << "committed but not published";
+  tx().publish();
+  auto got = drain();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].first, 1);
+  EXPECT_EQ(got[1].first, 2);
+  commit_unpublished(3);
+  EXPECT_TRUE(drain().empty());
+  EXPECT_FALSE(tx().notify_consumer(*bell));  // publishes; the consumer is awake
+  got = drain();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].first, 3);
+}
+
+// A producer that waits for room publishes first: the room it waits for is behind its own
+// unpublished records, which the consumer must see to free it.
+TEST_F(RingTest, shouldPublishUnpublishedRecordsBeforeWaitingForRoom) {
+  auto bell = EventfdDoorbell::create();
+  ASSERT_TRUE(bell);
+  // 256-byte spans fill the ring exactly: no padding record, which make_room() would publish.
+  constexpr std::uint32_t kPayload = 256 - sizeof(RecordHeader);
+  std::size_t committed = 0;
+  for (;;) {
+    auto c = tx().try_claim(kPayload);
+    ASSERT_TRUE(c.has_value());
+    if (!*c) break;
+    tx().commit_unpublished(kPayload, 1);
+    ++committed;
+  }
+  ASSERT_EQ(committed, kCap / 256);
+  EXPECT_TRUE(drain().empty());
+  auto w = tx().wait_writable(kPayload, *bell, WaitPolicy::sleep_only(), std::chrono::milliseconds(1));
+  ASSERT_TRUE(w.has_value());
+  EXPECT_FALSE(*w) << "still full: nothing was consumed";
+  EXPECT_EQ(drain().size(), committed);
+  EXPECT_TRUE(tx().writable(kPayload).value_or(false));
+}
+
+// The owner resets a ring the guest produces on: the guest's unpublished records die with the
+// reset, and its next publish() must not write its old tail over the owner's zero.
+TEST_F(RingTest, shouldDropUnpublishedRecordsOnReset) {
+  Ring& gtx = pair.guest.channel(1).tx();  // guest -> host, guest produces
+  Ring& hrx = pair.host.channel(1).rx();
+  auto c = gtx.try_claim(32);
+  ASSERT_TRUE(c && *c);
+  gtx.commit_unpublished(32, 1);
+  hrx.reset();
+  gtx.publish();
+  auto r = hrx.read([](const RecordView&) { FAIL() << "a record from before the reset"; });
+  ASSERT_TRUE(r.has_value()) << to_string(r.error());
+  EXPECT_EQ(*r, 0u);
+  EXPECT_FALSE(hrx.faulted());
 }
 
 TEST_F(RingTest, shouldTimeOutWaitingOnEmptyRing) {

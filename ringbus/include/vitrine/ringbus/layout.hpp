@@ -33,8 +33,10 @@
 //
 //   +0    tail (u64)                 written by the producer, every commit
 //   +128  head (u64)                 written by the consumer, every release batch
-//   +256  consumer_waiting (u32)     written by the consumer before and after it sleeps
-//   +384  producer_waiting (u32)     written by the producer before and after it sleeps
+//   +256  consumer_waiting (u32)     written by the consumer before and after it sleeps; the
+//                                    producer sets it to 0 when it rings (one ring per sleep)
+//   +384  producer_waiting (u32)     written by the producer before and after it sleeps; the
+//                                    consumer sets it to 0 when it rings
 //   +512  generation (u32)           written by the host (owner) on reset only
 //   +640  reserved up to 1024
 //
@@ -134,9 +136,9 @@ struct RingControl {
   std::uint8_t tail_pad[120];
   std::uint64_t head;               // bytes ever released (consumer)
   std::uint8_t head_pad[120];
-  std::uint32_t consumer_waiting;   // 1 while the consumer sleeps for records
+  std::uint32_t consumer_waiting;   // 1 while the consumer sleeps for records (until rung)
   std::uint8_t consumer_wait_pad[124];
-  std::uint32_t producer_waiting;   // 1 while the producer sleeps for space
+  std::uint32_t producer_waiting;   // 1 while the producer sleeps for space (until rung)
   std::uint8_t producer_wait_pad[124];
   std::uint32_t generation;         // bumped by the owner's reset; both sides restart at 0
   std::uint8_t generation_pad[124];

@@ -122,11 +122,20 @@ class Ring {
   Result<Claim> try_claim(std::uint32_t max_payload);
   // Publishes the claimed record with `used` <= claim.capacity payload bytes.
   void commit(std::uint32_t used, std::uint16_t type, std::uint16_t flags = 0);
+  // Commits like commit() but leaves the tail unpublished: the record becomes visible with the
+  // next publish(), commit() or notify_consumer(). For a producer that commits a burst: a
+  // consumer that polls the tail then sees whole bursts and reads finished cache lines, instead
+  // of following each record onto the line the producer is still writing (docs/ringbus.md).
+  // Records left unpublished when waiting for room are published by wait_writable/arm_writable.
+  void commit_unpublished(std::uint32_t used, std::uint16_t type, std::uint16_t flags = 0);
+  // Publishes every commit_unpublished() record (release store of the tail).
+  void publish();
   // Drops the claim; nothing is published.
   void abort() { claim_open_ = false; }
   // Producer-side check before sleeping: could a record of `max_payload` bytes be claimed now?
   Result<bool> writable(std::uint32_t max_payload);
-  // After commits: rings `peer` if the consumer is (about to be) asleep. True if rung.
+  // After commits: publishes commit_unpublished() records, then rings `peer` if the consumer is
+  // (about to be) asleep and takes its waiting flag down (one ring per sleep). True if rung.
   bool notify_consumer(Doorbell& peer);
   // Blocks per `policy` until writable(max_payload) or `timeout`. Value: true if writable.
   Result<bool> wait_writable(std::uint32_t max_payload, Doorbell& mine, WaitPolicy policy,
@@ -158,7 +167,8 @@ class Ring {
   // arm_*(): a seq_cst store of this side's waiting flag, then the re-check (its loads of the
   // peer's position are seq_cst). The peer's notify_*() does a seq_cst RMW of its position, then
   // a seq_cst load of the flag: in the single total order one of the two sees the other, so no
-  // wake-up is lost. Value true: ready now, do not sleep (the flag is down again). An error: the
+  // wake-up is lost. A peer that rings takes the flag down (one doorbell per arming): arm again
+  // before each sleep. Value true: ready now, do not sleep (the flag is down again). An error: the
   // ring faulted; do not sleep on it. disarm_*() after waking (relaxed: a stale flag costs the
   // peer one needless doorbell, never a lost one). Same thread as the side's other calls.
   Result<bool> arm_readable();
@@ -185,6 +195,8 @@ class Ring {
   Result<void> refresh_tail();
   Result<RecordView> parse_next();
   Result<bool> make_room(std::uint64_t span);
+  // The peer's waiting `flag` is up: take it down and ring `peer` (notify_*).
+  bool ring_if_waiting(std::uint32_t& flag, Doorbell& peer);
   void publish_tail(std::uint64_t tail);
   void write_header(std::uint64_t position, std::uint32_t length, std::uint16_t type,
                     std::uint16_t flags);
@@ -275,16 +287,29 @@ inline Result<Claim> Ring::try_claim(std::uint32_t max_payload) {
   return Claim{data() + offset + sizeof(RecordHeader), max_payload};
 }
 
-inline void Ring::commit(std::uint32_t used, std::uint16_t type, std::uint16_t flags) {
+inline void Ring::commit_unpublished(std::uint32_t used, std::uint16_t type, std::uint16_t flags) {
   // Programmer errors, not peer faults.
   if (!claim_open_ || used > claim_max_ || type == kPaddingType) [[unlikely]] __builtin_trap();
   write_header(claim_pos_, used, type, flags);
   tail_ = claim_pos_ + record_span(used);
   claim_open_ = false;
-  publish_tail(tail_);
   VITRINE_PROBE3(ring_commit, this, tail_, used);
   counters_.records.add();
   counters_.bytes.add(used);
+}
+
+inline void Ring::commit(std::uint32_t used, std::uint16_t type, std::uint16_t flags) {
+  commit_unpublished(used, type, flags);
+  publish_tail(tail_);
+}
+
+inline void Ring::publish() {
+  // A reset by the owner dropped the unpublished records (check_generation zeroes tail_): never
+  // store a tail from before the reset over the owner's zero.
+  if (std::atomic_ref<std::uint32_t>(control_->generation).load(std::memory_order_relaxed) != generation_)
+      [[unlikely]]
+    check_generation();
+  publish_tail(tail_);
 }
 
 inline Result<RecordView> Ring::parse_next() {
