@@ -92,7 +92,7 @@ void BM_StartToHello_direct(benchmark::State& state) {
     auto hello = host.wait_hello(10s, [&]() -> Result<void> {
       if (!child) return std::unexpected(child.error());
       auto st = child->try_wait();
-      if (st && *st) return std::unexpected(ringbus::Error{ringbus::Errc::kPeerClosed, 0, "echo program exited: " + (*st)->to_string()});
+      if (st && *st) return std::unexpected(Error{Errc::kPeerClosed, 0, "echo program exited: " + (*st)->to_string()});
       return {};
     });
     const double s = std::chrono::duration<double>(Clock::now() - t0).count();

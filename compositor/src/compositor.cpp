@@ -269,7 +269,7 @@ Result<UploadStats> Compositor::upload(const PixelSource& framebuffer) {
   DamageRegion damage = std::move(pending_);
   pending_.clear();
   {
-    DamageRegion outside = damage;
+    DamageRegion outside = damage.copy();
     outside.subtract(framebuffer.bounds());
     if (!outside.empty()) ++stats_.damage_clipped;
   }
@@ -345,7 +345,7 @@ Result<PresentResult> Compositor::draw_windows(const DamageRegion& damage, Prese
   stats_.windows_skipped += result.windows_skipped;
   ++stats_.frames;
   if (const GLenum e = glGetError(); e != GL_NO_ERROR) {
-    return fail(Errc::kGl, "GL error while presenting", static_cast<int>(e));
+    return fail(Errc::kGl, "GL error " + std::to_string(e) + " while presenting", static_cast<int>(e));
   }
   return result;
 }

@@ -16,16 +16,4 @@ std::string_view errc_name(Errc code) {
   return "unknown";
 }
 
-std::string to_string(const Error& error) {
-  std::string s(errc_name(error.code));
-  s += ": ";
-  s += error.message;
-  if (error.detail != 0) {
-    s += " (";
-    s += std::to_string(error.detail);
-    s += ")";
-  }
-  return s;
-}
-
 }  // namespace vitrine::compositor

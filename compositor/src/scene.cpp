@@ -151,7 +151,7 @@ Result<void> Scene::set_visible(WindowId id, bool visible) {
 Result<void> Scene::set_visible_region(WindowId id, const WindowRegion& region) {
   auto w = lookup(id);
   if (!w) return std::unexpected(w.error());
-  WindowRegion clipped = region;
+  WindowRegion clipped = region.copy();
   clipped.intersect(WindowRect{0, 0, (*w)->desc.rect.width, (*w)->desc.rect.height});
   (*w)->visible_region = std::move(clipped);
   return {};

@@ -146,7 +146,7 @@ Result<UploadStats> TextureUploader::upload(const PixelSource& source, const Dam
     d.add(source.bounds());
     stats.full_frame = true;
   } else {
-    d = damage;
+    d.assign(damage);
     d.intersect(source.bounds());
   }
   stats.bytes_damaged = d.area() * static_cast<std::int64_t>(kBytesPerPixel);
@@ -170,7 +170,7 @@ Result<UploadStats> TextureUploader::upload(const PixelSource& source, const Dam
       fb_ != nullptr && source.data == fb_ && source.width == fb_width_ && source.height == fb_height_ &&
       source.stride == fb_stride_;
   Result<void> ok;
-  if (d.rect_count() == 1 && d.extents() == source.bounds()) {
+  if (d.rect_count() == 1 && d.bounds() == source.bounds()) {
     // The whole frame changed: re-specify the texture instead of sub-updating it. The driver
     // hands out fresh storage rather than waiting for draws that still sample the old one,
     // and the pixels are copied once, by GL, from where they are (no staging copy).

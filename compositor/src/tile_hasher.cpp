@@ -29,7 +29,7 @@ DamageRegion TileHasher::filter(const DamageRegion& damage, const PixelSource& s
     std::fill(visit_mark_.begin(), visit_mark_.end(), 0u);
     epoch_ = 1;
   }
-  DamageRegion clipped = damage;
+  DamageRegion clipped = damage.copy();
   clipped.intersect(source.bounds());
 
   DamageRegion changed;  // whole changed tiles; intersected with the damage once at the end

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <string>
 
+#include "vitrine/base/log.hpp"
 #include "x11_window.hpp"
 
 namespace vitrine::compositor {
@@ -25,8 +26,8 @@ int on_x_error(Display* d, XErrorEvent* e) {
   if (n < 16) {
     char text[256] = {};
     XGetErrorText(d, e->error_code, text, sizeof text);
-    std::fprintf(stderr, "vitrine compositor: X error %s (request %u.%u, resource 0x%lx)\n", text,
-                 e->request_code, e->minor_code, e->resourceid);
+    base::log_warn("compositor: X error {} (request {}.{}, resource {:#x})", text, e->request_code,
+                   e->minor_code, e->resourceid);
   }
   return 0;
 }

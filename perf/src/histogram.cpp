@@ -1,7 +1,5 @@
 #include "vitrine/perf/histogram.hpp"
 
-#include <time.h>
-
 #include <bit>
 #include <cstdio>
 
@@ -114,12 +112,6 @@ std::string StageTelemetry::to_table() const {
     s += line;
   }
   return s;
-}
-
-std::uint64_t monotonic_ns() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
 }  // namespace vitrine::perf

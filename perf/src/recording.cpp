@@ -9,6 +9,7 @@
 #include <thread>
 #include <utility>
 
+#include "vitrine/base/clock.hpp"
 #include "vitrine/perf/histogram.hpp"
 
 namespace vitrine::perf {
@@ -197,11 +198,11 @@ RecordingResult<ReplayStats> replay_recording(const std::string& path, Pacing pa
   return read_recording(path, [&](const Entry& e) {
     if (!started) {
       first_ts = e.timestamp_ns;
-      start = monotonic_ns();
+      start = base::monotonic_ns();
       started = true;
     } else if (e.timestamp_ns > first_ts) {
       const std::uint64_t due = start + (e.timestamp_ns - first_ts);
-      const std::uint64_t now = monotonic_ns();
+      const std::uint64_t now = base::monotonic_ns();
       if (due > now) std::this_thread::sleep_for(std::chrono::nanoseconds(due - now));
     }
     return sink(e);

@@ -1,14 +1,6 @@
 #include "vitrine/ringbus/error.hpp"
 
-#include <cstring>
-
 namespace vitrine::ringbus {
-
-Error Error::sys(std::string what, int err) {
-  what += ": ";
-  what += std::strerror(err);
-  return Error{Errc::kSystem, err, std::move(what)};
-}
 
 std::string_view errc_name(Errc code) {
   switch (code) {
@@ -21,15 +13,6 @@ std::string_view errc_name(Errc code) {
     case Errc::kPeerClosed: return "peer closed";
   }
   return "unknown error";
-}
-
-std::string to_string(const Error& error) {
-  std::string s(errc_name(error.code));
-  if (!error.message.empty()) {
-    s += ": ";
-    s += error.message;
-  }
-  return s;
 }
 
 }  // namespace vitrine::ringbus

@@ -23,7 +23,7 @@ TEST(DamageRegion, UnionOfOverlappingRectsCountsEachPixelOnce) {
   r.add(DesktopRect{0, 0, 10, 10});
   r.add(DesktopRect{5, 5, 10, 10});
   EXPECT_EQ(r.area(), 100 + 100 - 25);
-  EXPECT_EQ(r.extents(), (DesktopRect{0, 0, 15, 15}));
+  EXPECT_EQ(r.bounds(), (DesktopRect{0, 0, 15, 15}));
   EXPECT_TRUE(r.contains({14, 14}));
   EXPECT_FALSE(r.contains({14, 0}));
 }
@@ -75,7 +75,7 @@ TEST(DamageRegion, CapMergesToBoundingBoxOnlyPastTheCap) {
   EXPECT_EQ(r.rect_count(), 10u);
   EXPECT_TRUE(r.cap_rects(9));
   EXPECT_EQ(r.rect_count(), 1u);
-  EXPECT_EQ(r.extents(), (DesktopRect{0, 0, 190, 190}));
+  EXPECT_EQ(r.bounds(), (DesktopRect{0, 0, 190, 190}));
   EXPECT_EQ(r.area(), 190 * 190);
 }
 
@@ -98,16 +98,16 @@ TEST(DamageRegion, WindowTranslationRoundTrips) {
   d.add(DesktopRect{100, 200, 30, 40});
   const DesktopRect window{90, 150, 500, 500};
   WindowRegion w = to_window(d, window);
-  EXPECT_EQ(w.extents(), (WindowRect{10, 50, 30, 40}));
+  EXPECT_EQ(w.bounds(), (WindowRect{10, 50, 30, 40}));
   EXPECT_EQ(to_desktop(w, window), d);
 }
 
 TEST(DamageRegion, CopyAndMoveKeepContents) {
   DamageRegion a(DesktopRect{1, 2, 3, 4});
-  DamageRegion b = a;
+  DamageRegion b = a.copy();
   DamageRegion c = std::move(a);
   EXPECT_EQ(b, c);
-  a = c;  // moved-from object is valid and assignable
+  a.assign(c);  // moved-from object is valid and assignable
   EXPECT_EQ(a, c);
 }
 

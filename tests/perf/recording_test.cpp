@@ -1,5 +1,6 @@
 // Recording round trip and every way a file can be damaged: each gives a clear error with the
 // byte offset where it was found.
+#include "vitrine/base/clock.hpp"
 #include "vitrine/perf/recording.hpp"
 #include "vitrine/perf/histogram.hpp"
 
@@ -128,7 +129,7 @@ TEST_F(RecordingTest, RealTimePacingFollowsTimestamps) {
   }
   std::vector<std::uint64_t> seen;
   auto r = replay_recording(path, Pacing::kRealTime, [&](const Entry&) {
-    seen.push_back(monotonic_ns());
+    seen.push_back(base::monotonic_ns());
     return true;
   });
   ASSERT_TRUE(r);

@@ -4,14 +4,14 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
 #include "geometry.hpp"
+#include "vitrine/base/clock.hpp"
+#include "vitrine/base/log.hpp"
 
 namespace vitrine::viewer {
 
@@ -62,7 +62,7 @@ std::uint64_t FramePump::post_locked(Event event, std::unique_lock<std::mutex>& 
   queue_.emplace_back(seq, std::move(event));
   const std::uint64_t one = 1;
   if (::write(wake_.get(), &one, sizeof one) < 0 && errno != EAGAIN)
-    spdlog::warn("display: cannot wake the UI thread: {}", std::strerror(errno));
+    base::log_warn("display: cannot wake the UI thread: {}", std::strerror(errno));
   return seq;
 }
 
@@ -77,8 +77,8 @@ void FramePump::post_and_wait(Event event) {
   if (seq == 0) return;
   if (!applied_cv_.wait_for(lock, callback_timeout_, [&] { return shut_down_ || applied_ >= seq; })) {
     ++stats_.callback_timeouts;
-    spdlog::warn("display: the UI thread did not apply a session event within {} ms; going on",
-                 callback_timeout_.count());
+    base::log_warn("display: the UI thread did not apply a session event within {} ms; going on",
+                   callback_timeout_.count());
   }
 }
 
@@ -91,7 +91,7 @@ std::span<std::byte> FramePump::provide_framebuffer(std::uint32_t width, std::ui
   if (rounded == 0) return {};
   void* p = std::aligned_alloc(kFramebufferAlign, rounded);
   if (p == nullptr) {
-    spdlog::warn("display: cannot allocate a {}x{} framebuffer; FreeRDP allocates it", width, height);
+    base::log_warn("display: cannot allocate a {}x{} framebuffer; FreeRDP allocates it", width, height);
     return {};
   }
   std::memset(p, 0, rounded);
@@ -112,7 +112,7 @@ void FramePump::framebuffer_changed(const rh::FramebufferView& framebuffer) {
 
 void FramePump::damaged(std::span<const rh::DesktopRect> rects) {
   const auto taken = clock_.take_read();
-  post(Damage{{rects.begin(), rects.end()}, perf::monotonic_ns(), taken.read_ns, taken.guest_receive_ns});
+  post(Damage{{rects.begin(), rects.end()}, base::monotonic_ns(), taken.read_ns, taken.guest_receive_ns});
 }
 
 void FramePump::framebuffer_writes_begin() { fb_write_mutex_.lock(); }
@@ -124,7 +124,7 @@ void FramePump::framebuffer_writes_end() {
   if (upload_deferred_.exchange(false)) {
     const std::uint64_t one = 1;
     if (::write(wake_.get(), &one, sizeof one) < 0 && errno != EAGAIN)
-      spdlog::warn("display: cannot wake the UI thread: {}", std::strerror(errno));
+      base::log_warn("display: cannot wake the UI thread: {}", std::strerror(errno));
   }
 }
 
@@ -177,7 +177,7 @@ void FramePump::present() {
   need_present_ = false;
   const bool surfaces = surface_pump_ != nullptr;
   if (fb_.pixels == nullptr && !surfaces) return;
-  const std::uint64_t start = perf::monotonic_ns();
+  const std::uint64_t start = base::monotonic_ns();
   // The framebuffer's damage is copied out only while FreeRDP cannot write it; when it is
   // writing, the windows are drawn from what was uploaded before and the upload waits for the
   // wake-up framebuffer_writes_end sends.
@@ -190,7 +190,8 @@ void FramePump::present() {
     }
     if (lock.owns_lock()) {
       upload_deferred_.store(false);
-      if (auto up = compositor_.upload(source()); !up) spdlog::warn("display: upload: {}", comp::to_string(up.error()));
+      if (auto up = compositor_.upload(source()); !up)
+        base::log_warn("display: upload: {}", comp::to_string(up.error()));
     } else {
       deferred = true;
       need_present_ = true;
@@ -202,7 +203,7 @@ void FramePump::present() {
   std::lock_guard lock(mutex_);
   ++stats_.presents;
   if (deferred) ++stats_.uploads_deferred;
-  if (!r) spdlog::warn("display: present: {}", comp::to_string(r.error()));
+  if (!r) base::log_warn("display: present: {}", comp::to_string(r.error()));
 }
 
 // ---- surfaces (UI thread): SurfaceReceiver -> SurfacePump -> Compositor::upload_surface ------

@@ -48,7 +48,7 @@ struct FramebufferChanged {
 };
 struct Damage {
   std::vector<rdpmux::host::DesktopRect> rects;
-  std::uint64_t posted_ns = 0;  // perf::monotonic_ns() on the session thread
+  std::uint64_t posted_ns = 0;  // base::monotonic_ns() on the session thread
   std::uint64_t read_ns = 0;    // HostReadClock: first bytes for this paint reached FreeRDP (0: unknown)
   std::uint64_t guest_receive_ns = 0;  // HostReadClock: the guest relay received them (0: unknown)
 };

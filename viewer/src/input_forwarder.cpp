@@ -1,8 +1,7 @@
 #include "input_forwarder.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include "geometry.hpp"
+#include "vitrine/base/log.hpp"
 #include "vitrine/rdpmux/host/scancode.hpp"
 
 namespace vitrine::viewer {
@@ -14,7 +13,7 @@ void InputForwarder::on_key(const comp::KeyEvent& event) {
   if (input_ == nullptr) return;
   const auto code = rh::scancode_from_x11_keycode(event.x11_keycode);
   if (!code) {
-    spdlog::debug("display: X keycode {} has no RDP scancode; dropped", event.x11_keycode);
+    base::log_debug("display: X keycode {} has no RDP scancode; dropped", event.x11_keycode);
     return;
   }
   input_->key(*code, event.pressed);

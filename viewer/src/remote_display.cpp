@@ -2,14 +2,13 @@
 // which a session event reaches them and the UI thread's turn (dispatch()).
 #include "vitrine/viewer/remote_display.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <type_traits>
 #include <utility>
 
 #include "frame_pump.hpp"
 #include "input_forwarder.hpp"
 #include "stage_clock.hpp"
+#include "vitrine/base/log.hpp"
 #include "vitrine/compositor/headless_backend.hpp"
 #include "vitrine/compositor/x11_backend.hpp"
 #include "window_mirror.hpp"
@@ -105,17 +104,17 @@ void RemoteDisplay::active_window_changed(rh::WindowId id) { pump_->post(Active{
 // Notification-area icons have no host surface here (no tray protocol in the compositor); they
 // are logged so a user can see the guest published one.
 void RemoteDisplay::notify_icon_changed(const rh::NotifyIconState& state) {
-  spdlog::debug("display: guest notification icon {}/{} \"{}\" (not shown: no host tray support)", state.window,
-                state.icon_id, state.tooltip);
+  base::log_debug("display: guest notification icon {}/{} \"{}\" (not shown: no host tray support)",
+                  state.window, state.icon_id, state.tooltip);
 }
 void RemoteDisplay::notify_icon_deleted(rh::WindowId window, std::uint32_t icon_id) {
-  spdlog::debug("display: guest notification icon {}/{} removed", window, icon_id);
+  base::log_debug("display: guest notification icon {}/{} removed", window, icon_id);
 }
 // The guest asks for a host-driven move/size loop. The host window manager already moves our
 // windows (on_move_resize reports the result to the guest), so the request is only logged.
 void RemoteDisplay::local_move_size(const rh::LocalMoveSize& request) {
-  spdlog::debug("display: guest {} local move/size of window {} (type {})", request.start ? "starts" : "ends",
-                request.window, request.type);
+  base::log_debug("display: guest {} local move/size of window {} (type {})",
+                  request.start ? "starts" : "ends", request.window, request.type);
 }
 
 // ---- UI thread -------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
 // RemoteDisplay's headless screenshots: one PNG per visible window plus windows.json, written
 // once the windows have been quiet for a while (options.screenshot_quiet) or on request.
-#include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <fstream>
 
+#include "vitrine/base/log.hpp"
 #include "vitrine/compositor/headless_backend.hpp"
 #include "vitrine/compositor/image.hpp"
 #include "vitrine/viewer/remote_display.hpp"
@@ -51,7 +51,8 @@ void RemoteDisplay::maybe_write_screenshots() {
   if (headless_ == nullptr || options_.screenshot_dir.empty() || !shots_dirty_) return;
   if (std::chrono::steady_clock::now() - last_change_ < options_.screenshot_quiet) return;
   shots_dirty_ = false;
-  if (auto r = write_screenshots(options_.screenshot_dir); !r) spdlog::warn("display: screenshots: {}", r.error());
+  if (auto r = write_screenshots(options_.screenshot_dir); !r)
+    base::log_warn("display: screenshots: {}", r.error());
 }
 
 std::expected<std::vector<std::filesystem::path>, std::string> RemoteDisplay::write_screenshots(

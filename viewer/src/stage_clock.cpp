@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "vitrine/base/clock.hpp"
+
 namespace vitrine::viewer {
 
 void StageClock::guest_stamp(const rdpmux::GuestStamp& stamp) {
@@ -21,7 +23,7 @@ void StageClock::paint_applied(std::uint64_t posted_ns, std::uint64_t read_ns, s
 
 void StageClock::presented(std::uint64_t start_ns) {
   if (oldest_paint_ns_ == 0) return;
-  const std::uint64_t end = perf::monotonic_ns();
+  const std::uint64_t end = base::monotonic_ns();
   telemetry_.stage(perf::Stage::kPaintToUpload).record(start_ns - std::min(start_ns, oldest_paint_ns_));
   telemetry_.stage(perf::Stage::kUploadToPresent).record(end - start_ns);
   if (oldest_guest_receive_ns_ != 0 && oldest_guest_receive_ns_ <= end)
@@ -31,7 +33,7 @@ void StageClock::presented(std::uint64_t start_ns) {
 
 void StageClock::surface_presented(std::uint64_t start_ns, const SurfacePump::Oldest& oldest) {
   if (oldest.read_ns == 0) return;
-  const std::uint64_t end = perf::monotonic_ns();
+  const std::uint64_t end = base::monotonic_ns();
   telemetry_.stage(perf::Stage::kSurfaceReadToUpload).record(start_ns - std::min(start_ns, oldest.read_ns));
   telemetry_.stage(perf::Stage::kSurfaceUploadToPresent).record(end - start_ns);
   if (oldest.guest_damage_ns == 0 || !guest_clock_) return;

@@ -14,7 +14,7 @@
 #include "vitrine/perf/histogram.hpp"
 #include "vitrine/rdpmux/clock_sync.hpp"
 #include "vitrine/rdpmux/host/connection_bridge.hpp"
-#include "vitrine/rdpmux/host_mux.hpp"
+#include "vitrine/rdpmux/mux/host_mux.hpp"
 #include "vitrine/viewer/surface_pump.hpp"
 
 namespace vitrine::viewer {

@@ -45,9 +45,7 @@ void SurfacePump::surface_presented(std::uint32_t window, const SurfaceFrame& fr
   source.width = static_cast<std::int32_t>(frame.width);
   source.height = static_cast<std::int32_t>(frame.height);
   source.stride = frame.stride;
-  rects_.clear();
-  for (const auto& r : frame.rects) rects_.push_back({r.x, r.y, r.width, r.height});
-  auto up = compositor_.upload_surface(window, source, rects_);
+  auto up = compositor_.upload_surface(window, source, frame.rects);
   if (!up) {
     ++stats_.upload_failures;
     return;

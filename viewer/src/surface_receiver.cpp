@@ -1,11 +1,10 @@
 #include "vitrine/viewer/surface_receiver.hpp"
 
-#include <time.h>
-
 #include <cstring>
 
+#include "vitrine/base/clock.hpp"
+#include "vitrine/base/log.hpp"
 #include "vitrine/ringbus/doorbell.hpp"
-#include "vitrine/ringbus/log.hpp"
 
 namespace vitrine::viewer {
 namespace {
@@ -13,12 +12,6 @@ namespace {
 constexpr std::uint32_t kMaxFaultLines = 32;     // per receiver: a hostile guest cannot flood the log
 constexpr std::size_t kMaxDroppedIds = 4096;     // remembered to ignore their later records quietly
 constexpr std::size_t kMaxPendingReplies = 4096; // past it the guest is not reading: stop accepting
-
-std::uint64_t now_ns() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
-}
 
 std::uint64_t owned_key(std::uint32_t surface, std::uint32_t buffer) {
   return (std::uint64_t{surface} << 8) | buffer;
@@ -53,7 +46,7 @@ SurfaceReceiver::SurfaceReceiver(ringbus::Bus& bus, SurfaceSink& sink, SurfaceRe
       options_(options),
       channel_(bus.surface_channel()),
       pool_size_(bus.surface_pool_size()),
-      session_(now_ns()) {}
+      session_(base::monotonic_ns()) {}
 
 SurfaceReceiver::~SurfaceReceiver() = default;
 
@@ -91,7 +84,7 @@ bool SurfaceReceiver::poll() {
   ringbus::Channel& ch = bus_.channel(channel_);
   if (ch.faulted()) ring_fault(ch.rx().faulted() ? ch.rx().last_fault() : ch.tx().last_fault());
   flush_replies();
-  const auto deadline = std::chrono::steady_clock::now() + options_.max_time_per_poll;
+  const auto deadline = base::Deadline::after(options_.max_time_per_poll);
   std::uint32_t handled = 0;
   while (handled < options_.max_records_per_poll) {
     // A guest that never reads its replies must not make the host queue without bound.
@@ -102,10 +95,10 @@ bool SurfaceReceiver::poll() {
       return true;
     }
     if (!*record) break;
-    handle(record->type, record->payload, now_ns());
+    handle(record->type, record->payload, base::monotonic_ns());
     ch.rx().release();
     ++handled;
-    if ((handled & 15) == 0 && std::chrono::steady_clock::now() >= deadline) break;
+    if ((handled & 15) == 0 && deadline.expired()) break;
   }
   if (handled != 0) ch.notify_released();
   flush_replies();
@@ -271,8 +264,7 @@ void SurfaceReceiver::drop(std::uint32_t surface_id, std::uint32_t reason, const
   const std::uint32_t window = it->second.geometry.window_id;
   if (logged_ < kMaxFaultLines) {
     ++logged_;
-    ringbus::log(ringbus::LogLevel::kWarn, "surface " + std::to_string(surface_id) + " of window " +
-                                               std::to_string(window) + " dropped: " + what);
+    base::log_warn("surface {} of window {} dropped: {}", surface_id, window, what);
   }
   by_window_.erase(window);
   surfaces_.erase(it);
@@ -288,7 +280,7 @@ void SurfaceReceiver::fault_without_surface(const std::string& what) {
   ++counters_.faults;
   if (logged_ < kMaxFaultLines) {
     ++logged_;
-    ringbus::log(ringbus::LogLevel::kWarn, "surface channel: record refused: " + what);
+    base::log_warn("surface channel: record refused: {}", what);
   }
 }
 
@@ -296,7 +288,7 @@ void SurfaceReceiver::ring_fault(const std::string& what) {
   ++counters_.ring_faults;
   if (logged_ < kMaxFaultLines) {
     ++logged_;
-    ringbus::log(ringbus::LogLevel::kWarn, "surface channel reset after a ring fault: " + what);
+    base::log_warn("surface channel reset after a ring fault: {}", what);
   }
   for (const auto& [window, id] : by_window_) sink_.surface_detached(window);
   surfaces_.clear();

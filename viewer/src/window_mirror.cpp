@@ -1,13 +1,13 @@
 #include "window_mirror.hpp"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstring>
 #include <string>
 
 #include "geometry.hpp"
+#include "vitrine/base/log.hpp"
 #include "vitrine/compositor/x11_backend.hpp"
 
 namespace vitrine::viewer {
@@ -105,8 +105,8 @@ bool WindowMirror::apply(const rh::WindowState& s, std::uint32_t what, bool crea
   auto refused = [&](const char* what_failed, const comp::Error& error) {
     std::uint64_t unlogged = 0;
     if (refusal_log_.take(s.id, RefusalLog::Kind::kRequest, unlogged))
-      spdlog::warn("display: window {} ({}): {}: {}{}", s.id, s.title, what_failed, comp::to_string(error),
-                   unlogged == 0 ? std::string() : fmt::format(" ({} more refusals not logged)", unlogged));
+      base::log_warn("display: window {} ({}): {}: {}{}", s.id, s.title, what_failed, comp::to_string(error),
+                     unlogged == 0 ? std::string() : fmt::format(" ({} more refusals not logged)", unlogged));
     std::lock_guard lock(mutex_);
     ++refused_;
   };
@@ -151,11 +151,12 @@ bool WindowMirror::apply(const rh::WindowState& s, std::uint32_t what, bool crea
     std::uint64_t unlogged = 0;
     if (refusal_log_.take(s.id, RefusalLog::Kind::kBudget, unlogged)) {
       const bool parked = compositor_.parked(s.id);
-      spdlog::warn("display: window {} ({}) {}x{}: over the window pixel budget ({} of {} pixels in use); {} until "
-                   "other windows close or shrink{}",
-                   s.id, s.title, s.frame.width, s.frame.height, compositor_.window_pixels(),
-                   compositor_.window_pixel_budget(), parked ? "not shown" : "kept at its old size",
-                   unlogged == 0 ? std::string() : fmt::format(" ({} more refusals not logged)", unlogged));
+      base::log_warn(
+          "display: window {} ({}) {}x{}: over the window pixel budget ({} of {} pixels in use); {} until "
+          "other windows close or shrink{}",
+          s.id, s.title, s.frame.width, s.frame.height, compositor_.window_pixels(),
+          compositor_.window_pixel_budget(), parked ? "not shown" : "kept at its old size",
+          unlogged == 0 ? std::string() : fmt::format(" ({} more refusals not logged)", unlogged));
     }
   }
   DisplayedWindow shown{s.id, s.title, s.frame, visible && s.show != rh::ShowState::kMinimized, 0, over_budget};

@@ -1,28 +1,16 @@
 #include "log.hpp"
 
-#include <unistd.h>
 #include <winpr/wlog.h>
 
-#include <atomic>
 #include <cstdlib>
-#include <string>
+
+#include "vitrine/base/log.hpp"
 
 namespace vitrine::appserver {
-namespace {
-std::atomic<bool> g_verbose{false};
-}
 
-void set_verbose(bool on) { g_verbose.store(on, std::memory_order_relaxed); }
-bool verbose() { return g_verbose.load(std::memory_order_relaxed); }
-
-void log_line(std::string_view level, std::string_view message) {
-  std::string line = "vitrine-appserver ";
-  line += level;
-  line += ": ";
-  line += message;
-  line += '\n';
-  // One write per line keeps lines whole when the rail thread logs too.
-  [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
+void configure_log(bool verbose) {
+  base::set_program_name("vitrine-appserver");
+  base::set_log_level(verbose ? base::LogLevel::kDebug : base::LogLevel::kInfo);
 }
 
 void configure_freerdp_log(bool verbose) {

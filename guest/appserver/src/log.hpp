@@ -1,17 +1,12 @@
-// One-line diagnostics on stderr, prefixed with the program name. Verbose lines only when
-// enabled (--verbose). Thread-safe: each line is one write().
+// The appserver logs through base (vitrine/base/log.hpp: "vitrine-appserver <level>: ..." on
+// stderr, one write() per line; debug lines with --verbose). What stays here is FreeRDP's own
+// log (WLog), which base does not know.
 #pragma once
-
-#include <fmt/format.h>
-
-#include <utility>
-#include <string_view>
 
 namespace vitrine::appserver {
 
-void set_verbose(bool on);
-[[nodiscard]] bool verbose();
-void log_line(std::string_view level, std::string_view message);
+// Program name and level for base's log: debug lines only when `verbose`.
+void configure_log(bool verbose);
 
 // FreeRDP's own log (WLog) to stderr as well, at WARN (INFO with `verbose`). WLog's console
 // default writes TRACE..INFO to *stdout*, a line or more per connection; stdout is the
@@ -20,18 +15,5 @@ void log_line(std::string_view level, std::string_view message);
 // connections (found by appserver_soak_test). WLOG_APPENDER / WLOG_LEVEL in the environment
 // still win.
 void configure_freerdp_log(bool verbose);
-
-template <typename... Args>
-void log_info(fmt::format_string<Args...> fmt, Args&&... args) {
-  log_line("info", fmt::format(fmt, std::forward<Args>(args)...));
-}
-template <typename... Args>
-void log_warn(fmt::format_string<Args...> fmt, Args&&... args) {
-  log_line("warn", fmt::format(fmt, std::forward<Args>(args)...));
-}
-template <typename... Args>
-void log_debug(fmt::format_string<Args...> fmt, Args&&... args) {
-  if (verbose()) log_line("debug", fmt::format(fmt, std::forward<Args>(args)...));
-}
 
 }  // namespace vitrine::appserver

@@ -20,6 +20,7 @@
 
 #include "exec/launcher.hpp"
 #include "log.hpp"
+#include "vitrine/base/log.hpp"
 #include "process_memory.hpp"
 #include "rdp/peer_session.hpp"
 #include "surface/surface_publisher.hpp"
@@ -138,7 +139,7 @@ int main(int argc, char** argv) {
     std::fputs(kUsage.data(), stderr);
     return 2;
   }
-  set_verbose(args.verbose);
+  configure_log(args.verbose);
   configure_freerdp_log(args.verbose);
   struct sigaction sa{};
   sa.sa_handler = on_signal;  // no SA_RESTART: poll() returns EINTR and the loops see the flag
@@ -166,16 +167,18 @@ int main(int argc, char** argv) {
       return vitrine::relay::attach_ivshmem("/sys", args.ivshmem == "auto" ? std::string() : args.ivshmem);
     }();
     if (!attached) {
-      log_warn("bus: {}: window pixels go over RDP", vitrine::rdpmux::to_string(attached.error()));
+      vitrine::base::log_warn("bus: {}: window pixels go over RDP",
+                              vitrine::rdpmux::to_string(attached.error()));
     } else if (!(*attached)->bus.has_surface_pool()) {
-      log_info("bus: {} offers no surfaces (no surface pool): window pixels go over RDP", (*attached)->description);
+      vitrine::base::log_info("bus: {} offers no surfaces (no surface pool): window pixels go over RDP",
+                              (*attached)->description);
     } else {
       bus = std::move(*attached);
       // The host sleeps on its doorbell between frames: without this, notify_sent() rings
       // nothing and the host finds a Present only when something else wakes it.
       if (auto applied = bus->doorbells.apply(bus->bus); !applied)
-        log_warn("bus: doorbells: {}: the host finds surface records only when it polls",
-                 vitrine::rdpmux::to_string(applied.error()));
+        vitrine::base::log_warn("bus: doorbells: {}: the host finds surface records only when it polls",
+                                vitrine::rdpmux::to_string(applied.error()));
       if (bus_fd_for_x < 0 && bus->device) {
         const std::string path = "/sys/bus/pci/devices/" + bus->device->pci_address() + "/resource2";
         bus_fd_for_x = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
@@ -185,19 +188,21 @@ int main(int argc, char** argv) {
 
   auto capture = x11::X11Capture::open({args.display, args.use_shm, bus != nullptr});
   if (!capture) {
-    log_warn("{}", capture.error());
+    vitrine::base::log_warn("{}", capture.error());
     return 1;
   }
   const char* env_display = std::getenv("DISPLAY");
   Launcher launcher(args.aliases, !args.display.empty() ? args.display : env_display ? env_display : "");
-  log_info("serving X display '{}' ({}x{}), pixels via {}", args.display.empty() && env_display ? env_display : args.display,
-           (*capture)->desktop().width, (*capture)->desktop().height,
-           (*capture)->grabber().using_shm() ? "MIT-SHM" : "XGetImage");
+  vitrine::base::log_info("serving X display '{}' ({}x{}), pixels via {}",
+                          args.display.empty() && env_display ? env_display : args.display,
+                          (*capture)->desktop().width, (*capture)->desktop().height,
+                          (*capture)->grabber().using_shm() ? "MIT-SHM" : "XGetImage");
 
   std::unique_ptr<surface::SurfacePublisher> surfaces;
   if (bus) {
     auto publisher = surface::SurfacePublisher::create(std::move(bus), bus_fd_for_x, **capture);
-    if (!publisher) log_warn("surfaces: {}", publisher.error());
+    if (!publisher)
+      vitrine::base::log_warn("surfaces: {}", publisher.error());
     else surfaces = std::move(*publisher);
   }
   if (bus_fd_for_x >= 0) ::close(bus_fd_for_x);
@@ -207,11 +212,11 @@ int main(int argc, char** argv) {
   options.surfaces = surfaces.get();
   if (args.fd >= 0) {
     if (auto ok = check_inherited_socket(args.fd); !ok) {
-      log_warn("--fd: {}", ok.error());
+      vitrine::base::log_warn("--fd: {}", ok.error());
       return 1;
     }
     const rdp::SessionStats st = rdp::serve_session(args.fd, **capture, launcher, options, g_stop);
-    log_info("session ended: {}", st.end_reason);
+    vitrine::base::log_info("session ended: {}", st.end_reason);
     if (surfaces) surfaces->log_stats();
     return st.activated ? 0 : 1;
   }
@@ -219,7 +224,7 @@ int main(int argc, char** argv) {
   auto listener = args.unix_path.empty() ? Listener::listen_tcp(args.bind, static_cast<uint16_t>(args.port))
                                          : Listener::listen_unix(args.unix_path);
   if (!listener) {
-    log_warn("{}", listener.error());
+    vitrine::base::log_warn("{}", listener.error());
     return 1;
   }
   options.reject_fd = listener->fd();
@@ -242,10 +247,12 @@ int main(int argc, char** argv) {
     const int64_t rss_held_kb = memory_usage().rss_kb;
     release_free_memory();
     const MemoryUsage left = memory_usage();
-    log_info("memory after the session: heap in use {} kB, rss {} kB ({} kB before free heap pages went back)",
-             left.heap_in_use_kb, left.rss_kb, rss_held_kb);
-    log_info("session ended: {} (frames {}, pixels {}, bytes {}, input {}, rail {}, exec {})", st.end_reason,
-             st.frames, st.pixels, st.payload_bytes, st.input_events, st.rail_events, st.execs);
+    vitrine::base::log_info(
+        "memory after the session: heap in use {} kB, rss {} kB ({} kB before free heap pages went back)",
+        left.heap_in_use_kb, left.rss_kb, rss_held_kb);
+    vitrine::base::log_info("session ended: {} (frames {}, pixels {}, bytes {}, input {}, rail {}, exec {})",
+                            st.end_reason, st.frames, st.pixels, st.payload_bytes, st.input_events,
+                            st.rail_events, st.execs);
     if (surfaces) surfaces->log_stats();
     if (args.once) break;
   }

@@ -88,15 +88,15 @@ std::string ExitStatus::to_string() const {
 
 Result<UniqueFd> pidfd_open(pid_t pid) {
   const long fd = ::syscall(SYS_pidfd_open, pid, 0);
-  if (fd < 0) return std::unexpected(ringbus::Error::sys("pidfd_open", errno));
+  if (fd < 0) return std::unexpected(Error::sys("pidfd_open", errno));
   return UniqueFd(static_cast<int>(fd));
 }
 
 Result<ChildProcess> ChildProcess::spawn(const SpawnOptions& o) {
   if (o.argv.empty() || o.argv[0].empty())
-    return std::unexpected(ringbus::Error{ringbus::Errc::kInvalidArgument, 0, "spawn: empty argv"});
+    return std::unexpected(Error{Errc::kInvalidArgument, 0, "spawn: empty argv"});
   if (o.fds.size() > 64)
-    return std::unexpected(ringbus::Error{ringbus::Errc::kInvalidArgument, 0, "spawn: too many fds"});
+    return std::unexpected(Error{Errc::kInvalidArgument, 0, "spawn: too many fds"});
   // Everything the child needs is built before fork: the child may not allocate.
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) {
@@ -116,19 +116,19 @@ Result<ChildProcess> ChildProcess::spawn(const SpawnOptions& o) {
   argv.push_back(nullptr);
   const char* lookup = o.argv[0].find('/') == std::string::npos ? argv[0] : nullptr;
   UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
-  if (!devnull) return std::unexpected(ringbus::Error::sys("open /dev/null", errno));
+  if (!devnull) return std::unexpected(Error::sys("open /dev/null", errno));
   const pid_t parent = ::getpid();
 
   int hold[2] = {-1, -1};
   if (o.hold_until_released && ::pipe2(hold, O_CLOEXEC) != 0)
-    return std::unexpected(ringbus::Error::sys("pipe2", errno));
+    return std::unexpected(Error::sys("pipe2", errno));
   UniqueFd hold_read(hold[0]);
   UniqueFd hold_write(hold[1]);
 
   int pidfd = -1;
   // clone(CLONE_PIDFD) with fork semantics: the pidfd exists before anyone can reap the pid.
   const long pid = ::syscall(SYS_clone, CLONE_PIDFD | SIGCHLD | o.clone_flags, nullptr, &pidfd, nullptr, 0);
-  if (pid < 0) return std::unexpected(ringbus::Error::sys("clone (spawn " + o.argv[0] + ")", errno));
+  if (pid < 0) return std::unexpected(Error::sys("clone (spawn " + o.argv[0] + ")", errno));
   if (pid == 0) child_exec(o, argv.data(), envp.data(), lookup, parent, devnull.get(), hold_read.get(),
                            hold_write.get());
   ChildProcess child(static_cast<pid_t>(pid), UniqueFd(pidfd));
@@ -165,14 +165,14 @@ Result<void> ChildProcess::release() {
   const char go = 1;
   const ssize_t n = ::write(hold_.get(), &go, 1);
   hold_.reset();
-  if (n != 1) return std::unexpected(ringbus::Error::sys("releasing the held child", errno));
+  if (n != 1) return std::unexpected(Error::sys("releasing the held child", errno));
   return {};
 }
 
 Result<void> ChildProcess::signal(int sig) {
   if (!running()) return {};
   if (::syscall(SYS_pidfd_send_signal, pidfd_.get(), sig, nullptr, 0) != 0 && errno != ESRCH)
-    return std::unexpected(ringbus::Error::sys("pidfd_send_signal", errno));
+    return std::unexpected(Error::sys("pidfd_send_signal", errno));
   return {};
 }
 
@@ -181,7 +181,7 @@ Result<std::optional<ExitStatus>> ChildProcess::try_wait() {
   if (pid_ <= 0) return std::optional<ExitStatus>();
   siginfo_t info{};
   if (::waitid(P_PIDFD, static_cast<id_t>(pidfd_.get()), &info, WEXITED | WNOHANG) != 0)
-    return std::unexpected(ringbus::Error::sys("waitid", errno));
+    return std::unexpected(Error::sys("waitid", errno));
   if (info.si_pid == 0) return std::optional<ExitStatus>();
   status_ = from_siginfo(info);
   return status_;
@@ -194,7 +194,7 @@ Result<std::optional<ExitStatus>> ChildProcess::wait_for(std::chrono::millisecon
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     pollfd p{pidfd_.get(), POLLIN, 0};
     const int r = ::poll(&p, 1, static_cast<int>(std::max<long>(0, left.count())));
-    if (r < 0 && errno != EINTR) return std::unexpected(ringbus::Error::sys("poll pidfd", errno));
+    if (r < 0 && errno != EINTR) return std::unexpected(Error::sys("poll pidfd", errno));
     if (r > 0) return try_wait();
     if (left.count() <= 0) return std::optional<ExitStatus>();
   }

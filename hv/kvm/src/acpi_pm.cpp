@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "vitrine/hv/kvm/acpi.hpp"
-#include "vitrine/hv/kvm/log.hpp"
+#include "vitrine/base/log.hpp"
 
 namespace vitrine::hv::kvm {
 
@@ -45,8 +45,8 @@ void AcpiPmDevice::write(std::uint64_t offset, std::span<const std::uint8_t> dat
   if (type == acpi::kS5SleepType) {
     if (on_power_off_) on_power_off_();
   } else {
-    log_warn(fmt::format("kvm: guest asked for ACPI sleep type {} (only S5 = {} is offered); ignored", type,
-                         acpi::kS5SleepType));
+    base::log_warn("kvm: guest asked for ACPI sleep type {} (only S5 = {} is offered); ignored", type,
+                   acpi::kS5SleepType);
   }
 }
 

@@ -10,7 +10,7 @@
 #include <fmt/format.h>
 #include <utility>
 
-#include "vitrine/hv/kvm/log.hpp"
+#include "vitrine/base/log.hpp"
 
 namespace vitrine::hv::kvm {
 
@@ -181,8 +181,8 @@ bool ConsoleLog::rotate() {
   // No old file can be kept: start over in place, so that the cap still holds.
   if (!rename_warned_) {
     rename_warned_ = true;
-    log_warn(fmt::format("console log {}: rename to {} failed: {}; starting the log over in place at each rotation",
-                         path_, old_path_, std::strerror(errno)));
+    base::log_warn("console log {}: rename to {} failed: {}; starting the log over in place at each rotation",
+                   path_, old_path_, std::strerror(errno));
   }
   if (::ftruncate(fd_, 0) != 0) {
     note_failure("ftruncate", errno);
@@ -210,8 +210,8 @@ void ConsoleLog::note_failure(const char* what, int err) {
   // One warning per run of failures: the guest decides how many lines there are.
   if (failing_) return;
   failing_ = true;
-  log_warn(fmt::format("console log {}: {} failed: {}; dropping guest console lines until a write succeeds",
-                       path_.empty() ? fmt::format("fd {}", fd_) : path_, what, std::strerror(err)));
+  base::log_warn("console log {}: {} failed: {}; dropping guest console lines until a write succeeds",
+                 path_.empty() ? fmt::format("fd {}", fd_) : path_, what, std::strerror(err));
 }
 
 }  // namespace vitrine::hv::kvm

@@ -3,7 +3,7 @@
 #include <cstring>
 #include <fmt/format.h>
 
-#include "vitrine/hv/kvm/log.hpp"
+#include "vitrine/base/log.hpp"
 
 namespace vitrine::hv::kvm {
 
@@ -57,8 +57,8 @@ void DeviceBus::warn_unknown(const char* op, std::uint64_t addr, std::size_t siz
   const std::uint64_t n = unknown_.fetch_add(1, std::memory_order_relaxed) + 1;
   // A hostile guest can loop over every port: log the first few, then every 4096th.
   if (n <= 16 || (n & 4095) == 0) {
-    log_warn(fmt::format("{}: guest {} of {} bytes at unknown address {:#x} ({} unknown so far)", name_, op, size,
-                         addr, n));
+    base::log_warn("{}: guest {} of {} bytes at unknown address {:#x} ({} unknown so far)", name_, op, size,
+                   addr, n);
   }
 }
 

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <fmt/format.h>
 
-#include "vitrine/hv/kvm/log.hpp"
+#include "vitrine/base/log.hpp"
 
 namespace vitrine::hv::kvm {
 
@@ -89,7 +89,7 @@ void IvshmemDevice::detach() {
 Result<void> IvshmemDevice::activate() { return place(); }
 
 void IvshmemDevice::config_changed() {
-  if (auto r = place(); !r) log_warn(fmt::format("ivshmem: guest BAR change not applied: {}", r.error().message));
+  if (auto r = place(); !r) base::log_warn("ivshmem: guest BAR change not applied: {}", r.error().message);
 }
 
 Result<void> IvshmemDevice::place() {

@@ -13,8 +13,6 @@
 namespace vitrine::hv {
 namespace {
 
-using ringbus::Errc;
-using ringbus::Error;
 
 std::string default_program() {
   std::error_code ec;

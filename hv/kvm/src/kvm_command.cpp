@@ -10,8 +10,6 @@
 
 namespace vitrine::hv {
 
-using ringbus::Errc;
-using ringbus::Error;
 
 std::vector<std::string> kvm_command(const VmConfig& c, const KvmPaths& paths) {
   std::vector<std::string> argv = {paths.program,

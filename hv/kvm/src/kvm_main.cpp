@@ -20,10 +20,10 @@
 #include <string>
 #include <thread>
 
+#include "vitrine/base/log.hpp"
 #include "vitrine/hv/kvm/console_log.hpp"
 #include "vitrine/hv/kvm/kvm_vm.hpp"
 #include "vitrine/hv/kvm_probe.hpp"
-#include "vitrine/hv/kvm/log.hpp"
 
 namespace {
 
@@ -66,6 +66,7 @@ void on_crash(int sig) {
 
 int main(int argc, char** argv) {
   for (int sig : {SIGSEGV, SIGABRT, SIGBUS, SIGILL, SIGFPE}) ::signal(sig, on_crash);
+  vitrine::base::set_program_name("vitrine-kvm");
   CLI::App app{"vitrine-kvm: Vitrine's minimal KVM VMM (bzImage, serial console, ivshmem bus device)"};
   KvmVmConfig config;
   unsigned mem_mib = 256;
@@ -109,7 +110,7 @@ int main(int argc, char** argv) {
     probe_options.device = config.kvm_device;
     const auto probe = vitrine::hv::probe_kvm(probe_options);
     if (!probe.usable()) {
-      std::fprintf(stderr, "vitrine-kvm: %s [kvm probe, %s]\n", probe.reason.c_str(), probe.source.c_str());
+      vitrine::base::log_error("{} [kvm probe, {}]", probe.reason, probe.source);
       return 1;
     }
   }
@@ -119,7 +120,7 @@ int main(int argc, char** argv) {
   auto console_opened = console_log.empty() ? Result<ConsoleLog>(ConsoleLog::borrow(STDOUT_FILENO))
                                             : ConsoleLog::open(console_log, console_log_max);
   if (!console_opened) {
-    std::fprintf(stderr, "vitrine-kvm: %s\n", vitrine::ringbus::to_string(console_opened.error()).c_str());
+    vitrine::base::log_error("{}", to_string(console_opened.error()));
     return 1;
   }
   ConsoleLog& console = *console_opened;  // outlives the VM, whose UART calls put()
@@ -128,21 +129,21 @@ int main(int argc, char** argv) {
   Mapping bus;
   if (!bus_file.empty() || bus_fd >= 0) {
     if (!bus_file.empty() && bus_fd >= 0) {
-      std::fprintf(stderr, "vitrine-kvm: give --bus-file or --bus-fd, not both\n");
+      vitrine::base::log_error("give --bus-file or --bus-fd, not both");
       return 1;
     }
     int fd = bus_fd;
     if (!bus_file.empty()) {
       fd = ::open(bus_file.c_str(), O_RDWR | O_CLOEXEC);
       if (fd < 0) {
-        std::fprintf(stderr, "vitrine-kvm: open bus %s: %s\n", bus_file.c_str(), std::strerror(errno));
+        vitrine::base::log_error("open bus {}: {}", bus_file, std::strerror(errno));
         return 1;
       }
     }
     auto r = map_bus(fd, bus_file.empty() ? fmt::format("fd {}", fd) : bus_file, bus);
     ::close(fd);  // the mapping keeps the memory
     if (!r) {
-      std::fprintf(stderr, "vitrine-kvm: %s\n", r.error().message.c_str());
+      vitrine::base::log_error("{}", r.error().message);
       return 1;
     }
     config.bus_memory = {static_cast<std::byte*>(bus.base), bus.size};
@@ -157,7 +158,7 @@ int main(int argc, char** argv) {
 
   auto vm = KvmVm::create(config);
   if (!vm) {
-    std::fprintf(stderr, "vitrine-kvm: %s\n", vitrine::ringbus::to_string(vm.error()).c_str());
+    vitrine::base::log_error("{}", to_string(vm.error()));
     return 1;
   }
   KvmVm* raw = vm->get();
@@ -170,14 +171,12 @@ int main(int argc, char** argv) {
   console.flush();
   // Before "VM ended": the kvm backend reports vitrine-kvm's last log line.
   if (console.lines_dropped() != 0 || console.rotations() != 0 || raw->console().rx_overruns() != 0) {
-    std::fprintf(stderr, "vitrine-kvm: console: %llu lines dropped, %llu log rotations, %llu loopback bytes overrun\n",
-                 static_cast<unsigned long long>(console.lines_dropped()),
-                 static_cast<unsigned long long>(console.rotations()),
-                 static_cast<unsigned long long>(raw->console().rx_overruns()));
+    vitrine::base::log_warn("console: {} lines dropped, {} log rotations, {} loopback bytes overrun",
+                            console.lines_dropped(), console.rotations(), raw->console().rx_overruns());
   }
-  std::fprintf(stderr, "vitrine-kvm: VM ended: %s (%s); %llu exits to user space, %llu unknown accesses\n",
-               vm_end_name(result.end), result.detail.c_str(), static_cast<unsigned long long>(result.exits),
-               static_cast<unsigned long long>(result.unknown_accesses));
+  // The kvm backend of vitrine-vmm reads this last line ("VM ended: reset" or not).
+  vitrine::base::log_info("VM ended: {} ({}); {} exits to user space, {} unknown accesses",
+                          vm_end_name(result.end), result.detail, result.exits, result.unknown_accesses);
   switch (result.end) {
     case VmEnd::kPowerOff: case VmEnd::kReset: case VmEnd::kStopped: return 0;
     case VmEnd::kTripleFault: return 3;

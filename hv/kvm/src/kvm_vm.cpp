@@ -18,7 +18,7 @@
 #include "vitrine/hv/kvm/bzimage.hpp"
 #include "vitrine/hv/kvm/layout.hpp"
 #include "vitrine/hv/kvm/legacy_devices.hpp"
-#include "vitrine/hv/kvm/log.hpp"
+#include "vitrine/base/log.hpp"
 #include "vitrine/hv/kvm/pci.hpp"
 #include "vitrine/hv/kvm/x86_boot.hpp"
 
@@ -365,8 +365,8 @@ Result<void> KvmVm::setup_vcpu(Vcpu& vcpu, unsigned count, std::uint64_t entry) 
     // Fall back to the CPU's own CPUID, without the virtualization extensions, marked as a
     // hypervisor (an older KVM, or a nested one that refuses the ioctl).
     if (vcpu.index() == 0) {
-      log_warn(fmt::format("kvm: KVM_GET_SUPPORTED_CPUID failed ({}); passing the host CPUID through",
-                           std::strerror(errno)));
+      base::log_warn("kvm: KVM_GET_SUPPORTED_CPUID failed ({}); passing the host CPUID through",
+                     std::strerror(errno));
     }
     cpuid->nent = host_cpuid(std::span(cpuid->entries));
   }
@@ -386,8 +386,8 @@ Result<void> KvmVm::setup_vcpu(Vcpu& vcpu, unsigned count, std::uint64_t entry) 
   if (::ioctl(fd, kSetCpuid2, cpuid) < 0) {
     // The guest then runs with KVM's default (empty) CPUID, which is logged; a guest that
     // cannot cope ends by the rules above.
-    log_warn(fmt::format("kvm: vCPU {}: KVM_SET_CPUID2 with {} entries failed ({}); guest sees KVM's default CPUID",
-                         vcpu.index(), cpuid->nent, std::strerror(errno)));
+    base::log_warn("kvm: vCPU {}: KVM_SET_CPUID2 with {} entries failed ({}); guest sees KVM's default CPUID",
+                   vcpu.index(), cpuid->nent, std::strerror(errno));
   }
 
   // Local APIC: LINT0 = ExtINT (the PIC), LINT1 = NMI, as a BIOS leaves them (Intel SDM 10.5.1).
@@ -420,7 +420,7 @@ Result<void> KvmVm::setup_vcpu(Vcpu& vcpu, unsigned count, std::uint64_t entry) 
 void KvmVm::end(VmEnd why, std::string detail) {
   std::lock_guard g(end_lock_);
   if (ended_) return;  // the first reason wins
-  log_info(fmt::format("kvm: VM ends: {}: {}", vm_end_name(why), detail));
+  base::log_info("kvm: VM ends: {}: {}", vm_end_name(why), detail);
   ended_ = VmResult{why, std::move(detail), 0, 0};
   ended_cv_.notify_all();
 }
@@ -467,7 +467,8 @@ Vcpu::Verdict KvmVm::handle_exit(unsigned index, const VcpuExit& exit) {
           return V::kStop;
         } else if constexpr (std::is_same_v<T, ExitUnsupported>) {
           const std::uint64_t n = unsupported_.fetch_add(1, std::memory_order_relaxed) + 1;
-          if (n <= 16 || (n & 4095) == 0) log_warn(fmt::format("kvm: vCPU {}: unhandled exit ({}), continuing", index, e.what));
+          if (n <= 16 || (n & 4095) == 0)
+            base::log_warn("kvm: vCPU {}: unhandled exit ({}), continuing", index, e.what);
           return V::kContinue;
         } else {
           return V::kContinue;  // ExitInterrupted: the vCPU thread looks at its requests

@@ -11,8 +11,6 @@
 
 namespace vitrine::hv {
 
-using ringbus::Errc;
-using ringbus::Error;
 
 Result<void> ivshmem_send(int socket, std::int64_t value, int fd) {
   // ivshmem-spec: "a single 8 byte little-endian signed number".

@@ -16,8 +16,6 @@
 namespace vitrine::hv {
 namespace {
 
-using ringbus::Errc;
-using ringbus::Error;
 
 constexpr int kRegionFdInQemu = 3;
 
@@ -143,7 +141,7 @@ Result<void> QemuBackend::on_ready() {
     } else if (server_ && fd == server_->listen_fd()) {
       auto client = server_->accept_client();
       if (!client) {
-        emit_("info ivshmem server: " + ringbus::to_string(client.error()));
+        emit_("info ivshmem server: " + to_string(client.error()));
         continue;
       }
       (void)epoll_add(epoll_.get(), *client);
@@ -182,7 +180,7 @@ void QemuBackend::handle_exit() {
           status.to_string() + ": " + why + ")");
     ::truncate(serial_log_.c_str(), 0);
     if (auto r = spawn_qemu(); r) return;
-    else emit_("info qemu restart under tcg failed: " + ringbus::to_string(r.error()));
+    else emit_("info qemu restart under tcg failed: " + to_string(r.error()));
   }
   finished_ = true;
   if (stopping_) emit_("state stopped requested");

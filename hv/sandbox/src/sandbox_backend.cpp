@@ -17,8 +17,6 @@
 namespace vitrine::hv {
 namespace {
 
-using ringbus::Errc;
-using ringbus::Error;
 
 std::string default_init_path() {
   std::error_code ec;

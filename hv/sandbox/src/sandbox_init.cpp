@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "vitrine/base/log.hpp"
 #include "vitrine/hv/sandbox_protocol.hpp"
 
 namespace {
@@ -233,7 +234,7 @@ void start(Program& p) {
       // ENOENT from a script whose interpreter needs /dev/fd (the fd is close-on-exec): retry by path.
     }
     ::execvp(argv[0], argv.data());
-    std::fprintf(stderr, "sandbox-init: exec %s: %s\n", argv[0], std::strerror(errno));
+    vitrine::base::log_error("exec {}: {}", argv[0], std::strerror(errno));
     ::_exit(127);
   }
   p.pid = pid;
@@ -271,6 +272,7 @@ void on_exit(Program& p, int status, bool stopping) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  vitrine::base::set_program_name("vitrine-sandbox-init");
   std::string hostname = "vitrine-guest";
   std::vector<Program> programs;
   if (!parse_args(argc, argv, hostname, programs)) {
@@ -278,7 +280,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (::getpid() != 1) {
-    std::fprintf(stderr, "vitrine-sandbox-init: must be pid 1 of a new pid namespace\n");
+    vitrine::base::log_error("must be pid 1 of a new pid namespace");
     return 2;
   }
   sigset_t set;

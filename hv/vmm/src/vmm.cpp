@@ -12,7 +12,9 @@
 #include <cstdlib>
 #include <ctime>
 #include <memory>
+#include <string_view>
 
+#include "vitrine/base/log.hpp"
 #include "vitrine/hv/kvm_backend.hpp"
 #include "vitrine/hv/qemu_backend.hpp"
 #include "vitrine/hv/sandbox_backend.hpp"
@@ -23,19 +25,32 @@
 namespace vitrine::hv {
 namespace {
 
+// The vmm log: every line timestamped (wall clock), "HH:MM:SS.mmm vitrine-vmm[name] level: text",
+// one write() per line through base's default sink.
+void timestamped_sink(base::LogLevel level, std::string_view message) {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  tm t{};
+  ::localtime_r(&ts.tv_sec, &t);
+  char stamp[48];  // "HH:MM:SS.mmm " needs 14; room for what the compiler cannot rule out
+  std::snprintf(stamp, sizeof stamp, "%02d:%02d:%02d.%03ld ", t.tm_hour, t.tm_min, t.tm_sec,
+                ts.tv_nsec / 1000000);
+  // The default sink prefixes the program name: put the time in front of it by hand.
+  const std::string line = std::string(stamp) + std::string(base::program_name()) + " " +
+                           std::string(base::level_name(level)) + ": " + std::string(message) + "\n";
+  [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
+}
+
 class Vmm {
  public:
-  Vmm(int control, std::string name) : control_(control), name_(std::move(name)) {}
+  Vmm(int control, const std::string& name) : control_(control) {
+    base::set_program_name("vitrine-vmm[" + name + "]");
+    base::set_log_sink(&timestamped_sink);
+  }
 
   // Every event goes to the parent and, timestamped, to our stderr (the vmm log).
   void emit(const std::string& line) {
-    timespec ts{};
-    ::clock_gettime(CLOCK_REALTIME, &ts);
-    tm t{};
-    ::localtime_r(&ts.tv_sec, &t);
-    std::fprintf(stderr, "%02d:%02d:%02d.%03ld vitrine-vmm[%s]: %s\n", t.tm_hour, t.tm_min, t.tm_sec,
-                 ts.tv_nsec / 1000000, name_.c_str(), line.c_str());
-    std::fflush(stderr);
+    base::log_info("{}", line);
     if (control_ >= 0) (void)::send(control_, line.data(), line.size(), MSG_NOSIGNAL);
   }
 
@@ -43,7 +58,6 @@ class Vmm {
 
  private:
   int control_;
-  std::string name_;
 };
 
 std::filesystem::path default_log_dir(const std::string& name) {
@@ -75,7 +89,7 @@ std::expected<VmConfig, ConfigError> override_backend(std::expected<VmConfig, Co
 int check_config(const std::filesystem::path& path, const std::string& backend_override) {
   auto config = override_backend(load_vm_config(path), backend_override);
   if (!config) {
-    std::fprintf(stderr, "vitrine-vmm: %s: %s\n", path.c_str(), config.error().to_string().c_str());
+    base::log_error("{}: {}", path.string(), config.error().to_string());
     return 2;
   }
   std::printf("%s: ok (%s backend, bus %llu bytes, %u channels)\n", path.c_str(),
@@ -104,7 +118,7 @@ int run_vmm(const VmmOptions& options) {
   auto config = override_backend(load_vm_config(options.config_path), options.backend);
   Vmm vmm(control.get(), config ? config->name : "?");
   if (!handoff) {
-    vmm.emit("error handoff: " + ringbus::to_string(handoff.error()));
+    vmm.emit("error handoff: " + to_string(handoff.error()));
     return 2;
   }
   if (!config) {
@@ -120,12 +134,12 @@ int run_vmm(const VmmOptions& options) {
     // Validate the region before any guest sees it (a private mapping, dropped right away).
     auto dup = dup_fd(handoff->region.get());
     if (!dup) {
-      vmm.emit("error handoff: " + ringbus::to_string(dup.error()));
+      vmm.emit("error handoff: " + to_string(dup.error()));
       return 2;
     }
     auto bus = ringbus::Bus::attach_fd(std::move(*dup), ringbus::Side::kHost);
     if (!bus) {
-      vmm.emit("error bus: " + ringbus::to_string(bus.error()));
+      vmm.emit("error bus: " + to_string(bus.error()));
       return 2;
     }
   }
@@ -156,7 +170,7 @@ int run_vmm(const VmmOptions& options) {
       break;
   }
   if (auto r = backend->start(std::move(fds)); !r) {
-    vmm.emit("state crashed start failed: " + ringbus::to_string(r.error()));
+    vmm.emit("state crashed start failed: " + to_string(r.error()));
     backend->stop(std::chrono::milliseconds(500));
     return 1;
   }
@@ -192,7 +206,7 @@ int run_vmm(const VmmOptions& options) {
       }
     }
     if (p[1].revents != 0) {
-      if (auto r = backend->on_ready(); !r) vmm.emit("info backend: " + ringbus::to_string(r.error()));
+      if (auto r = backend->on_ready(); !r) vmm.emit("info backend: " + to_string(r.error()));
     }
     if (backend->finished()) break;
   }

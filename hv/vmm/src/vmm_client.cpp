@@ -7,12 +7,10 @@
 #include <array>
 #include <cerrno>
 
+#include "vitrine/base/clock.hpp"
 #include "vitrine/ringbus/handoff.hpp"
 
 namespace vitrine::hv {
-
-using ringbus::Errc;
-using ringbus::Error;
 
 Result<VmmClient> VmmClient::launch(const VmmLaunch& l, const BusFds& fds) {
   int sv[2];
@@ -34,7 +32,7 @@ Result<VmmClient> VmmClient::launch(const VmmLaunch& l, const BusFds& fds) {
   // rdpmux::BusDoorbells wire order: guest, then host.
   const std::array<int, 2> bells{fds.wake_guest.get(), fds.wake_host.get()};
   if (auto r = ringbus::send_handoff(mine.get(), fds.region.get(), fds.region_size, bells); !r)
-    return std::unexpected(r.error());
+    return std::unexpected(from_bus(r.error()));
   return VmmClient(std::move(*child), std::move(mine));
 }
 
@@ -55,12 +53,11 @@ Result<std::optional<std::string>> VmmClient::next_event(std::chrono::millisecon
 
 Result<std::string> VmmClient::wait_for(std::string_view prefix, std::chrono::milliseconds timeout,
                                         std::vector<std::string>* seen) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto deadline = base::Deadline::after(timeout);
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0)
+    if (deadline.expired())
       return std::unexpected(Error{Errc::kTimeout, 0, "no \"" + std::string(prefix) + "\" event from vitrine-vmm"});
-    auto e = next_event(left);
+    auto e = next_event(std::chrono::milliseconds(deadline.remaining_ms()));
     if (!e) return std::unexpected(e.error());
     if (!*e) continue;
     if ((*e)->starts_with(prefix)) return **e;

@@ -7,11 +7,11 @@
 //   vitrine-vmm --config vm.toml --check      validate the config and exit (0 ok, 2 bad)
 #include <CLI/CLI.hpp>
 
-#include <cstdio>
-
+#include "vitrine/base/log.hpp"
 #include "vmm.hpp"
 
 int main(int argc, char** argv) {
+  vitrine::base::set_program_name("vitrine-vmm");
   CLI::App app{"vitrine-vmm: runs one Vitrine VM (sandbox, qemu or kvm backend) on a bus handed over by vitrine"};
   vitrine::hv::VmmOptions o;
   bool check = false;
@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (check) return vitrine::hv::check_config(o.config_path, o.backend);
   if (o.control_fd < 0) {
-    std::fprintf(stderr, "vitrine-vmm: --control-fd is required (vitrine starts the vmm; try --check)\n");
+    vitrine::base::log_error("--control-fd is required (vitrine starts the vmm; try --check)");
     return 2;
   }
   return vitrine::hv::run_vmm(o);

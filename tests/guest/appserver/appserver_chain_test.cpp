@@ -28,7 +28,7 @@
 #include "support/xvfb.hpp"
 #include "vitrine/rdpmux/bus_doorbells.hpp"
 #include "vitrine/rdpmux/host/connection_bridge.hpp"
-#include "vitrine/rdpmux/host_mux.hpp"
+#include "vitrine/rdpmux/mux/host_mux.hpp"
 #include "vitrine/relay/relay.hpp"
 #include "vitrine/relay/uring_engine.hpp"
 

@@ -34,14 +34,15 @@ Result<void> EchoHost::send(std::uint16_t type, std::span<const std::byte> paylo
   }
 }
 
-Result<Hello> EchoHost::wait_hello(std::chrono::milliseconds timeout, const std::function<Result<void>()>& alive) {
+Result<Hello> EchoHost::wait_hello(std::chrono::milliseconds timeout, const std::function<hv::Result<void>()>& alive) {
   const auto deadline = Clock::now() + timeout;
   while (Clock::now() < deadline) {
     auto rec = ch_.rx().peek();
     if (!rec) return std::unexpected(rec.error());
     if (!*rec) {
       if (alive)
-        if (auto a = alive(); !a) return std::unexpected(a.error());
+        if (auto a = alive(); !a)
+          return std::unexpected(ringbus::Error{ringbus::Errc::kPeerClosed, 0, a.error().message});
       auto w = ch_.wait_readable(ringbus::WaitPolicy::adaptive(), std::chrono::milliseconds(50));
       if (!w) return std::unexpected(w.error());
       continue;

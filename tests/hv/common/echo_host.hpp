@@ -9,6 +9,7 @@
 
 #include "echo_protocol.hpp"
 #include "vitrine/ringbus/channel.hpp"
+#include "vitrine/hv/error.hpp"
 #include "vitrine/ringbus/error.hpp"
 
 namespace vitrine::hv::echo {
@@ -28,7 +29,8 @@ class EchoHost {
   // Waits for the guest's hello (other records before it are an error). `alive`, when given,
   // is asked every 50 ms at most; an error from it (the VM process died) ends the wait at once
   // with that error instead of waiting out `timeout` for a hello that cannot come.
-  Result<Hello> wait_hello(std::chrono::milliseconds timeout, const std::function<Result<void>()>& alive = {});
+  // `alive`: hv's check that the guest side still runs; its failure ends the wait as kPeerClosed.
+  Result<Hello> wait_hello(std::chrono::milliseconds timeout, const std::function<hv::Result<void>()>& alive = {});
   // Sends `count` checksummed kData records of `size` bytes (pipelined) and checks every echo:
   // the guest verified host->guest, we verify guest->host.
   Result<TrafficResult> echo(std::uint64_t count, std::uint32_t size, std::chrono::milliseconds timeout);

@@ -25,14 +25,14 @@ Result<std::unique_ptr<VmmHarness>> VmmHarness::start(const std::string& toml, c
                                                       std::vector<std::string> extra_args) {
   auto h = std::make_unique<VmmHarness>();
   char tmpl[] = "/tmp/hv-test-XXXXXX";
-  if (::mkdtemp(tmpl) == nullptr) return std::unexpected(ringbus::Error::sys("mkdtemp", errno));
+  if (::mkdtemp(tmpl) == nullptr) return std::unexpected(Error::sys("mkdtemp", errno));
   h->dir_ = tmpl;
   std::string text = toml;
   for (std::size_t at; (at = text.find("@DIR@")) != std::string::npos;) text.replace(at, 5, h->dir_.string());
   std::ofstream(h->dir_ / "vm.toml") << text;
   auto config = load_vm_config(h->dir_ / "vm.toml");
   if (!config)
-    return std::unexpected(ringbus::Error{ringbus::Errc::kInvalidArgument, 0, config.error().to_string()});
+    return std::unexpected(invalid(config.error().to_string()));
   auto bus = VmBus::create(*config);
   if (!bus) return std::unexpected(bus.error());
   h->bus_.emplace(std::move(*bus));
@@ -81,18 +81,21 @@ Result<void> VmmHarness::alive() {
     events_.push_back(**e);
     unread_.push_back(**e);
     if ((*e)->starts_with("state stopped") || (*e)->starts_with("state crashed"))
-      return std::unexpected(ringbus::Error{ringbus::Errc::kPeerClosed, 0, "the VM ended: " + **e});
+      return std::unexpected(Error{Errc::kPeerClosed, 0, "the VM ended: " + **e});
   }
   auto st = client_->process().try_wait();
   if (!st) return std::unexpected(st.error());
   if (*st)
     return std::unexpected(
-        ringbus::Error{ringbus::Errc::kPeerClosed, 0, "vitrine-vmm exited (" + (*st)->to_string() + ")"});
+        Error{Errc::kPeerClosed, 0, "vitrine-vmm exited (" + (*st)->to_string() + ")"});
   return {};
 }
 
 Result<echo::Hello> VmmHarness::wait_hello(std::chrono::milliseconds timeout) {
-  return host_->wait_hello(timeout, [this] { return alive(); });
+  // The echo protocol speaks the bus's errors; the harness hv's (a VM that ended: kPeerClosed).
+  auto hello = host_->wait_hello(timeout, [this] { return alive(); });
+  if (!hello) return std::unexpected(from_bus(hello.error()));
+  return *hello;
 }
 
 std::string VmmHarness::logs() const {

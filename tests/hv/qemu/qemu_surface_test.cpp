@@ -34,7 +34,7 @@
 #include "vitrine/rdpmux/bus_doorbells.hpp"
 #include "vitrine/rdpmux/host/connection_bridge.hpp"
 #include "vitrine/rdpmux/host/rdp_client.hpp"
-#include "vitrine/rdpmux/host_mux.hpp"
+#include "vitrine/rdpmux/mux/host_mux.hpp"
 #include "vitrine/viewer/surface_receiver.hpp"
 
 namespace vitrine::hv::test {

@@ -20,7 +20,7 @@
 #include <memory>
 #include <string>
 
-#include "vitrine/rdpmux/host_mux.hpp"
+#include "vitrine/rdpmux/mux/host_mux.hpp"
 #include "vmm_harness.hpp"
 
 namespace vitrine::hv::test {

@@ -1,4 +1,4 @@
-// hv_surface_stamp_app: the application inside the QEMU surface guest (surface_guest_qemu.hpp).
+// hv_surface_stamp_app: the application inside the QEMU surface guest (qemu_surface_guest.hpp).
 // It is bench_e2e's StampWindow (the sandbox surface cases' X client: MIT-SHM PutImage of a whole
 // 256x256 window per paint) made into a program, because inside a VM the host cannot call it:
 // pointer motion drives it instead (surface_stamp_protocol.hpp).

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "echo_protocol.hpp"
-#include "vitrine/rdpmux/host_mux.hpp"
+#include "vitrine/rdpmux/mux/host_mux.hpp"
 #include "vmm_harness.hpp"
 
 namespace vitrine::hv {
@@ -47,9 +47,9 @@ Result<std::unique_ptr<rdpmux::HostMux>> make_mux(VmmHarness& h) {
     fds.push_back(std::move(*d));
   }
   auto bells = rdpmux::BusDoorbells::from_fds(std::move(fds));
-  if (!bells) return std::unexpected(ringbus::Error{ringbus::Errc::kInvalidArgument, 0, bells.error().message});
+  if (!bells) return std::unexpected(invalid(bells.error().message));
   auto mux = rdpmux::HostMux::create(h.bus().bus(), std::move(*bells));
-  if (!mux) return std::unexpected(ringbus::Error{ringbus::Errc::kInvalidArgument, 0, mux.error().message});
+  if (!mux) return std::unexpected(invalid(mux.error().message));
   return std::move(*mux);
 }
 

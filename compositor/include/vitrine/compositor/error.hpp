@@ -4,9 +4,9 @@
 #pragma once
 
 #include <cstdint>
-#include <expected>
-#include <string>
 #include <string_view>
+
+#include "vitrine/base/error.hpp"
 
 namespace vitrine::compositor {
 
@@ -15,26 +15,22 @@ enum class Errc : std::uint8_t {
   kNotFound,         // no window with that id
   kAlreadyExists,    // a window with that id exists already
   kLimit,            // a cap was reached (window count, rectangle count, texture size)
-  kEgl,              // EGL call failed (eglGetError() in Error::detail)
+  kEgl,              // EGL call failed (eglGetError() in Error::sys_errno)
   kGl,               // GL reported an error or lacks a required feature
   kX11,              // X server connection or request failed
-  kIo,               // file I/O (PNG output); errno in Error::detail
+  kIo,               // file I/O (PNG output); errno in Error::sys_errno
 };
 
-struct Error {
-  Errc code;
-  std::string message;
-  int detail = 0;  // eglGetError(), glGetError() or errno, depending on code
-};
+// code, sys_errno (eglGetError(), glGetError(), errno or the libspng code, depending on the
+// code; 0 when none), message. The message names the failing call and, for EGL and GL, the
+// error in words: to_string shows only the message.
+using Error = base::Error<Errc>;
 
 std::string_view errc_name(Errc code);
-std::string to_string(const Error& error);
+using base::fail;
+using base::to_string;
 
 template <typename T>
-using Result = std::expected<T, Error>;
-
-inline std::unexpected<Error> fail(Errc code, std::string message, int detail = 0) {
-  return std::unexpected(Error{code, std::move(message), detail});
-}
+using Result = base::Result<T, Errc>;
 
 }  // namespace vitrine::compositor

@@ -6,44 +6,18 @@
 // All units are pixels; y grows downwards in every space.
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
+
+#include "vitrine/base/rect.hpp"
 
 namespace vitrine::compositor {
 
+// The rectangle and point types are base's (vitrine/base/rect.hpp: intersect, unite, clip,
+// contains, overflow-free area); the compositor names its three spaces.
 template <typename Space>
-struct Point {
-  std::int32_t x = 0;
-  std::int32_t y = 0;
-  friend bool operator==(const Point&, const Point&) = default;
-};
-
+using Point = base::Point<Space>;
 template <typename Space>
-struct Rect {
-  std::int32_t x = 0;
-  std::int32_t y = 0;
-  std::int32_t width = 0;
-  std::int32_t height = 0;
-
-  [[nodiscard]] bool empty() const { return width <= 0 || height <= 0; }
-  [[nodiscard]] std::int64_t area() const {
-    return empty() ? 0 : static_cast<std::int64_t>(width) * height;
-  }
-  [[nodiscard]] Point<Space> origin() const { return {x, y}; }
-  [[nodiscard]] bool contains(Point<Space> p) const {
-    return p.x >= x && p.y >= y && p.x - x < width && p.y - y < height;
-  }
-  [[nodiscard]] Rect intersect(const Rect& o) const {
-    const std::int64_t x0 = std::max<std::int64_t>(x, o.x);
-    const std::int64_t y0 = std::max<std::int64_t>(y, o.y);
-    const std::int64_t x1 = std::min<std::int64_t>(std::int64_t{x} + width, std::int64_t{o.x} + o.width);
-    const std::int64_t y1 = std::min<std::int64_t>(std::int64_t{y} + height, std::int64_t{o.y} + o.height);
-    if (x1 <= x0 || y1 <= y0) return {};
-    return {static_cast<std::int32_t>(x0), static_cast<std::int32_t>(y0),
-            static_cast<std::int32_t>(x1 - x0), static_cast<std::int32_t>(y1 - y0)};
-  }
-  friend bool operator==(const Rect&, const Rect&) = default;
-};
+using Rect = base::Rect<Space>;
 
 struct DesktopSpace {};
 struct WindowSpace {};

@@ -17,7 +17,7 @@
 #include <variant>
 #include <vector>
 
-#include "../log.hpp"
+#include "vitrine/base/log.hpp"
 #include "pointer_sender.hpp"
 #include "rail_channel.hpp"
 #include "update_writer.hpp"
@@ -169,18 +169,19 @@ bool Session::configure_settings() {
 BOOL Session::on_post_connect(freerdp_peer* peer) {
   Session* self = session_of(peer->context);
   rdpSettings* s = peer->context->settings;
-  log_info("client connected: {}x{} desktop requested, {} bpp, multifrag {} bytes, RemoteApp {}",
-           s->DesktopWidth, s->DesktopHeight, s->ColorDepth, s->MultifragMaxRequestSize,
-           s->RemoteApplicationMode ? "yes" : "no");
+  base::log_info("client connected: {}x{} desktop requested, {} bpp, multifrag {} bytes, RemoteApp {}",
+                 s->DesktopWidth, s->DesktopHeight, s->ColorDepth, s->MultifragMaxRequestSize,
+                 s->RemoteApplicationMode ? "yes" : "no");
   // The client decided: FreeRDP's server copies the Client Info PDU's INFO_COMPRESSION and level
   // into these settings (info.c), and compresses fast-path output only then. The appserver cannot
   // tell a bus client from a network one (the relay connects locally), the client can: Vitrine's
   // host client asks for none over the bus, where compression costs CPU and saves nothing.
-  log_info("bulk compression: {}", !s->CompressionEnabled           ? "off (the client did not ask for it)"
-                                   : s->CompressionLevel == 0 ? "MPPC 8K (asked by the client)"
-                                   : s->CompressionLevel == 1 ? "MPPC 64K (asked by the client)"
-                                   : s->CompressionLevel == 2 ? "NCRUSH, RDP 6.0 (asked by the client)"
-                                                              : "XCRUSH, RDP 6.1 (asked by the client)");
+  base::log_info("bulk compression: {}", !s->CompressionEnabled     ? "off (the client did not ask for it)"
+                                         : s->CompressionLevel == 0 ? "MPPC 8K (asked by the client)"
+                                         : s->CompressionLevel == 1 ? "MPPC 64K (asked by the client)"
+                                         : s->CompressionLevel == 2
+                                             ? "NCRUSH, RDP 6.0 (asked by the client)"
+                                             : "XCRUSH, RDP 6.1 (asked by the client)");
   // The desktop is the guest's X screen; the demand-active PDU that follows carries this size
   // (the client sized its own request from its screen).
   s->DesktopWidth = static_cast<UINT32>(self->desktop_.width);
@@ -193,11 +194,11 @@ BOOL Session::on_activate(freerdp_peer* peer) {
   rdpSettings* s = peer->context->settings;
   Codec codec = self->options_.codec;
   if (codec == Codec::kRemoteFx && !s->RemoteFxCodec) {
-    log_warn("client does not accept RemoteFX; falling back to planar");
+    base::log_warn("client does not accept RemoteFX; falling back to planar");
     codec = Codec::kPlanar;
   }
   if (codec == Codec::kRaw && !s->SurfaceCommandsEnabled) {
-    log_warn("client does not accept surface commands; falling back to planar");
+    base::log_warn("client does not accept surface commands; falling back to planar");
     codec = Codec::kPlanar;
   }
   const size_t multifrag = s->MultifragMaxRequestSize ? s->MultifragMaxRequestSize : 65535;
@@ -205,7 +206,7 @@ BOOL Session::on_activate(freerdp_peer* peer) {
                        .intersect(self->capture_.desktop());
   auto enc = SurfaceEncoder::create(codec, self->desktop_, multifrag);
   if (!enc) {
-    log_warn("cannot encode for this client: {}", enc.error());
+    base::log_warn("cannot encode for this client: {}", enc.error());
     return FALSE;
   }
   self->encoder_ = std::move(*enc);
@@ -213,7 +214,7 @@ BOOL Session::on_activate(freerdp_peer* peer) {
   if (!self->rail_ && WTSVirtualChannelManagerIsChannelJoined(self->vcm_, "rail")) {
     self->rail_ = RailChannel::start(self->vcm_, peer->context);
     if (!self->rail_ || !self->rail_->send_handshake()) {
-      log_warn("cannot start the rail channel");
+      base::log_warn("cannot start the rail channel");
       return FALSE;
     }
   }
@@ -222,8 +223,8 @@ BOOL Session::on_activate(freerdp_peer* peer) {
   self->stats_.activated = true;
   self->cursor_generation_ = 0;
   self->capture_.damage_all();
-  log_info("session active: {}x{}, codec {}, rail {}", self->desktop_.width, self->desktop_.height,
-           codec_name(codec), self->rail_ ? "on" : "off");
+  base::log_info("session active: {}x{}, codec {}, rail {}", self->desktop_.width, self->desktop_.height,
+                 codec_name(codec), self->rail_ ? "on" : "off");
   return TRUE;
 }
 
@@ -303,13 +304,13 @@ void Session::handle_rail(const RailEvent& ev) {
     ++stats_.execs;
     const ExecOutcome out = launcher_.launch({e->program, e->working_dir, e->arguments});
     if (out.rail_result == RAIL_EXEC_S_OK) {
-      log_info("exec '{}': {}", e->program, out.message);
+      base::log_info("exec '{}': {}", e->program, out.message);
     } else {
-      log_warn("exec '{}' failed (result {}): {}", e->program, out.rail_result, out.message);
+      base::log_warn("exec '{}' failed (result {}): {}", e->program, out.rail_result, out.message);
     }
     rail_->send_exec_result(e->flags, out.rail_result, out.raw_result, e->program);
   } else if (const auto* a = std::get_if<RailActivate>(&ev)) {
-    if (a->enabled && !act.activate(a->window)) log_debug("activate: unknown window {:#x}", a->window);
+    if (a->enabled && !act.activate(a->window)) base::log_debug("activate: unknown window {:#x}", a->window);
   } else if (const auto* c = std::get_if<RailSysCommand>(&ev)) {
     bool known = true;
     switch (c->command) {
@@ -333,10 +334,9 @@ void Session::handle_rail(const RailEvent& ev) {
                                     static_cast<int16_t>(info->frame.x), static_cast<int16_t>(info->frame.y));
         break;
       }
-      default:
-        log_debug("syscommand {:#x} ignored", c->command);
+      default: base::log_debug("syscommand {:#x} ignored", c->command);
     }
-    if (!known) log_debug("syscommand {:#x}: unknown window {:#x}", c->command, c->window);
+    if (!known) base::log_debug("syscommand {:#x}: unknown window {:#x}", c->command, c->window);
   } else if (const auto* m = std::get_if<RailWindowMove>(&ev)) {
     act.move_resize(m->window, Rect{m->left, m->top, m->right - m->left, m->bottom - m->top});
     if (moving_window_ == m->window) {
@@ -347,7 +347,7 @@ void Session::handle_rail(const RailEvent& ev) {
     const WindowInfo* info = capture_.windows().find(g->window);
     rail_->send_app_id(g->window, info ? info->app_id : std::string());
   } else if (const auto* o = std::get_if<RailOther>(&ev)) {
-    log_debug("rail: {}", o->what);
+    base::log_debug("rail: {}", o->what);
   }
 }
 
@@ -375,11 +375,11 @@ bool Session::send_pixels() {
     if (r.empty()) continue;
     auto image = capture_.grabber().grab_screen(r);
     if (!image) {
-      log_debug("grab {}x{}+{}+{} failed: {}", r.width, r.height, r.x, r.y, image.error());
+      base::log_debug("grab {}x{}+{}+{} failed: {}", r.width, r.height, r.x, r.y, image.error());
       continue;
     }
     if (!encoder_->encode(*image, r)) {
-      log_warn("encoding {}x{}+{}+{} failed", r.width, r.height, r.x, r.y);
+      base::log_warn("encoding {}x{}+{}+{} failed", r.width, r.height, r.x, r.y);
       continue;
     }
     stats_.pixels += static_cast<uint64_t>(r.area());
@@ -448,7 +448,7 @@ void Session::loop(const std::atomic<bool>& stop) {
     if (options_.reject_fd >= 0 && (fds[reject_index].revents & POLLIN)) {
       const int extra = ::accept4(options_.reject_fd, nullptr, nullptr, SOCK_CLOEXEC);
       if (extra >= 0) {
-        log_warn("a second client connected while one is served: refused");
+        base::log_warn("a second client connected while one is served: refused");
         ::close(extra);
       }
     }

@@ -5,7 +5,7 @@
 
 #include <cstring>
 
-#include "../log.hpp"
+#include "vitrine/base/log.hpp"
 #include "window_orders.hpp"
 
 namespace vitrine::appserver::rdp {
@@ -148,7 +148,7 @@ std::vector<RailEvent> RailChannel::take_events() {
     dropped = dropped_;
     dropped_ = 0;
   }
-  if (dropped) log_warn("rail: dropped {} client PDUs over the queue bound", dropped);
+  if (dropped) base::log_warn("rail: dropped {} client PDUs over the queue bound", dropped);
   return out;
 }
 

@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "../log.hpp"
+#include "vitrine/base/log.hpp"
 
 namespace vitrine::appserver::surface {
 
@@ -21,14 +21,14 @@ std::unique_ptr<BusImageReader> BusImageReader::create(Display* display, int bus
   xcb_connection_t* c = XGetXCBConnection(display);
   const xcb_query_extension_reply_t* ext = xcb_get_extension_data(c, &xcb_shm_id);
   if (ext == nullptr || !ext->present) {
-    log_info("surfaces: the X server has no MIT-SHM: one copy per pixel");
+    base::log_info("surfaces: the X server has no MIT-SHM: one copy per pixel");
     return r;
   }
   auto* version = xcb_shm_query_version_reply(c, xcb_shm_query_version(c), nullptr);
   const bool fd_passing = version != nullptr && (version->major_version > 1 || version->minor_version >= 2);
   std::free(version);
   if (!fd_passing) {
-    log_info("surfaces: the X server's MIT-SHM cannot attach an fd (before 1.2): one copy per pixel");
+    base::log_info("surfaces: the X server's MIT-SHM cannot attach an fd (before 1.2): one copy per pixel");
     return r;
   }
   // xcb closes the fd it sends: give it a duplicate.
@@ -37,7 +37,8 @@ std::unique_ptr<BusImageReader> BusImageReader::create(Display* display, int bus
   const xcb_shm_seg_t seg = xcb_generate_id(c);
   xcb_generic_error_t* error = xcb_request_check(c, xcb_shm_attach_fd_checked(c, seg, fd, 0));
   if (error != nullptr) {
-    log_info("surfaces: the X server refused to map the bus (error {}): one copy per pixel", int(error->error_code));
+    base::log_info("surfaces: the X server refused to map the bus (error {}): one copy per pixel",
+                   int(error->error_code));
     std::free(error);
     return r;
   }

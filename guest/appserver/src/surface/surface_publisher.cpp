@@ -2,13 +2,13 @@
 
 #include <X11/Xlib.h>
 #include <X11/extensions/Xcomposite.h>
-#include <time.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstring>
 
-#include "../log.hpp"
+#include "vitrine/base/clock.hpp"
+#include "vitrine/base/log.hpp"
 #include "vitrine/rdpmux/surface_codec.hpp"
 
 namespace vitrine::appserver::surface {
@@ -16,12 +16,6 @@ namespace {
 
 constexpr std::size_t kMaxRects = rdpmux::kSurfaceMaxPresentRects;
 constexpr std::size_t kMaxRepliesPerTurn = 1024;
-
-std::uint64_t now_ns() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
-}
 
 // The surface covers the window's frame, border included: the RemoteApp window is the frame, and
 // GetImage of a window reaches its outside edges (window coordinates -border ..).
@@ -68,7 +62,8 @@ void SurfacePublisher::read_host() {
   for (std::size_t n = 0; n < kMaxRepliesPerTurn; ++n) {
     auto rec = rx.peek();
     if (!rec) {
-      log_warn("surfaces: the host->guest ring broke ({}); waiting for the host to reset it", rec.error().message);
+      base::log_warn("surfaces: the host->guest ring broke ({}); waiting for the host to reset it",
+                     rec.error().message);
       session_ = 0;
       forget_all();
       return;
@@ -77,20 +72,21 @@ void SurfacePublisher::read_host() {
     auto m = rdpmux::decode_host_surface(rec->type, rec->payload);
     rx.release();
     if (!m) {
-      log_warn("surfaces: {}", m.error());
+      base::log_warn("surfaces: {}", m.error());
       continue;
     }
     if (const auto* ready = std::get_if<rdpmux::SurfaceHostReadyMsg>(&*m)) {
       if (ready->version != rdpmux::kSurfaceProtocolVersion) {
-        log_warn("surfaces: the host speaks surface protocol {}, this appserver {}: RDP pixels", ready->version,
-                 rdpmux::kSurfaceProtocolVersion);
+        base::log_warn("surfaces: the host speaks surface protocol {}, this appserver {}: RDP pixels",
+                       ready->version, rdpmux::kSurfaceProtocolVersion);
         session_ = 0;
         continue;
       }
       session_ = ready->session;
       ++stats_.host_sessions;
       forget_all();
-      log_info("surfaces: the host reads window surfaces (session {}, zero-copy {})", session_, reader_->zero_copy());
+      base::log_info("surfaces: the host reads window surfaces (session {}, zero-copy {})", session_,
+                     reader_->zero_copy());
     } else if (const auto* rel = std::get_if<rdpmux::SurfaceReleasedMsg>(&*m)) {
       if (auto r = retired_owned_.find({rel->surface_id, rel->buffer}); r != retired_owned_.end()) {
         pool_.free(r->second);
@@ -102,8 +98,9 @@ void SurfacePublisher::read_host() {
     } else if (const auto* drop = std::get_if<rdpmux::SurfaceDroppedMsg>(&*m)) {
       for (auto it = surfaces_.begin(); it != surfaces_.end(); ++it) {
         if (it->second.id != drop->surface_id) continue;
-        log_warn("surfaces: the host dropped the surface of window {:#x} (reason {}): RDP pixels for it", it->first,
-                 drop->reason);
+        base::log_warn(
+            "surfaces: the host dropped the surface of window {:#x} (reason {}): RDP pixels for it",
+            it->first, drop->reason);
         refused_.insert(it->first);
         ++stats_.dropped;
         // The host reads none of its buffers any more.
@@ -156,11 +153,14 @@ void SurfacePublisher::request_stats_log() { g_stats_requested.store(true, std::
 void SurfacePublisher::log_stats() const {
   // bytes_read: whole rows the X server wrote into the pool (ShmGetImage; one copy, in the X
   // server); bytes_copied: user-space copies on top (the fallback path only).
-  log_info("surfaces: {} surfaces ({} created), {} presents, {} bytes presented, {} bytes written into the pool by "
-           "the X server, {} bytes copied in user space, zero-copy {}, {} waits for a buffer, {} dropped, {} left on "
-           "RDP for want of pool space",
-           stats_.surfaces, stats_.creates, stats_.presents, stats_.bytes_presented, stats_.bytes_read,
-           stats_.bytes_copied, reader_->zero_copy(), stats_.waits_for_buffer, stats_.dropped, stats_.pool_full);
+  base::log_info(
+      "surfaces: {} surfaces ({} created), {} presents, {} bytes presented, {} bytes written into the pool "
+      "by "
+      "the X server, {} bytes copied in user space, zero-copy {}, {} waits for a buffer, {} dropped, {} left "
+      "on "
+      "RDP for want of pool space",
+      stats_.surfaces, stats_.creates, stats_.presents, stats_.bytes_presented, stats_.bytes_read,
+      stats_.bytes_copied, reader_->zero_copy(), stats_.waits_for_buffer, stats_.dropped, stats_.pool_full);
 }
 
 void SurfacePublisher::sync() {
@@ -353,16 +353,17 @@ bool SurfacePublisher::present(Surface& s, const Rect& frame, DamageRegion* dama
     if (auto read = read_band(s, pixmap, *buffer, readable.x, readable.width, top, bottom); !read) {
       // Usually the window went away under us (the next turn drops it). A window that stays
       // and keeps refusing goes back to RDP rather than showing nothing.
-      log_debug("surfaces: {}", read.error());
+      base::log_debug("surfaces: {}", read.error());
       if (pixmap != 0) {  // no composite pixmap after all: the window, next turn
-        log_info("surfaces: window {:#x} has no composite pixmap to read ({}); reading the window", s.window,
-                 read.error());
+        base::log_info("surfaces: window {:#x} has no composite pixmap to read ({}); reading the window",
+                       s.window, read.error());
         s.pixmap_failed = true;
         return true;  // the damage stays for the next turn
       }
       if (damage) damage->clear();
       if (++s.failed_reads >= kMaxFailedReads) {
-        log_warn("surfaces: the X server refused {} reads of window {:#x}: RDP pixels for it", s.failed_reads, s.window);
+        base::log_warn("surfaces: the X server refused {} reads of window {:#x}: RDP pixels for it",
+                       s.failed_reads, s.window);
         refuse(s, frame);
       }
       return true;
@@ -376,7 +377,7 @@ bool SurfacePublisher::present(Surface& s, const Rect& frame, DamageRegion* dama
     bytes += std::uint64_t(r.area()) * 4;
   }
   const std::uint32_t index = buffer == &s.buffers[0] ? 0 : 1;
-  rdpmux::SurfacePresentMsg m{s.id, index, s.sequence + 1, now_ns(), 0, 0};
+  rdpmux::SurfacePresentMsg m{s.id, index, s.sequence + 1, base::monotonic_ns(), 0, 0};
   auto sent = rdpmux::send_surface_present(tx(), m, wire);
   if (!sent || !*sent) return false;  // ring full: the damage stays for the next turn
   ++s.sequence;

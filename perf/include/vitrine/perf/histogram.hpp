@@ -80,7 +80,4 @@ class StageTelemetry {
   std::array<LatencyHistogram, static_cast<std::size_t>(Stage::kCount)> stages_;
 };
 
-// CLOCK_MONOTONIC in nanoseconds (system-wide: comparable between the host and sandbox guests).
-std::uint64_t monotonic_ns();
-
 }  // namespace vitrine::perf

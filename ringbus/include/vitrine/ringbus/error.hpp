@@ -4,9 +4,9 @@
 #pragma once
 
 #include <cstdint>
-#include <expected>
-#include <string>
 #include <string_view>
+
+#include "vitrine/base/error.hpp"
 
 namespace vitrine::ringbus {
 
@@ -20,18 +20,14 @@ enum class Errc : std::uint8_t {
   kPeerClosed,        // the other end of a handoff socket went away
 };
 
-struct Error {
-  Errc code;
-  int sys_errno = 0;
-  std::string message;  // says what was wrong, with the offending values
-
-  static Error sys(std::string what, int err);
-};
+// The fields (code, sys_errno, message) and Error::sys come from base::Error.
+using Error = base::Error<Errc>;
 
 std::string_view errc_name(Errc code);
-std::string to_string(const Error& error);
+using base::fail;
+using base::to_string;
 
 template <typename T>
-using Result = std::expected<T, Error>;
+using Result = base::Result<T, Errc>;
 
 }  // namespace vitrine::ringbus

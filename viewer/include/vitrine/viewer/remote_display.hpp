@@ -56,7 +56,7 @@
 #include "vitrine/rdpmux/host/connection_bridge.hpp"
 #include "vitrine/rdpmux/host/display_sink.hpp"
 #include "vitrine/rdpmux/host/window_events.hpp"
-#include "vitrine/rdpmux/host_mux.hpp"
+#include "vitrine/rdpmux/mux/host_mux.hpp"
 #include "vitrine/viewer/guest_input.hpp"
 #include "vitrine/viewer/surface_pump.hpp"
 #include "vitrine/viewer/surface_receiver.hpp"

@@ -13,7 +13,6 @@
 #include <set>
 #include <unordered_map>
 #include <utility>
-#include <vector>
 
 #include "vitrine/compositor/compositor.hpp"
 #include "vitrine/viewer/surface_receiver.hpp"
@@ -67,7 +66,6 @@ class SurfacePump final : public SurfaceSink {
   compositor::Compositor& compositor_;
   SurfaceReceiver* receiver_ = nullptr;
   std::unordered_map<std::uint32_t, Size> surfaces_;  // by window
-  std::vector<compositor::WindowRect> rects_;          // scratch
   bool dirty_ = false;
   Oldest oldest_;
   SurfacePumpStats stats_;

@@ -25,18 +25,16 @@
 #include <unordered_set>
 #include <vector>
 
+#include "vitrine/compositor/geometry.hpp"
 #include "vitrine/rdpmux/surface_codec.hpp"
 #include "vitrine/ringbus/bus.hpp"
 
 namespace vitrine::viewer {
 
-// A rectangle of a surface (surface coordinates), inside it.
-struct SurfaceRect {
-  std::int32_t x = 0;
-  std::int32_t y = 0;
-  std::int32_t width = 0;
-  std::int32_t height = 0;
-};
+// A rectangle of a surface, inside it. A surface holds exactly its window's pixels, so surface
+// coordinates are the window's (compositor::WindowSpace): the rectangles go to
+// Compositor::upload_surface as they are.
+using SurfaceRect = compositor::WindowRect;
 
 // One accepted Present: the buffer's pixels and what changed. Valid during surface_presented().
 struct SurfaceFrame {

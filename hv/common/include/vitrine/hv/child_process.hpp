@@ -11,12 +11,11 @@
 #include <utility>
 #include <vector>
 
-#include "vitrine/ringbus/error.hpp"
+#include "vitrine/hv/error.hpp"
 #include "vitrine/ringbus/unique_fd.hpp"
 
 namespace vitrine::hv {
 
-using ringbus::Result;
 using ringbus::UniqueFd;
 
 struct ExitStatus {

@@ -11,13 +11,13 @@
 #include <memory>
 
 #include "vitrine/hv/vm_config.hpp"
+#include "vitrine/hv/error.hpp"
 #include "vitrine/ringbus/bus.hpp"
 #include "vitrine/ringbus/doorbell.hpp"
 #include "vitrine/ringbus/unique_fd.hpp"
 
 namespace vitrine::hv {
 
-using ringbus::Result;
 
 // The fds that travel to vitrine-vmm (ringbus handoff) and on into the VM.
 struct BusFds {

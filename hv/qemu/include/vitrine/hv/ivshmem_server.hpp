@@ -21,12 +21,11 @@
 #include <string>
 #include <vector>
 
-#include "vitrine/ringbus/error.hpp"
+#include "vitrine/hv/error.hpp"
 #include "vitrine/ringbus/unique_fd.hpp"
 
 namespace vitrine::hv {
 
-using ringbus::Result;
 using ringbus::UniqueFd;
 
 class IvshmemServer {

@@ -1,18 +1,19 @@
-// hv/kvm reports errors the way every room does across boundaries: ringbus' Result/Error.
+// hv/kvm reports errors with hv's codes (vitrine/hv/error.hpp), like every hv part: the same
+// names inside hv::kvm, plus the two shorthands its sources use most.
 #pragma once
 
 #include <cerrno>
 #include <string>
 
-#include "vitrine/ringbus/error.hpp"
+#include "vitrine/hv/error.hpp"
 
 namespace vitrine::hv::kvm {
 
-using ringbus::Errc;
-using ringbus::Error;
-using ringbus::Result;
+using hv::Errc;
+using hv::Error;
+using hv::Result;
+using hv::invalid;
 
-inline Error invalid(std::string message) { return Error{Errc::kInvalidArgument, 0, std::move(message)}; }
 inline Error sys_error(std::string what) { return Error::sys(std::move(what), errno); }
 
 }  // namespace vitrine::hv::kvm
