@@ -28,7 +28,6 @@ int main(int argc, char** argv) {
   add_launch_command(app, globals, exit_code);
   add_launcher_commands(app, globals, exit_code);
   add_stats_command(app, globals, exit_code);
-  add_catalog_command(app, globals, exit_code);
   add_record_replay_commands(app, globals, exit_code);
 
   app.parse_complete_callback([&globals] { setup_logging(globals.verbose); });

@@ -35,7 +35,7 @@
 #include "rail_test_server.hpp"
 #include "vitrine/rdpmux/host/connection_bridge.hpp"
 #include "vitrine/rdpmux/host/rdp_client.hpp"
-#include "vitrine/rdpmux/host_mux.hpp"
+#include "vitrine/rdpmux/mux/host_mux.hpp"
 #include "relay_loop.hpp"
 #include "stamp_sink.hpp"
 

@@ -33,7 +33,7 @@
 #include "vitrine/compositor/compositor.hpp"
 #include "vitrine/rdpmux/host/connection_bridge.hpp"
 #include "vitrine/rdpmux/host/rdp_client.hpp"
-#include "vitrine/rdpmux/host_mux.hpp"
+#include "vitrine/rdpmux/mux/host_mux.hpp"
 #include "vitrine/rdpmux/target.hpp"
 #include "vitrine/ringbus/unique_fd.hpp"
 #include "vitrine/viewer/surface_pump.hpp"

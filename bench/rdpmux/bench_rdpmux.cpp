@@ -41,7 +41,7 @@
 #include "null_sink.hpp"
 #include "bus_pair.hpp"
 #include "vitrine/rdpmux/host/connection_bridge.hpp"
-#include "vitrine/rdpmux/host_mux.hpp"
+#include "vitrine/rdpmux/mux/host_mux.hpp"
 #include "relay_loop.hpp"
 #include "rail_test_server.hpp"
 #include "vitrine/rdpmux/host/rdp_client.hpp"

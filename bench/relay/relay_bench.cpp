@@ -21,7 +21,7 @@
 #include <thread>
 
 #include "bench_main.hpp"
-#include "vitrine/rdpmux/host_mux.hpp"
+#include "vitrine/rdpmux/mux/host_mux.hpp"
 #include "vitrine/relay/relay.hpp"
 #include "vitrine/relay/uring_engine.hpp"
 

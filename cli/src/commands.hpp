@@ -21,7 +21,6 @@ void add_apps_command(CLI::App& app, GlobalOptions& globals, int& exit_code);
 void add_launch_command(CLI::App& app, GlobalOptions& globals, int& exit_code);
 void add_launcher_commands(CLI::App& app, GlobalOptions& globals, int& exit_code);
 void add_stats_command(CLI::App& app, GlobalOptions& globals, int& exit_code);
-void add_catalog_command(CLI::App& app, GlobalOptions& globals, int& exit_code);
 void add_record_replay_commands(CLI::App& app, GlobalOptions& globals, int& exit_code);  // cmd_replay.cpp
 // run, demo and connect: start a VM and an RDP session through its bus (instance.hpp).
 void add_session_commands(CLI::App& app, GlobalOptions& globals, int& exit_code);

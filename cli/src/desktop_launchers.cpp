@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "vitrine/catalog/desktop_entry.hpp"
+#include "vitrine/rdpmux/catalog_exec.hpp"
 
 namespace vitrine::cli {
 namespace fs = std::filesystem;

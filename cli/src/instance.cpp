@@ -12,7 +12,7 @@
 
 #include "launcher_server.hpp"
 #include "runtime_paths.hpp"
-#include "vitrine/catalog/launch_argv.hpp"
+#include "vitrine/rdpmux/catalog_exec.hpp"
 #include "vitrine/rdpmux/host/remote_session.hpp"
 
 namespace vitrine::cli {

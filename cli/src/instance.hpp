@@ -27,7 +27,7 @@
 #include "instance_service.hpp"
 #include "vitrine/viewer/remote_display.hpp"
 #include "shutdown_signal.hpp"
-#include "vitrine/catalog/catalog_wire.hpp"
+#include "vitrine/rdpmux/catalog_wire.hpp"
 #include "vitrine/rdpmux/host/rdp_client.hpp"
 #include "vm_session.hpp"
 

@@ -10,7 +10,7 @@
 
 #include <expected>
 
-#include "vitrine/catalog/app_entry.hpp"
+#include "vitrine/rdpmux/catalog_entry.hpp"
 
 namespace vitrine::cli {
 

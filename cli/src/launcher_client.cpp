@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "launcher_protocol.hpp"
+#include "vitrine/base/clock.hpp"
 #include "vitrine/ringbus/unique_fd.hpp"
 
 namespace vitrine::cli {
@@ -43,7 +44,7 @@ std::expected<LauncherReply, LauncherClientError> launcher_request(const std::fi
   }
   LauncherReply reply;
   std::string buf;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto deadline = base::Deadline::after(timeout);
   for (;;) {
     std::size_t nl;
     while ((nl = buf.find('\n')) != std::string::npos) {
@@ -65,10 +66,10 @@ std::expected<LauncherReply, LauncherClientError> launcher_request(const std::fi
       reply.data.push_back(std::move(*fields));
     }
     if (buf.size() > kMaxReplyLineBytes) return err("reply line too long");
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return err(fmt::format("no reply from {} within {} ms", socket_path.string(), timeout.count()));
+    if (deadline.expired())
+      return err(fmt::format("no reply from {} within {} ms", socket_path.string(), timeout.count()));
     pollfd p{fd.get(), POLLIN, 0};
-    int rc = ::poll(&p, 1, static_cast<int>(left.count()));
+    int rc = ::poll(&p, 1, deadline.remaining_ms());
     if (rc < 0 && errno != EINTR) return err(fmt::format("poll: {}", std::strerror(errno)));
     if (rc <= 0) continue;
     char chunk[16384];

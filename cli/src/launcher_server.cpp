@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "launcher_protocol.hpp"
+#include "vitrine/base/clock.hpp"
 
 namespace vitrine::cli {
 namespace {
@@ -135,7 +136,7 @@ void LauncherServer::serve_client(int fd) {
     return;
   }
   std::string buf;
-  auto deadline = std::chrono::steady_clock::now() + options_.client_timeout;
+  const auto deadline = base::Deadline::after(options_.client_timeout);
   for (;;) {
     auto nl = buf.find('\n');
     if (nl != std::string::npos) {
@@ -148,13 +149,12 @@ void LauncherServer::serve_client(int fd) {
       write_all(fd, error_line("too-long", fmt::format("request exceeds {} bytes", kMaxRequestBytes)));
       return;
     }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
+    if (deadline.expired()) {
       write_all(fd, error_line("malformed", "no complete request line before the timeout"));
       return;
     }
     pollfd p{fd, POLLIN, 0};
-    int rc = ::poll(&p, 1, static_cast<int>(left.count()));
+    int rc = ::poll(&p, 1, deadline.remaining_ms());
     if (rc < 0 && errno != EINTR) return;
     if (rc <= 0) continue;
     char chunk[4096];

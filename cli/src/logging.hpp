@@ -1,6 +1,8 @@
-// spdlog setup for the command: stderr, "info" by default, "debug" with --verbose; routes the
-// ringbus log sink into spdlog.
+// spdlog setup for the command: stderr, "info" by default, "debug" with --verbose; plugs spdlog
+// in as the sink of the project log (vitrine/base/log.hpp), so every room's lines come out here.
 #pragma once
+
+#include <cstdint>
 
 namespace vitrine::cli {
 
@@ -17,7 +19,7 @@ class ProgressStep {
 
  private:
   const char* what_;
-  long long start_ns_;
+  std::uint64_t start_ns_;
   bool finished_ = false;
 };
 

@@ -22,7 +22,7 @@
 #include "vitrine/hv/vm_bus.hpp"
 #include "vitrine/hv/vm_config.hpp"
 #include "vitrine/hv/vmm_client.hpp"
-#include "vitrine/rdpmux/host_mux.hpp"
+#include "vitrine/rdpmux/mux/host_mux.hpp"
 #include "vitrine/rdpmux/target.hpp"
 
 namespace vitrine::cli {

@@ -7,6 +7,8 @@
 //   options: --no-fixed-buffers
 //            --apps-dir DIR (repeatable; a folder of .desktop files to publish; default: the
 //            applications folders of $XDG_DATA_HOME and $XDG_DATA_DIRS), --no-catalog
+//   vitrine-guest catalog [DIR...] [--start-menu DIR] [--watch]   what this guest publishes
+//                                                                 (a diagnostic, no bus)
 #include <signal.h>
 #include <sys/signalfd.h>
 
@@ -15,15 +17,17 @@
 #include <cstdio>
 #include <filesystem>
 #include <cstring>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "catalog_command.hpp"
 #include "vitrine/catalog/desktop_scanner.hpp"
 #include "vitrine/relay/bus_attach.hpp"
 #include "vitrine/relay/catalog_feed.hpp"
 #include "vitrine/relay/relay.hpp"
 #include "vitrine/relay/uring_engine.hpp"
-#include "vitrine/ringbus/log.hpp"
+#include "vitrine/base/log.hpp"
 
 namespace {
 
@@ -36,11 +40,12 @@ void usage() {
                "              applications folders of $XDG_DATA_HOME and $XDG_DATA_DIRS (repeatable,\n"
                "              the first wins on equal ids); icons: DIR/../icons, DIR/../pixmaps,\n"
                "              then the XDG data dirs'.\n"
-               "  --no-catalog: publish no application catalogue.\n");
+               "  --no-catalog: publish no application catalogue.\n"
+               "       vitrine-guest catalog --help: what this guest publishes (a diagnostic).\n");
 }
 
 int die(const std::string& what) {
-  std::fprintf(stderr, "vitrine-guest: %s\n", what.c_str());
+  vitrine::base::log_error("{}", what);
   return 1;
 }
 
@@ -48,6 +53,9 @@ int die(const std::string& what) {
 
 int main(int argc, char** argv) {
   using namespace vitrine;
+  base::set_program_name("vitrine-guest");
+  if (argc >= 2 && std::strcmp(argv[1], "catalog") == 0)
+    return relay::run_catalog_command(std::span<char* const>(argv + 2, static_cast<std::size_t>(argc - 2)));
   int bus_fd = -1;
   int handoff_fd = -1;
   std::string bus_path;
@@ -144,23 +152,19 @@ int main(int argc, char** argv) {
     const std::size_t ring_payload = (*attached)->bus.channel(rdpmux::kControlChannel).tx().max_payload();
     const std::size_t max_record = std::min<std::size_t>(rdpmux::kMaxCatalogFragmentBytes, ring_payload / 4);
     if (max_record <= sizeof(rdpmux::CatalogFragmentHeader) + 64) {
-      ringbus::log(ringbus::LogLevel::kWarn, "vitrine-guest: control ring too small for the catalogue (" +
-                                                 std::to_string(ring_payload) + " bytes): not published");
+      base::log_warn("control ring too small for the catalogue ({} bytes): not published", ring_payload);
     } else if (auto feed = relay::CatalogFeed::start(std::move(scan), max_record); !feed) {
-      ringbus::log(ringbus::LogLevel::kWarn,
-                   "vitrine-guest: catalogue not published: " + rdpmux::to_string(feed.error()));
+      base::log_warn("catalogue not published: {}", rdpmux::to_string(feed.error()));
     } else {
       (*r)->set_catalog(std::move(*feed));
     }
   }
-  ringbus::log(ringbus::LogLevel::kInfo,
-               "vitrine-guest: attached to " + (*attached)->description + ", " +
-                   std::to_string((*attached)->bus.channel_count()) + " channels, " +
-                   ((*attached)->doorbells.host_ringer() ? "polling, ringing the host"
-                    : (*attached)->doorbells.polling() ? "polling"
-                                                        : "eventfd doorbells") +
-                   ", fixed buffers " +
-                   ((*r)->fixed_buffers() ? "on" : "off (" + (*engine)->register_error() + ")"));
+  base::log_info("attached to {}, {} channels, {}, fixed buffers {}", (*attached)->description,
+                 (*attached)->bus.channel_count(),
+                 (*attached)->doorbells.host_ringer() ? "polling, ringing the host"
+                 : (*attached)->doorbells.polling()   ? "polling"
+                                                      : "eventfd doorbells",
+                 (*r)->fixed_buffers() ? "on" : "off (" + (*engine)->register_error() + ")");
   std::atomic<bool> stop{false};
   auto run = (*r)->run(stop, stop_fd.get());
   if (!run) return die(rdpmux::to_string(run.error()));

@@ -146,35 +146,5 @@ TEST_F(VitrineBinary, AppsLaunchStatsAndLaunchersAgainstARunningInstance) {
   EXPECT_EQ(named.out.find("xclock"), std::string::npos) << named.out;
 }
 
-TEST_F(VitrineBinary, CatalogWatchReportsChangesAndStopsCleanlyOnSigint) {
-  test::TempDir data;
-  test::write_file(data.path() / "applications" / "a.desktop", "[Desktop Entry]\nType=Application\nName=A\nExec=a\n");
-  auto log = runtime.path() / "watch.txt";
-  pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    std::FILE* f = std::freopen(log.c_str(), "w", stdout);
-    if (!f || ::dup2(::fileno(stdout), 2) < 0) ::_exit(99);
-    ::execl(VITRINE_BIN, VITRINE_BIN, "catalog", "--watch", data.path().c_str(), static_cast<char*>(nullptr));
-    ::_exit(98);
-  }
-  auto wait_for = [&](std::string_view text) {
-    for (int i = 0; i < 200; ++i) {
-      if (read_file(log).find(text) != std::string::npos) return true;
-      std::this_thread::sleep_for(50ms);
-    }
-    return false;
-  };
-  EXPECT_TRUE(wait_for("watching")) << read_file(log);
-  test::write_file(data.path() / "applications" / "b.desktop", "[Desktop Entry]\nType=Application\nName=B\nExec=b\n");
-  EXPECT_TRUE(wait_for("--- changed")) << read_file(log);
-  EXPECT_TRUE(wait_for("b\tB\tb")) << read_file(log);
-  ::kill(pid, SIGINT);
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status)) << "killed by the signal instead of shutting down";
-  EXPECT_EQ(WEXITSTATUS(status), 130);
-}
-
 }  // namespace
 }  // namespace vitrine::cli

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <span>
 
-#include "vitrine/catalog/catalog_wire.hpp"
+#include "vitrine/rdpmux/catalog_wire.hpp"
 #include "vitrine/catalog/lnk_parser.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

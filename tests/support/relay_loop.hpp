@@ -18,7 +18,7 @@
 #include <thread>
 
 #include "vitrine/rdpmux/bus_doorbells.hpp"
-#include "vitrine/rdpmux/host_mux.hpp"
+#include "vitrine/rdpmux/mux/host_mux.hpp"
 #include "vitrine/relay/relay.hpp"
 #include "vitrine/relay/uring_engine.hpp"
 #include "vitrine/ringbus/bus.hpp"

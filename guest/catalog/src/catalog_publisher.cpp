@@ -24,18 +24,38 @@ void CatalogPublisher::rescan() {
   catalog_.apps.clear();
   // One entry that breaks a wire limit (a huge icon, a name that is not UTF-8) would make
   // encode_catalog refuse the whole catalogue: check each alone, drop what does not fit.
+  // The whole catalogue must also fit the host's limits: at most kMaxApps applications and
+  // kMaxCatalogBlobBytes in all (past that the host refuses all of it). Icons go first when the
+  // bytes run out, then applications, in scan order; each one left out is said in skipped_.
+  std::size_t blob_bytes = 64;  // the catalogue header, with room to spare
   for (auto& a : r.apps) {
     const std::string source = std::move(a.source);
     a.source.clear();  // guest-local detail, not published
+    if (catalog_.apps.size() == kMaxApps) {
+      skipped_.push_back(fmt::format("{}: not published: the catalogue holds at most {} applications", source,
+                                     kMaxApps));
+      continue;
+    }
     if (a.icon_png.size() > kMaxIconPngBytes) {
       skipped_.push_back(fmt::format("{}: icon left out: {} bytes as PNG, limit {}", source, a.icon_png.size(),
                                      kMaxIconPngBytes));
       a.icon_png.clear();
     }
-    if (auto one = encode_catalog(Catalog{0, {a}}); !one) {
+    auto one = encode_catalog(Catalog{0, {a}});
+    if (!one) {
       skipped_.push_back(fmt::format("{}: not publishable: {}", source, one.error().message));
       continue;
     }
+    if (blob_bytes + one->size() > kMaxCatalogBlobBytes && !a.icon_png.empty()) {
+      skipped_.push_back(fmt::format("{}: icon left out: the catalogue reached {} bytes", source, blob_bytes));
+      a.icon_png.clear();
+      one = encode_catalog(Catalog{0, {a}});
+    }
+    if (!one || blob_bytes + one->size() > kMaxCatalogBlobBytes) {
+      skipped_.push_back(fmt::format("{}: not published: the catalogue reached {} bytes", source, blob_bytes));
+      continue;
+    }
+    blob_bytes += one->size();
     catalog_.apps.push_back(std::move(a));
   }
 }

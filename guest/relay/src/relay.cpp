@@ -33,8 +33,7 @@ rdpmux::Result<std::unique_ptr<Relay>> Relay::create(ringbus::Bus& bus, const rd
   if (auto r = doorbells.apply(bus); !r) return std::unexpected(r.error());
   std::unique_ptr<Relay> relay(new Relay(bus, doorbells, io, options));
   if (options.register_memory && !io.register_memory(bus.base(), bus.size()))
-    ringbus::log(ringbus::LogLevel::kInfo,
-                 "vitrine-guest: bus memory not registered as a fixed buffer; receiving with plain recv");
+    base::log_info("bus memory not registered as a fixed buffer; receiving with plain recv");
   return relay;
 }
 
@@ -76,7 +75,7 @@ bool Relay::discard_h2g(RelayConnection& c) {
 }
 
 void Relay::commit_to_host(RelayConnection& c, std::uint32_t used, std::uint16_t flags) {
-  const std::uint64_t commit_ns = stamps_ ? steady_ns() : 0;
+  const std::uint64_t commit_ns = stamps_ ? base::monotonic_ns() : 0;
   c.channel.tx().commit(used, rdpmux::kRecordData, flags);
   c.claim = {};
   c.filled = c.boundary = 0;
@@ -250,7 +249,7 @@ void Relay::on_recv(RelayConnection& c, int result) {
   if (result > 0) {
     const auto n = static_cast<std::uint32_t>(result);
     counters_.recvs.add();
-    if (stamps_ && c.receive_ns == 0) c.receive_ns = steady_ns();
+    if (stamps_ && c.receive_ns == 0) c.receive_ns = base::monotonic_ns();
     std::byte* at = c.claim.data + c.filled;
     // Counted, not assumed: a receive that did not land in ring memory would need a copy.
     if (at < bus_.base() || at + n > bus_.base() + bus_.size()) counters_.bytes_received_elsewhere.add(n);
@@ -333,7 +332,7 @@ void Relay::on_send(RelayConnection& c, int result) {
 
 void Relay::fail(RelayConnection& c, int error, std::string text, bool send_end) {
   if (c.state == ConnState::kIdle || c.state == ConnState::kClosing) return;
-  if (error != 0 && error != ESHUTDOWN) log_warn("channel " + std::to_string(c.channel.id()) + ": " + text);
+  if (error != 0 && error != ESHUTDOWN) base::log_warn("channel {}: {}", c.channel.id(), text);
   if (c.state == ConnState::kConnecting) {
     // The host closed before connect finished: it still waits for an answer to its Open.
     counters_.open_failures.add();

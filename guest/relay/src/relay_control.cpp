@@ -59,7 +59,7 @@ void Relay::take_catalog() {
 
 void Relay::error_reply(std::uint16_t type, std::uint32_t code, const std::string& text) {
   counters_.protocol_errors.add();
-  log_warn("bad control message (type " + std::to_string(type) + "): " + text);
+  base::log_warn("bad control message (type {}): {}", type, text);
   reply(rdpmux::make_error_reply(type, code, text));
 }
 
@@ -132,7 +132,7 @@ void Relay::handle(const rdpmux::ControlMessage& message, std::uint16_t type) {
       error_reply(type, kErrNotNegotiated, "ClockProbe without kFeatureTimestamps agreed in Hello");
       return;
     }
-    reply(ClockReplyMsg{cp->nonce, cp->host_ns, steady_ns(), 0});
+    reply(ClockReplyMsg{cp->nonce, cp->host_ns, base::monotonic_ns(), 0});
   } else if (std::get_if<StatsRequestMsg>(&message)) {
     reply(stats_snapshot());
   } else if (std::get_if<CatalogRequestMsg>(&message)) {
@@ -144,8 +144,7 @@ void Relay::handle(const rdpmux::ControlMessage& message, std::uint16_t type) {
     }
     catalog_->request_snapshot();
   } else if (const auto* e = std::get_if<ErrorReplyMsg>(&message)) {
-    log_warn("the host rejected a " + std::string(message_name(e->offending_type)) +
-             " message: " + std::string(text_of(*e)));
+    base::log_warn("the host rejected a {} message: {}", message_name(e->offending_type), text_of(*e));
   }
 }
 

@@ -7,7 +7,8 @@
 #include <string>
 
 #include "vitrine/rdpmux/error.hpp"
-#include "vitrine/ringbus/log.hpp"
+#include "vitrine/base/clock.hpp"
+#include "vitrine/base/log.hpp"
 
 namespace vitrine::relay {
 
@@ -21,14 +22,8 @@ inline std::uint64_t token(Op op, std::uint32_t channel, std::uint32_t generatio
   return std::uint64_t{generation} << 32 | std::uint64_t{channel} << 8 | op;
 }
 
-// CLOCK_MONOTONIC in ns: the relay's clock for Stamp records and ClockReply (the host's
-// HostMux relates it to its own).
-inline std::uint64_t steady_ns() {
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count());
-}
-
-inline void log_warn(const std::string& s) { ringbus::log(ringbus::LogLevel::kWarn, "vitrine-guest: " + s); }
+// The relay's clock for Stamp records and ClockReply is base::monotonic_ns() (CLOCK_MONOTONIC;
+// the host's HostMux relates it to its own). Its log is base's, prefixed "vitrine-guest".
 
 // CatalogFragment records sent per loop iteration: at most ~1 MiB of copying before the loop
 // looks at the data channels again.

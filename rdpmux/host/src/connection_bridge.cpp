@@ -5,11 +5,19 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 
 namespace vitrine::rdpmux::host {
 namespace {
+
+// One sendmsg gathers up to this many records (IOV_MAX bounds an iovec array: 1024 on Linux)...
+constexpr std::size_t kSendRecords = std::min<std::size_t>(rdpmux::kMaxPeekRecords, IOV_MAX);
+// ...and stops adding records once it has this many bytes (a Unix socket's default send buffer
+// is about 208 KiB: more would only come back as a short write).
+constexpr std::size_t kSendBytes = 256 * 1024;
 
 std::uint64_t steady_ns() {
   return static_cast<std::uint64_t>(
@@ -85,19 +93,40 @@ void ConnectionBridge::run() {
     bool ring_full = false;   // no room on the host->guest ring
     bool socket_dry = false;  // recv would block
     if (!guest_done) {
-      auto bytes = conn.peek_read();
-      if (!bytes) {
-        bus_error(bytes.error());
+      // Every committed record at hand (up to kSendRecords / kSendBytes) in one sendmsg, each
+      // iovec pointing at a record's bytes in ring memory; iov[0] starts where a short write
+      // ended (the Connection keeps that offset and holds the record until all of it is out).
+      iovec iov[kSendRecords];
+      auto count = conn.peek_read_many(iov, kSendBytes);
+      if (!count) {
+        bus_error(count.error());
         break;
       }
-      if (!bytes->empty()) {
-        const ssize_t n = ::send(socket_.get(), bytes->data(), bytes->size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (*count > 0) {
+        msghdr msg{};
+        msg.msg_iov = iov;
+        msg.msg_iovlen = *count;
+        const ssize_t n = ::sendmsg(socket_.get(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
-          // The tap reads the sent bytes in ring memory before consume() may hand them back.
-          if (tap != nullptr) [[unlikely]]
-            tap->on_chunk(BridgeTap::Direction::kToSocket, channel, steady_ns(), bytes->first(static_cast<std::size_t>(n)));
-          conn.consume(static_cast<std::size_t>(n));
-          to_socket_.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
+          const auto sent = static_cast<std::size_t>(n);
+          // Records whose last byte went out; a short write that ends inside a record leaves it
+          // (and the ones after it) held for the next sendmsg.
+          std::size_t left = sent;
+          std::size_t finished = 0;
+          for (std::size_t i = 0; i < *count && left > 0; ++i) {
+            const std::size_t take = std::min(left, iov[i].iov_len);
+            // The tap reads the sent bytes in ring memory before consume() may hand them back.
+            if (tap != nullptr) [[unlikely]]
+              tap->on_chunk(BridgeTap::Direction::kToSocket, channel, steady_ns(),
+                            std::span<const std::byte>(static_cast<const std::byte*>(iov[i].iov_base), take));
+            finished += take == iov[i].iov_len ? 1 : 0;
+            left -= take;
+          }
+          conn.consume(sent);
+          to_socket_.fetch_add(sent, std::memory_order_relaxed);
+          sends_to_socket_.fetch_add(1, std::memory_order_relaxed);
+          records_to_socket_.fetch_add(finished, std::memory_order_relaxed);
+          if (finished < *count) short_sends_to_socket_.fetch_add(1, std::memory_order_relaxed);
           progress = true;
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
           want_out = true;

@@ -7,7 +7,6 @@
 #include <freerdp/gdi/gdi.h>
 #include <sys/mman.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <winpr/synch.h>
@@ -15,31 +14,18 @@
 #include <algorithm>
 #include <cstring>
 
+#include "connecting_socket.hpp"
 #include "rail_orders.hpp"
 #include "vitrine/perf/probes.hpp"
 #include "vitrine/rdpmux/host/cert_pin_store.hpp"
 
 namespace {
-// The socket a thread is connecting on, for Sleep() below (-1: not connecting).
+// The socket a thread is connecting on (-1: not connecting), for the fast-connect Sleep() that
+// executables which connect FreeRDP clients link (winpr_connect_sleep.cpp, connecting_socket()).
 thread_local int t_connecting_fd = -1;
 }  // namespace
 
-// FreeRDP 2.11's rdp_client_connect() (connection.c) waits for each reply of the MCS, licensing
-// and capability exchange with `rdp_check_fds(); Sleep(100);` in a loop, and WinPR's Sleep is a
-// plain usleep: every request/response round trip whose answer is not there within microseconds
-// costs 100 ms (about 10 of them: ~1.1 s per connect, measured with strace; the server answered
-// within 1.5 ms). A definition in the executable precedes libwinpr2's for the whole process, so
-// this one replaces it: on a thread inside freerdp_connect() it sleeps until the socket is
-// readable (at most the asked time), everywhere else it is WinPR's usleep. FreeRDP's loop counts
-// iterations, not time, so the session raises TcpAckTimeout to keep the same patience.
-extern "C" WINPR_API VOID Sleep(DWORD dwMilliseconds) {
-  if (t_connecting_fd >= 0) {
-    pollfd p{t_connecting_fd, POLLIN, 0};
-    (void)::poll(&p, 1, static_cast<int>(std::min<DWORD>(dwMilliseconds, 60'000)));
-    return;
-  }
-  ::usleep(static_cast<useconds_t>(dwMilliseconds) * 1000u);
-}
+int vitrine::rdpmux::host::connecting_socket() noexcept { return t_connecting_fd; }
 
 namespace vitrine::rdpmux::host {
 namespace {
@@ -220,8 +206,8 @@ Result<void> RdpClient::Session::configure() {
   if (!socket_dup_) return fail(Errc::kSystem, std::string("dup of the session socket: ") + std::strerror(errno));
   bool ok = freerdp_settings_set_string(s, FreeRDP_ServerHostname, "|") &&
             freerdp_settings_set_uint32(s, FreeRDP_ServerPort, static_cast<UINT32>(socket_.get())) &&
-            // Sleep() above wakes per reply: give the connect loop (TcpAckTimeout / 100 turns)
-            // room for every reply of a slow server, not only for 100 ms sleeps.
+            // The fast-connect Sleep() (winpr_connect_sleep.cpp) wakes per reply: give the connect
+            // loop (TcpAckTimeout / 100 turns) room for every reply of a slow server.
             freerdp_settings_set_uint32(s, FreeRDP_TcpAckTimeout, 30000);
   // Exactly one security protocol: negotiation failure would otherwise make nego.c reconnect,
   // which an external fd cannot do. Same reason for auto-reconnect.
@@ -381,8 +367,8 @@ void RdpClient::Session::stop() {
   {
     // Not every wait inside freerdp_connect() watches that event (a silent server could keep
     // stop() waiting for the whole TcpAckTimeout): while still connecting, end the socket too,
-    // so that every read and our Sleep() return at once. A connected session is left to
-    // disconnect politely.
+    // so that every read and the fast-connect Sleep() return at once. A connected session is
+    // left to disconnect politely.
     std::lock_guard lock(mutex_);
     if (phase_ == Phase::kStarting && socket_dup_) ::shutdown(socket_dup_.get(), SHUT_RDWR);
   }

@@ -1,5 +1,5 @@
 #include "vitrine/catalog/catalog_publisher.hpp"
-#include "vitrine/catalog/launch_argv.hpp"
+#include "vitrine/rdpmux/catalog_exec.hpp"
 
 #include <gtest/gtest.h>
 
@@ -65,6 +65,27 @@ TEST(CatalogPublisher, PublishesSnapshotsAndNewGenerationsOnChange) {
   auto term = launch_argv(second->apps[1], {});
   ASSERT_TRUE(term);
   EXPECT_EQ(*term, (std::vector<std::string>{"x-terminal-emulator", "-e", "xeyes"}));
+}
+
+// A guest with more applications than the host accepts publishes the first kMaxApps (the host
+// would refuse the whole catalogue otherwise) and says which it left out.
+TEST(CatalogPublisher, PublishesAtMostKMaxAppsAndSaysWhatItLeftOut) {
+  test::TempDir d;
+  for (std::size_t i = 0; i <= kMaxApps; ++i)
+    test::write_file(d.path() / ("applications/app" + std::to_string(i) + ".desktop"),
+                     "[Desktop Entry]\nType=Application\nName=A" + std::to_string(i) + "\nExec=a\n");
+  ScanOptions o;
+  o.data_dirs = {d.path()};
+  auto pub = CatalogPublisher::create(o, 64 * 1024);
+  ASSERT_TRUE(pub) << pub.error().message;
+  EXPECT_EQ((*pub)->apps().size(), kMaxApps);
+  ASSERT_EQ((*pub)->skipped().size(), 1u);
+  EXPECT_NE((*pub)->skipped()[0].find(std::to_string(kMaxApps)), std::string::npos) << (*pub)->skipped()[0];
+  auto snap = (*pub)->snapshot();
+  ASSERT_TRUE(snap) << snap.error().message;
+  auto decoded = reassemble(*snap);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->apps.size(), kMaxApps);
 }
 
 TEST(CatalogPublisher, RejectsRecordsTooSmallForAFragment) {

@@ -11,8 +11,8 @@
 #include "process_util.hpp"
 #include "relay_fixture.hpp"
 #include "test_dir.hpp"
-#include "vitrine/catalog/catalog_wire.hpp"
-#include "vitrine/catalog/launch_argv.hpp"
+#include "vitrine/rdpmux/catalog_exec.hpp"
+#include "vitrine/rdpmux/catalog_wire.hpp"
 #include "vitrine/catalog/png_image.hpp"
 
 namespace vitrine::relay::testing {

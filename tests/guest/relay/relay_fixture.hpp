@@ -14,7 +14,7 @@
 #include <memory>
 #include <thread>
 
-#include "vitrine/rdpmux/host_mux.hpp"
+#include "vitrine/rdpmux/mux/host_mux.hpp"
 #include "vitrine/relay/relay.hpp"
 #include "vitrine/relay/uring_engine.hpp"
 

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "vitrine/catalog/catalog_watcher.hpp"
-#include "vitrine/catalog/catalog_wire.hpp"
+#include "vitrine/rdpmux/catalog_wire.hpp"
 #include "vitrine/catalog/desktop_scanner.hpp"
 
 namespace vitrine::catalog {

@@ -8,7 +8,7 @@
 #include <map>
 #include <vector>
 
-#include "vitrine/catalog/error.hpp"
+#include "vitrine/rdpmux/catalog_error.hpp"
 #include "vitrine/ringbus/unique_fd.hpp"
 
 namespace vitrine::catalog {

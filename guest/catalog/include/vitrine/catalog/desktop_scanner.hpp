@@ -7,11 +7,13 @@
 #include <string>
 #include <vector>
 
-#include "vitrine/catalog/app_entry.hpp"
+#include "vitrine/rdpmux/catalog_entry.hpp"
+#include "vitrine/rdpmux/catalog_wire.hpp"
 
 namespace vitrine::catalog {
 
-inline constexpr std::size_t kMaxCatalogEntries = 4096;
+// The scanners stop at what the host accepts in one catalogue.
+inline constexpr std::size_t kMaxCatalogEntries = kMaxApps;
 
 struct ScanOptions {
   // Most important first ($XDG_DATA_HOME, then $XDG_DATA_DIRS): an ID found in an earlier dir

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "vitrine/catalog/error.hpp"
+#include "vitrine/rdpmux/catalog_error.hpp"
 
 namespace vitrine::catalog {
 

@@ -14,7 +14,7 @@
 #include <span>
 #include <string>
 
-#include "vitrine/catalog/error.hpp"
+#include "vitrine/rdpmux/catalog_error.hpp"
 
 namespace vitrine::catalog {
 

@@ -2,10 +2,15 @@
 // the relay protocol) <-> one end of a connected stream socket, for FreeRDP (RdpClient on the
 // other end of a socketpair) or for an outside client (Gateway).
 //
-//   guest records --(send straight from the record's bytes in ring memory)--> socket
+//   guest records --(one sendmsg gathers many records' bytes in ring memory)--> socket
 //   socket --(recv straight into a claimed ring span)--> host record
 //
 // No user-space copy; the kernel's socket copy is the one copy on the host side (design.md).
+// Vectored sends: one sendmsg carries every committed record at hand (up to 64 records and
+// 256 KiB; Connection::peek_read_many), so a burst of small PDU records costs one syscall, not
+// one each. A short write keeps the record it ended in (and those after it) held in the ring,
+// the offset remembered by the Connection, and the next sendmsg starts at that byte; records
+// sent whole are released together. sends_to_socket() / records_to_socket() prove the ratio.
 // One thread: Connection allows one blocking thread per channel, so the bridge sleeps in
 // poll() on the socket and the channel's wake fd together (prepare_wait/finish_wait arm the
 // ring's waiting flags first, so no wake-up is lost). End of stream travels both ways: the
@@ -24,7 +29,7 @@
 #include <span>
 #include <thread>
 
-#include "vitrine/rdpmux/connection.hpp"
+#include "vitrine/rdpmux/mux/connection.hpp"
 #include "vitrine/rdpmux/host/error.hpp"
 #include "vitrine/ringbus/unique_fd.hpp"
 
@@ -69,6 +74,11 @@ class ConnectionBridge {
   std::optional<Error> error() const;
   std::uint64_t bytes_to_socket() const { return to_socket_.load(std::memory_order_relaxed); }
   std::uint64_t bytes_to_guest() const { return to_guest_.load(std::memory_order_relaxed); }
+  // guest -> socket: sendmsg calls that moved bytes; records whose last byte went out; and the
+  // sends among them that ended before the last record offered (a short write: full socket).
+  std::uint64_t sends_to_socket() const { return sends_to_socket_.load(std::memory_order_relaxed); }
+  std::uint64_t records_to_socket() const { return records_to_socket_.load(std::memory_order_relaxed); }
+  std::uint64_t short_sends_to_socket() const { return short_sends_to_socket_.load(std::memory_order_relaxed); }
 
  private:
   ConnectionBridge(std::unique_ptr<rdpmux::Connection> connection, ringbus::UniqueFd socket,
@@ -84,6 +94,9 @@ class ConnectionBridge {
   std::atomic<bool> closed_{false};
   std::atomic<std::uint64_t> to_socket_{0};
   std::atomic<std::uint64_t> to_guest_{0};
+  std::atomic<std::uint64_t> sends_to_socket_{0};
+  std::atomic<std::uint64_t> records_to_socket_{0};
+  std::atomic<std::uint64_t> short_sends_to_socket_{0};
   mutable std::mutex mutex_;
   std::optional<Error> error_;
   std::thread thread_;

@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "vitrine/rdpmux/connection.hpp"
+#include "vitrine/rdpmux/mux/connection.hpp"
 #include "vitrine/rdpmux/host/connection_bridge.hpp"
 #include "vitrine/rdpmux/host/error.hpp"
 #include "vitrine/ringbus/unique_fd.hpp"

@@ -38,7 +38,7 @@
 #include <optional>
 #include <thread>
 
-#include "vitrine/rdpmux/connection.hpp"
+#include "vitrine/rdpmux/mux/connection.hpp"
 #include "vitrine/rdpmux/host/connection_bridge.hpp"
 #include "vitrine/rdpmux/host/error.hpp"
 #include "vitrine/rdpmux/host/rdp_client.hpp"

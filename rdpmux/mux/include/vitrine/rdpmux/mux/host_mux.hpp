@@ -1,5 +1,6 @@
-// HostMux: the host side of the relay protocol. It owns control channel 0 of a host-side Bus,
-// allocates connection channels 1..N-1, and opens connections to targets in the guest:
+// HostMux: the host side of the relay protocol (the host runtime; the wire codecs it speaks are
+// rdpmux/proto's). It owns control channel 0 of a host-side Bus, allocates connection channels
+// 1..N-1, and opens connections to targets in the guest:
 //
 //   auto mux = HostMux::create(bus, std::move(doorbells));       // sends Hello
 //   auto conn = (*mux)->open(Target::tcp(3389), {.framed = true}); // Open -> Opened
@@ -27,7 +28,7 @@
 // Application catalogue (kFeatureCatalog, offered only when on_catalog_fragment is set): the
 // guest sends its catalogue after HelloReply, after request_catalog() and on every change.
 // Fragments reach on_catalog_fragment only in order (control_layout.hpp checks them all); the
-// callback joins them with guest/catalog's CatalogReassembler. An event loop that is not
+// callback joins them with CatalogReassembler (vitrine/rdpmux/catalog_wire.hpp). An event loop that is not
 // otherwise busy with the mux sleeps on control_wake_fd() to get them:
 //
 //   for (;;) {
@@ -60,14 +61,21 @@
 
 #include "vitrine/rdpmux/bus_doorbells.hpp"
 #include "vitrine/rdpmux/clock_sync.hpp"
-#include "vitrine/rdpmux/connection.hpp"
 #include "vitrine/rdpmux/control_codec.hpp"
 #include "vitrine/rdpmux/error.hpp"
+#include "vitrine/rdpmux/mux/connection.hpp"
+#include "vitrine/rdpmux/mux/connection_owner.hpp"
 #include "vitrine/rdpmux/target.hpp"
 #include "vitrine/ringbus/bus.hpp"
 #include "vitrine/ringbus/doorbell.hpp"
 
 namespace vitrine::rdpmux {
+
+// HostMux's parts (rdpmux/mux/src): one class each.
+class CatalogReceiver;
+class ChannelTable;
+class ClockProber;
+class ControlLink;
 
 // One stamped data record on its way from the guest's socket to the host's reader, every time
 // in the host's clock (CLOCK_MONOTONIC ns). guest_receive_to_commit_ns is measured on the guest's
@@ -132,7 +140,7 @@ struct HostMuxCounters {
   std::atomic<std::uint64_t> catalogs_abandoned{0};  // a new catalogue started before one was complete
 };
 
-class HostMux {
+class HostMux final : public ConnectionOwner {
  public:
   // `bus` is the host side; `doorbells` are applied to it (and kept). Sends Hello.
   static Result<std::unique_ptr<HostMux>> create(ringbus::Bus& bus, BusDoorbells doorbells,
@@ -176,7 +184,7 @@ class HostMux {
   // thread drains instead (and rings control_wake_fd() when it is done). Value: true when the
   // budget ran out with messages left: call poll() again without sleeping (arm_control_wake()
   // also returns false then; an event loop built on it needs nothing more).
-  bool poll();
+  bool poll() override;
 
   // For an event loop that sleeps until the guest writes on the control channel: the eventfd
   // the guest rings for channel 0 (BusDoorbells::host(0)), -1 when the bus polls (no doorbells:
@@ -193,7 +201,7 @@ class HostMux {
   // timeout (then poll() catches up).
   bool arm_control_wake();
 
-  std::uint32_t channel_count() const { return static_cast<std::uint32_t>(slots_.size()); }
+  std::uint32_t channel_count() const { return bus_.channel_count(); }
   std::uint32_t free_channels() const;
   const HostMuxCounters& counters() const { return counters_; }
   const BusDoorbells& doorbells() const { return doorbells_; }
@@ -203,48 +211,28 @@ class HostMux {
   // Connection's reader, the display's surface receiver): the wake-up may have been meant for
   // another sleeper, so ring once more if any other channel's reader sleeps while records wait
   // for it. Lock-free (ring atomics only).
-  void pass_on_shared_wakeup(std::uint32_t drained_by);
+  void pass_on_shared_wakeup(std::uint32_t drained_by) override;
 
  private:
-  friend class Connection;
-  enum class SlotState : std::uint8_t { kFree, kOpening, kOpen, kAbandoned, kControl };
-  struct Slot {
-    SlotState state = SlotState::kFree;
-    std::uint32_t request_id = 0;
-    bool host_closed = false;                 // the Connection is gone or closed
-    bool close_requested = false;             // a Close was sent, or waits in close_pending
-    bool close_pending = false;               // a Close waits for room on the control ring
-    std::atomic<bool> guest_closed{false};    // the guest sent Closed
-    int closed_error = 0;
-    std::string closed_text;
-  };
+  // ConnectionOwner: what a Connection asks of the mux (connection_owner.hpp).
+  bool guest_closed(std::uint32_t channel) const override;
+  void connection_closed(std::uint32_t channel) override;  // takes the control lock
+  // No control lock: handed to the clock prober, which has a lock of its own.
+  void deliver_stamp(std::uint32_t channel, std::span<const std::byte> payload, std::uint64_t data_bytes,
+                     std::uint64_t read_ns) override;
+  ringbus::EventfdDoorbell* host_doorbell(std::uint32_t channel) const override;
 
   HostMux(ringbus::Bus& bus, BusDoorbells doorbells, HostMuxOptions options);
   // All below: mutex_ held.
-  // Waits for room until `deadline` (the caller's timeout): for the host's own requests only.
-  Result<void> send(const ControlMessage& message, std::chrono::steady_clock::time_point deadline);
-  // One try, never a wait. Value: false when the control ring is full.
-  Result<bool> try_send(const ControlMessage& message);
-  // A reply the guest provoked (Pong, ErrorReply): sent if there is room now, else dropped and
-  // counted (replies_dropped).
-  void reply(const ControlMessage& message);
-  // Close for `channel` now if there is room, else kept (close_pending) for flush_closes().
-  void request_close(std::uint32_t channel);
-  // Sends the kept Close messages that fit now.
-  void flush_closes();
-  // One turn: handles pending messages within the budget (HostMuxOptions::poll_record_budget,
-  // poll_time_budget). Value: true when it stopped at the budget with messages left.
+  // One turn of the link over guest messages, each to handle().
   Result<bool> drain_control();
   void handle(const ControlMessage& message);
-  void protocol_error(std::uint16_t type, std::uint32_t code, const std::string& text);
+  void handle_hello_reply(const HelloReplyMsg& reply);
   // Waits until `done()` (checked after each turn of drain_control()) or the deadline.
   template <typename Done>
   Result<void> wait_until(Done&& done, std::chrono::steady_clock::time_point deadline);
-  // Drops what the guest wrote on `channel`: at most one ring's worth of records (the most it can
-  // hold), so that a guest writing on after Closed cannot keep the caller here.
-  void discard_rx(std::uint32_t channel);
-  void maybe_free(std::uint32_t channel);
-  void handle_fragment(const CatalogFragmentMsg& fragment);
+  // wait_until(ready()), with the message a caller gets when the relay never answers Hello.
+  Result<void> wait_until_ready(std::chrono::steady_clock::time_point deadline);
   // After a control call: hands the control doorbell back to an armed event loop.
   void rewake_event_loop();
   // The control lock of every control call: unlocking rewakes an armed event loop.
@@ -259,21 +247,18 @@ class HostMux {
     HostMux& mux_;
     std::unique_lock<std::mutex> lock_;
   };
-  // From Connection (takes the mutex).
-  void connection_closed(std::uint32_t channel);
-  // From Connection's reader thread (no control lock): one kRecordStamp payload and the data
-  // record it follows (read_ns 0: there was none).
-  void deliver_stamp(std::uint32_t channel, std::span<const std::byte> payload, std::uint64_t data_bytes,
-                     std::uint64_t read_ns);
-  // mutex_ held: sends a ClockProbe without waiting when one is due (poll()).
-  void maybe_probe_clock();
-  void handle_clock_reply(const ClockReplyMsg& reply);
 
   ringbus::Bus& bus_;
   BusDoorbells doorbells_;
   HostMuxOptions options_;
-  mutable std::mutex mutex_;
-  std::vector<Slot> slots_;  // index = channel id; slot 0 is the control channel
+  HostMuxCounters counters_;
+  mutable std::mutex mutex_;  // the control lock
+  // The parts (private to rdpmux/mux), each under mutex_ unless its header says otherwise; they
+  // keep references to bus_, doorbells_, options_ and counters_ above.
+  std::unique_ptr<ControlLink> link_;          // channel 0: sends, replies, one budgeted turn
+  std::unique_ptr<ChannelTable> channels_;     // connection channels and the Closes owed
+  std::unique_ptr<ClockProber> clock_;         // ClockProbe round trips, stamps to host time
+  std::unique_ptr<CatalogReceiver> catalog_;   // catalogue fragments, in order
   std::atomic<bool> ready_{false};
   std::atomic<std::uint32_t> accepted_features_{0};  // hello_reply_.features, for any thread
   HelloReplyMsg hello_reply_{};
@@ -283,31 +268,8 @@ class HostMux {
   std::uint32_t open_request_ = 0;
   std::optional<PongMsg> pong_;
   std::optional<StatsReplyMsg> stats_reply_;
-  std::uint32_t pending_closes_ = 0;  // slots with close_pending
-  // The catalogue being received: the next fragment must continue it (control_layout.hpp).
-  struct CatalogStream {
-    bool active = false;
-    std::uint32_t generation = 0;
-    std::uint32_t total = 0;
-    std::uint32_t received = 0;
-  } catalog_stream_;
-  // Timestamps: samples under mutex_; the published estimate under clock_mutex_ (readers are
-  // connection threads that must not wait for a control call).
-  ClockSync clock_;
-  struct ClockProbe {
-    std::uint64_t nonce = 0;
-    std::uint64_t sent_ns = 0;
-  };
-  std::optional<ClockProbe> probe_;    // the one probe in flight
-  std::uint64_t last_probe_ns_ = 0;
-  std::uint64_t next_nonce_ = 0;
-  mutable std::mutex clock_mutex_;
-  std::optional<ClockEstimate> estimate_;
-  // Control waits on a shared host doorbell poll with this instead (wait_until): mutex_ held.
-  ringbus::PollingDoorbell shared_bell_wait_{std::chrono::microseconds(200)};
   std::atomic<bool> loop_armed_{false};  // an event loop sleeps on control_wake_fd()
   std::atomic<std::uint32_t> live_connections_{0};
-  HostMuxCounters counters_;
 };
 
 }  // namespace vitrine::rdpmux

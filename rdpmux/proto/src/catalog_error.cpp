@@ -1,4 +1,4 @@
-#include "vitrine/catalog/error.hpp"
+#include "vitrine/rdpmux/catalog_error.hpp"
 
 #include <cstring>
 

@@ -1,4 +1,4 @@
-#include "vitrine/catalog/catalog_wire.hpp"
+#include "vitrine/rdpmux/catalog_wire.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -139,8 +139,8 @@ bool valid_utf8(std::string_view s) {
 }
 
 Result<std::vector<std::byte>> encode_catalog(const Catalog& catalog) {
-  if (catalog.apps.size() > 65536)
-    return fail(Errc::kTooLarge, fmt::format("{} entries", catalog.apps.size()));
+  if (catalog.apps.size() > kMaxApps)
+    return fail(Errc::kTooLarge, fmt::format("{} applications, at most {}", catalog.apps.size(), kMaxApps));
   std::set<std::string_view> ids;
   Writer w;
   w.u32(kCatalogMagic);
@@ -195,6 +195,8 @@ Result<Catalog> decode_catalog(std::span<const std::byte> blob) {
     return fail(Errc::kUnsupported, fmt::format("catalogue version {}, this build reads {}", version, kCatalogVersion));
   if (body != r.left())
     return fail(Errc::kMalformed, fmt::format("body_size {} but {} bytes follow the header", body, r.left()));
+  if (count > kMaxApps)
+    return fail(Errc::kTooLarge, fmt::format("catalogue of {} applications, at most {}", count, kMaxApps));
   // Each entry needs at least its header: bounds the count before anything is reserved.
   if (count > body / kEntryHeaderSize)
     return fail(Errc::kMalformed, fmt::format("{} entries cannot fit in {} bytes", count, body));
@@ -266,6 +268,24 @@ void CatalogReassembler::reset() {
 }
 
 Result<std::optional<Catalog>> CatalogReassembler::add(std::span<const std::byte> fragment) {
+  auto joined = join(fragment);
+  if (!joined) return std::unexpected(joined.error());
+  if (!*joined) return std::optional<Catalog>{};
+  auto catalog = decode_blob(**joined);
+  if (!catalog) return std::unexpected(catalog.error());
+  return std::optional<Catalog>(std::move(*catalog));
+}
+
+Result<Catalog> CatalogReassembler::decode_blob(const Blob& blob) {
+  auto catalog = decode_catalog(blob.bytes);
+  if (!catalog) return std::unexpected(catalog.error());
+  if (catalog->generation != blob.generation)
+    return fail(Errc::kMalformed, fmt::format("catalogue generation {} inside fragments of generation {}",
+                                              catalog->generation, blob.generation));
+  return catalog;
+}
+
+Result<std::optional<CatalogReassembler::Blob>> CatalogReassembler::join(std::span<const std::byte> fragment) {
   Reader r(fragment);
   std::uint32_t magic = r.u32(), generation = r.u32(), offset = r.u32(), total = r.u32(), length = r.u32();
   r.u32();
@@ -292,15 +312,10 @@ Result<std::optional<Catalog>> CatalogReassembler::add(std::span<const std::byte
     return bad(Errc::kMalformed, fmt::format("offset {} + length {} beyond total {}", offset, length, total_));
   auto payload = fragment.subspan(kFragmentHeaderSize);
   blob_.insert(blob_.end(), payload.begin(), payload.end());
-  if (blob_.size() < total_) return std::optional<Catalog>{};
-  auto catalog = decode_catalog(blob_);
-  std::uint32_t gen = generation_;
+  if (blob_.size() < total_) return std::optional<Blob>{};
+  Blob done{generation_, std::move(blob_)};
   reset();
-  if (!catalog) return std::unexpected(catalog.error());
-  if (catalog->generation != gen)
-    return fail(Errc::kMalformed, fmt::format("catalogue generation {} inside fragments of generation {}",
-                                              catalog->generation, gen));
-  return std::optional<Catalog>(std::move(*catalog));
+  return std::optional<Blob>(std::move(done));
 }
 
 }  // namespace vitrine::catalog

@@ -16,7 +16,10 @@
 // Fragment (one record): rdpmux::CatalogFragmentHeader (24 bytes) | bytes of the blob.
 //
 // Launching is not part of this format: the host starts an application with a RemoteApp exec
-// in the RDP session, using launch_argv() (launch_argv.hpp) on a decoded entry.
+// in the RDP session, using launch_argv() (catalog_exec.hpp) on a decoded entry.
+//
+// Both sides use this file: the guest's publisher (guest/catalog) encodes and fragments, the
+// host's CatalogReassembler joins and decodes. Namespace vitrine::catalog, as before the move.
 #pragma once
 
 #include <cstddef>
@@ -26,8 +29,8 @@
 #include <string>
 #include <vector>
 
-#include "vitrine/catalog/app_entry.hpp"
-#include "vitrine/catalog/error.hpp"
+#include "vitrine/rdpmux/catalog_entry.hpp"
+#include "vitrine/rdpmux/catalog_error.hpp"
 #include "vitrine/rdpmux/control_layout.hpp"
 
 namespace vitrine::catalog {
@@ -47,6 +50,9 @@ inline constexpr std::size_t kMaxNameBytes = 1024;
 inline constexpr std::size_t kMaxTextBytes = 4096;    // comment, working dir, icon name, one arg
 inline constexpr std::size_t kMaxArgs = 256;
 inline constexpr std::size_t kMaxIconPngBytes = 256 * 1024;
+// Applications in one catalogue. 32 MiB of minimal entries would otherwise be about a million
+// AppEntry objects (menus, `vitrine apps`, launcher files): far past any real Start Menu.
+inline constexpr std::size_t kMaxApps = 4096;
 inline constexpr std::size_t kMaxCatalogBlobBytes = rdpmux::kMaxCatalogBytes;
 
 struct Catalog {
@@ -69,6 +75,17 @@ std::vector<std::vector<std::byte>> fragment_catalog(std::span<const std::byte> 
 // nullopt while incomplete, and an error (after which it is reset) on any inconsistency.
 class CatalogReassembler {
  public:
+  // A whole catalogue blob, joined but not yet decoded.
+  struct Blob {
+    std::uint32_t generation = 0;
+    std::vector<std::byte> bytes;
+  };
+  // Joins only (a copy of the fragment's bytes): the blob once the last fragment arrived.
+  // decode_blob() then does the expensive part, on a thread of the caller's choice (the host
+  // joins on its UI thread, which must not spend time on up to kMaxApps entries).
+  Result<std::optional<Blob>> join(std::span<const std::byte> fragment);
+  static Result<Catalog> decode_blob(const Blob& blob);
+  // join() and decode_blob() in one call.
   Result<std::optional<Catalog>> add(std::span<const std::byte> fragment);
   void reset();
 
@@ -78,7 +95,6 @@ class CatalogReassembler {
   std::uint32_t total_ = 0;
   bool active_ = false;
 };
-
 
 // UTF-8 validity (no overlongs, no surrogates, <= U+10FFFF). Used for every string field.
 bool valid_utf8(std::string_view s);

@@ -1,5 +1,5 @@
-// One published application: what the guest agent sends to the host and what the host's
-// launchers and `vitrine apps` show.
+// One published application: what the guest agent sends to the host (catalog_wire.hpp) and
+// what the host's launchers and `vitrine apps` show. Plain data, shared by both sides.
 #pragma once
 
 #include <cstddef>

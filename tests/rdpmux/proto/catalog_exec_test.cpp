@@ -1,8 +1,8 @@
-#include "vitrine/catalog/launch_argv.hpp"
+#include "vitrine/rdpmux/catalog_exec.hpp"
 
 #include <gtest/gtest.h>
 
-#include "vitrine/catalog/catalog_wire.hpp"
+#include "vitrine/rdpmux/catalog_wire.hpp"
 
 namespace vitrine::catalog {
 namespace {

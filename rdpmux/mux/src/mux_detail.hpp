@@ -1,5 +1,5 @@
-// Helpers shared by HostMux's source files (host_mux.cpp: control calls, channel table, the
-// drain loop; host_mux_feeds.cpp: what the guest feeds on its own). Private to rdpmux/proto.
+// Helpers shared by the host runtime's source files (HostMux and its parts, Connection). Private
+// to rdpmux/mux.
 #pragma once
 
 #include <chrono>

@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "vitrine/rdpmux/control_codec.hpp"
-#include "vitrine/rdpmux/host_mux.hpp"
+#include "vitrine/rdpmux/mux/host_mux.hpp"
 
 namespace vitrine::rdpmux::testing {
 

@@ -1,6 +1,10 @@
-// Errors of the application catalogue (desktop entries, icons, .lnk shortcuts, wire format).
-// Bad input from the guest's files or from the bus is an ordinary error with a message that
-// names the file, the field and the offending value; nothing here aborts on input.
+// Errors of the application catalogue: its wire format and Exec lines (rdpmux/proto) and the
+// guest's scanners (desktop entries, icons, .lnk shortcuts: guest/catalog), one set of codes
+// for both. Bad input from the guest's files or from the bus is an ordinary error with a
+// message that names the file, the field and the offending value; nothing here aborts on input.
+//
+// Namespace vitrine::catalog (not rdpmux): the catalogue's types kept their names when the wire
+// format moved here from guest/catalog.
 #pragma once
 
 #include <cstdint>

@@ -3,38 +3,45 @@
 //
 // Two ways to use it:
 //  - stream calls: read() / write() / shutdown_write() / close(), blocking with a timeout;
-//  - zero-copy calls for pumps (e.g. ring <-> socketpair with readv/writev): peek_read() gives
-//    the unread bytes of the current record in ring memory, consume(n) releases them;
+//  - zero-copy calls for pumps (e.g. ring <-> socketpair with sendmsg/writev): peek_read() gives
+//    the unread bytes of the current record in ring memory, peek_read_many() those of up to
+//    kMaxPeekRecords records as iovecs (one sendmsg for all), consume(n) releases them;
 //    claim_write(n) gives writable ring memory, commit_write(used) publishes it. A pump that
 //    waits on several fds uses wake_fd() with prepare_wait()/finish_wait().
 //
-// Threads: one thread reads (read/peek_read/consume) and one writes (write/claim_write/...);
+// Threads: one thread reads (read/peek_read/peek_read_many/consume) and one writes
+// (write/claim_write/...);
 // they may differ. Only ONE thread may block at a time (read, write or a prepare_wait sleeper):
 // the channel has one host doorbell. close() and the destructor from the owning thread only.
-// The HostMux that opened the connection must outlive it.
+// The HostMux that opened the connection (its ConnectionOwner) must outlive it.
 #pragma once
 
+#include <sys/uio.h>
+
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <span>
 
 #include "vitrine/rdpmux/error.hpp"
+#include "vitrine/rdpmux/mux/connection_owner.hpp"
 #include "vitrine/ringbus/channel.hpp"
 #include "vitrine/ringbus/ring.hpp"
 
 namespace vitrine::rdpmux {
-
-class HostMux;
 
 struct ConnectionStats {
   std::uint64_t bytes_read = 0;     // payload bytes consumed from g2h
   std::uint64_t bytes_written = 0;  // payload bytes committed on h2g
   std::uint64_t records_read = 0;
   std::uint64_t whole_pdu_records = 0;  // records the relay marked kDataWholePdus
-  // peek_read() calls that stopped at kPeekRecordBudget records without bytes (a guest sending
-  // only Stamps or empty records) and left the rest for the next call.
+  // peek_read()/peek_read_many() calls that stopped at kPeekRecordBudget records without bytes
+  // (a guest sending only Stamps or empty records) and left the rest for the next call.
   std::uint64_t peek_budget_stops = 0;
+  std::uint64_t records_released = 0;  // data records (with bytes) consume() finished
+  std::uint64_t releases = 0;          // ring releases consume() made for them (one per call)
 };
 
 // Records without stream bytes (Stamps, empty data records) one peek_read() steps over before it
@@ -42,8 +49,15 @@ struct ConnectionStats {
 // (a pump's loop checks its stop flag between calls).
 inline constexpr std::uint32_t kPeekRecordBudget = 256;
 
+// Data records a Connection holds peeked (read, not yet released) at most: the most iovecs one
+// peek_read_many() fills. 64 * 16 bytes of iovec stays on the caller's stack; IOV_MAX is 1024.
+inline constexpr std::size_t kMaxPeekRecords = 64;
+
 class Connection {
  public:
+  // Made by HostMux::open() once the guest answered Opened: `owner` is that HostMux, `channel`
+  // the connection's bus channel; `stamped`: Stamp records follow data records on g2h.
+  Connection(ConnectionOwner& owner, ringbus::Channel& channel, bool framed, bool stamped);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
   ~Connection();
@@ -73,10 +87,29 @@ class Connection {
   // The unread bytes of the next data record, in ring memory, valid until consume() finishes
   // them. Empty span: nothing now (or eof()), or kPeekRecordBudget records without bytes were
   // stepped over and more wait (prepare_wait() then says "ready": call again without sleeping).
-  // Handles End records itself.
+  // Handles End records itself. Same as peek_read_many() with one iovec.
   Result<std::span<const std::byte>> peek_read();
-  // Marks n bytes of the span from peek_read() as read; a finished record is released.
+  // The unread bytes of the next data records, in stream order, as iovecs into ring memory
+  // (zero copy: hand them to sendmsg/writev; never write through them). out[0] starts at the
+  // first unread byte (the rest of a record consume() finished only partly); every other iovec
+  // is one whole record. Fills at most out.size() iovecs and kMaxPeekRecords records, and stops
+  // after the record that brings the total to `max_bytes` or more (so less than max_bytes plus
+  // one record; max_bytes >= 1). Value: iovecs filled, 0 as peek_read()'s empty span.
+  // The records stay held (not released; the guest cannot reuse their bytes) until consume()
+  // passes them; a later call gives the held ones again first. Stamp records between them are
+  // handed to the owner as they are stepped over (as peek_read() does) and released with the
+  // data record before them; an End record behind held records ends the stream (eof()) once
+  // consume() has passed them all. A ring fault with records held gives those first; the
+  // fault comes with the next call that holds none.
+  Result<std::size_t> peek_read_many(std::span<iovec> out,
+                                     std::size_t max_bytes = std::numeric_limits<std::size_t>::max());
+  // Marks the next n bytes (in stream order, across the records peek_read()/peek_read_many()
+  // gave) as read. The records it finishes are released together (one ring release, one
+  // notify); a record it ends inside stays held, the next peek starts at its first unread byte.
+  // n beyond the held bytes is a programmer error (asserts; the rest is ignored).
   void consume(std::size_t n);
+  // Bytes held by peeks and not yet consumed (0 when nothing is held).
+  std::size_t held_bytes() const;
   // Writable ring memory for one record of up to `max` bytes; empty Claim when full.
   Result<ringbus::Claim> claim_write(std::uint32_t max);
   void commit_write(std::uint32_t used);
@@ -93,12 +126,24 @@ class Connection {
   void finish_wait();
 
  private:
-  friend class HostMux;
-  Connection(HostMux& mux, ringbus::Channel& channel, bool framed, bool stamped);
-  Result<void> ensure_open_for_write() const;
-  void release_peeked();
+  // A data record peeked and not yet released. `release_to`: the ring position consume() may
+  // release up to once the record is done (its end, or the end of the Stamps / empty records /
+  // End record stepped over behind it).
+  struct Held {
+    const std::byte* data;
+    std::uint32_t size;
+    std::uint64_t release_to;
+  };
+  static_assert((kMaxPeekRecords & (kMaxPeekRecords - 1)) == 0, "held_ indexes with a mask");
 
-  HostMux& mux_;
+  Result<void> ensure_open_for_write() const;
+  Held& held(std::size_t i) { return held_[(held_first_ + i) & (kMaxPeekRecords - 1)]; }
+  const Held& held(std::size_t i) const { return held_[(held_first_ + i) & (kMaxPeekRecords - 1)]; }
+  // A record without stream bytes at `end` was stepped over: released now if nothing is held,
+  // else with the last held record. True if released now.
+  bool step_over(std::uint64_t end);
+
+  ConnectionOwner& owner_;
   ringbus::Channel& channel_;
   bool framed_;
   bool stamped_;  // kFeatureTimestamps: Stamp records follow data records on g2h
@@ -107,13 +152,20 @@ class Connection {
   // stamp took it, so that a stamp must follow a data record directly.
   std::uint64_t data_read_ns_ = 0;
   std::uint64_t data_bytes_ = 0;
-  ringbus::RecordView current_{};  // data record being read
-  std::size_t current_offset_ = 0;
+  // Held records, oldest first, in a circle of kMaxPeekRecords; held_offset_: bytes of the
+  // oldest already consumed (always less than its size).
+  std::array<Held, kMaxPeekRecords> held_{};
+  std::size_t held_first_ = 0;
+  std::size_t held_count_ = 0;
+  std::size_t held_offset_ = 0;
+  // An End (or unknown) record was peeked behind held records: eof_ once they are consumed.
+  bool end_pending_ = false;
+  int end_pending_error_ = 0;
   bool eof_ = false;
   int end_error_ = 0;
   bool write_shut_ = false;
   bool closed_ = false;
-  bool peek_budget_hit_ = false;  // the last peek_read() stopped at kPeekRecordBudget
+  bool peek_budget_hit_ = false;  // the last peek stopped at kPeekRecordBudget
   ConnectionStats stats_;
 };
 

@@ -1,8 +1,9 @@
-#include "vitrine/catalog/catalog_wire.hpp"
+#include "vitrine/rdpmux/catalog_wire.hpp"
 #include "vitrine/rdpmux/control_codec.hpp"
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 
 namespace vitrine::catalog {
@@ -76,7 +77,68 @@ TEST(CatalogWire, HostileCountsDoNotAllocate) {
   blob[12] = blob[13] = blob[14] = blob[15] = std::byte{0xFF};
   auto r = decode_catalog(blob);
   ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::kTooLarge);
+  // A count under the cap but more than the body can hold: also refused before reserving.
+  blob[12] = std::byte{0x00};
+  blob[13] = std::byte{0x10};
+  blob[14] = blob[15] = std::byte{0x00};  // 4096
+  r = decode_catalog(blob);
+  ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("cannot fit"), std::string::npos);
+}
+
+// Catalogue amplification: 32 MiB of minimal entries would be about a million applications on
+// the host. kMaxApps is the most either side accepts; the host refuses more before decoding any.
+TEST(CatalogWire, AtMostKMaxAppsApplications) {
+  Catalog c;
+  for (std::size_t i = 0; i < kMaxApps; ++i) {
+    AppEntry a;
+    a.id = "a" + std::to_string(i);
+    a.name = a.id;
+    a.exec = {"x"};
+    c.apps.push_back(std::move(a));
+  }
+  auto blob = encode_catalog(c);
+  ASSERT_TRUE(blob) << blob.error().message;
+  auto decoded = decode_catalog(*blob);
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  EXPECT_EQ(decoded->apps.size(), kMaxApps);
+  c.apps.push_back(c.apps.back());
+  c.apps.back().id = "one-too-many";
+  auto refused = encode_catalog(c);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Errc::kTooLarge);
+  // A hostile guest writes the count itself: kMaxApps + 1 is refused before any entry is read.
+  const std::uint32_t over = kMaxApps + 1;
+  std::memcpy(blob->data() + 12, &over, sizeof over);
+  auto hostile = decode_catalog(*blob);
+  ASSERT_FALSE(hostile);
+  EXPECT_EQ(hostile.error().code, Errc::kTooLarge);
+}
+
+// The host joins fragments on its UI thread and decodes elsewhere: join() gives the blob,
+// decode_blob() the catalogue, the same as add().
+TEST(CatalogWire, JoinThenDecodeEqualsAdd) {
+  auto blob = *encode_catalog(sample());
+  auto fragments = fragment_catalog(blob, 7, 200);
+  ASSERT_GT(fragments.size(), 1u);
+  CatalogReassembler joiner, adder;
+  std::optional<CatalogReassembler::Blob> joined;
+  std::optional<Catalog> added;
+  for (const auto& f : fragments) {
+    auto j = joiner.join(f);
+    ASSERT_TRUE(j) << j.error().message;
+    if (*j) joined = std::move(**j);
+    auto a = adder.add(f);
+    ASSERT_TRUE(a) << a.error().message;
+    if (*a) added = std::move(**a);
+  }
+  ASSERT_TRUE(joined && added);
+  EXPECT_EQ(joined->generation, 7u);
+  EXPECT_EQ(joined->bytes, blob);
+  auto decoded = CatalogReassembler::decode_blob(*joined);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->apps, added->apps);
 }
 
 TEST(CatalogWire, FragmentsReassembleInOrderAndNewGenerationsWin) {

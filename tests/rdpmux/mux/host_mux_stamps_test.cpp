@@ -16,7 +16,7 @@
 #include "fake_guest.hpp"
 #include "vitrine/rdpmux/clock_sync.hpp"
 #include "vitrine/rdpmux/control_codec.hpp"
-#include "vitrine/rdpmux/host_mux.hpp"
+#include "vitrine/rdpmux/mux/host_mux.hpp"
 
 namespace vitrine::rdpmux {
 namespace {

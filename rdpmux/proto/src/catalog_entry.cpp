@@ -1,4 +1,4 @@
-#include "vitrine/catalog/app_entry.hpp"
+#include "vitrine/rdpmux/catalog_entry.hpp"
 
 namespace vitrine::catalog {
 
