@@ -5,6 +5,9 @@ find_package(Threads REQUIRED)
 # xxHash: xxh3 checksums of the bus header and of test/bench payloads.
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
 add_library(vitrine::xxhash ALIAS PkgConfig::XXHASH)
+# seccomp filters of vitrine-kvm (allow-list) and vitrine-vmm (deny-list after start-up)
+pkg_check_modules(SECCOMP REQUIRED IMPORTED_TARGET libseccomp)
+add_library(vitrine::seccomp ALIAS PkgConfig::SECCOMP)
 
 # mimalloc: allocator for host-side executables.
 find_package(mimalloc 2.0 QUIET)
