@@ -3,6 +3,7 @@
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "terminal_text.hpp"
 
 namespace vitrine::cli {
 
@@ -33,15 +34,15 @@ void add_launch_command(CLI::App& app, GlobalOptions& globals, int& exit_code) {
     }
     if (!reply->ok) {
       if (reply->code == "unknown-app") {
-        spdlog::error("{}. Run `vitrine apps` to see them.", reply->message);
+        spdlog::error("{}. Run `vitrine apps` to see them.", escape_for_terminal(reply->message));
         exit_code = kExitUnknownApp;
       } else {
-        spdlog::error("launch failed ({}): {}", reply->code, reply->message);
+        spdlog::error("launch failed ({}): {}", escape_for_terminal(reply->code), escape_for_terminal(reply->message));
         exit_code = kExitFailure;
       }
       return;
     }
-    spdlog::info("{}", reply->message);
+    spdlog::info("{}", escape_for_terminal(reply->message));
     exit_code = kExitOk;
   });
 }

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "icon_reencode.hpp"
+#include "terminal_text.hpp"
 #include "vitrine/rdpmux/catalog_exec.hpp"
 
 namespace vitrine::cli {
@@ -18,6 +20,7 @@ using catalog::quote_exec_argument;
 namespace {
 
 constexpr std::string_view kInstanceKey = "X-Vitrine-Instance=";
+constexpr std::size_t kMaxFileName = 255;  // NAME_MAX of Linux file systems
 
 // Writes through a temporary file and rename(), so a menu never sees half an entry.
 std::expected<void, std::string> write_file(const fs::path& path, std::string_view data) {
@@ -55,8 +58,9 @@ std::string one_line(std::string_view s) {
 std::string launcher_file_id(std::string_view id) {
   std::string out;
   for (unsigned char c : id) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-              c == '-';
+    // '_' itself is escaped too, so the mapping is injective: "a/" -> "a_2f" and "a_2f" ->
+    // "a_5f2f" (with '_' kept, two guest ids could share one file and one would replace the other).
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
     if (ok) out += static_cast<char>(c);
     else out += fmt::format("_{:02x}", c);
   }
@@ -102,11 +106,21 @@ std::expected<LauncherInstallReport, std::string> install_launchers(const std::v
   std::set<std::string> keep_entries, keep_icons;
   for (const auto& app : apps) {
     std::string fid = launcher_file_id(app.id);
+    // The longest name written is the entry's ("<prefix><fid>.desktop.tmp" while writing): an id
+    // too long for one file name is skipped with a warning; the other applications still get theirs.
+    if (prefix.size() + fid.size() + std::string_view(".desktop.tmp").size() > kMaxFileName) {
+      report.warnings.push_back(fmt::format("skipped application {}: its id makes a file name of more than {} bytes",
+                                            escape_for_terminal(app.id.substr(0, 64)) + "...", kMaxFileName));
+      continue;
+    }
     fs::path icon;
     if (!app.icon_png.empty()) {
       icon = icon_dir / (fid + ".png");
-      std::string_view png(reinterpret_cast<const char*>(app.icon_png.data()), app.icon_png.size());
-      if (auto w = write_file(icon, png); !w) {
+      auto clean = reencode_icon_png(app.icon_png);
+      auto w = clean ? write_file(icon, std::string_view(reinterpret_cast<const char*>(clean->data()), clean->size()))
+                     : std::expected<void, std::string>(std::unexpected("icon of " + escape_for_terminal(app.id) +
+                                                                        " refused: " + clean.error()));
+      if (!w) {
         report.warnings.push_back(w.error());
         icon.clear();
       } else {
@@ -114,7 +128,10 @@ std::expected<LauncherInstallReport, std::string> install_launchers(const std::v
       }
     }
     fs::path entry = apps_dir / (prefix + fid + ".desktop");
-    if (auto w = write_file(entry, desktop_entry_text(app, options, icon)); !w) return std::unexpected(w.error());
+    if (auto w = write_file(entry, desktop_entry_text(app, options, icon)); !w) {
+      report.warnings.push_back(w.error());
+      continue;
+    }
     keep_entries.insert(entry.filename().string());
     report.written.push_back(entry);
   }

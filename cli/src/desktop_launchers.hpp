@@ -32,7 +32,8 @@ struct LauncherInstallReport {
 std::string desktop_entry_text(const catalog::AppEntry& app, const LauncherInstallOptions& options,
                                const std::filesystem::path& icon_path);
 
-// File-name-safe form of an application id ([A-Za-z0-9_.-], others as '_' + hex).
+// File-name-safe form of an application id ([A-Za-z0-9.-], every other byte, '_' included, as
+// '_' + two hex digits): injective, so two guest ids never share a file.
 std::string launcher_file_id(std::string_view id);
 
 std::expected<LauncherInstallReport, std::string> install_launchers(const std::vector<catalog::AppEntry>& apps,

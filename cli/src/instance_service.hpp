@@ -1,6 +1,7 @@
 // What a running instance offers to the launcher socket. `vitrine run` implements it on top of
 // the guest's catalogue and the RemoteApp session; tests implement it to drive the socket.
-// Called from the launcher socket's thread.
+// Called from the launcher socket's worker threads, several at once: implementations are
+// thread-safe (a launch that waits for the guest must not hold up apps or stats).
 #pragma once
 
 #include <cstdint>

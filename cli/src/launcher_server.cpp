@@ -110,18 +110,40 @@ LauncherServer::~LauncherServer() {
 void LauncherServer::loop() {
   for (;;) {
     pollfd fds[2] = {{listen_fd_.get(), POLLIN, 0}, {stop_fd_.get(), POLLIN, 0}};
-    int rc = ::poll(fds, 2, -1);
+    int rc = ::poll(fds, 2, workers_.empty() ? -1 : 100);  // finished workers are joined soon
+    reap_workers(false);
     if (rc < 0) {
       if (errno == EINTR) continue;
       spdlog::error("launcher socket: poll: {}", std::strerror(errno));
-      return;
+      break;
     }
-    if (fds[1].revents) return;
+    if (fds[1].revents) break;
     if (!(fds[0].revents & POLLIN)) continue;
     ringbus::UniqueFd client(::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
     if (!client) continue;
-    serve_client(client.get());
+    if (workers_.size() >= options_.max_clients) {
+      busy_.fetch_add(1, std::memory_order_relaxed);
+      write_all(client.get(), error_line("busy", fmt::format("{} requests are being served; try again in a moment",
+                                                             workers_.size())));
+      continue;
+    }
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    workers_.push_back({std::thread([this, done, fd = std::make_shared<ringbus::UniqueFd>(std::move(client))] {
+                          serve_client(fd->get());
+                          fd->reset();  // the client sees the end of the reply before we are joined
+                          done->store(true, std::memory_order_release);
+                        }),
+                        done});
   }
+  reap_workers(true);  // the stop eventfd stays readable: every worker's waits end at once
+}
+
+void LauncherServer::reap_workers(bool all) {
+  std::erase_if(workers_, [all](Worker& w) {
+    if (!all && !w.done->load(std::memory_order_acquire)) return false;
+    w.thread.join();
+    return true;
+  });
 }
 
 void LauncherServer::serve_client(int fd) {
@@ -153,9 +175,10 @@ void LauncherServer::serve_client(int fd) {
       write_all(fd, error_line("malformed", "no complete request line before the timeout"));
       return;
     }
-    pollfd p{fd, POLLIN, 0};
-    int rc = ::poll(&p, 1, deadline.remaining_ms());
+    pollfd p[2] = {{fd, POLLIN, 0}, {stop_fd_.get(), POLLIN, 0}};
+    int rc = ::poll(p, 2, deadline.remaining_ms());
     if (rc < 0 && errno != EINTR) return;
+    if (rc > 0 && p[1].revents != 0) return;  // the instance is stopping
     if (rc <= 0) continue;
     char chunk[4096];
     ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);

@@ -1,8 +1,11 @@
 // The launcher socket of a running instance: a Unix stream socket, mode 0600 in a 0700 folder,
 // that accepts requests (launcher_protocol.hpp) only from the instance's own user (SO_PEERCRED
 // uid check: the file mode is the first gate, the credential check the second, which also
-// covers root-owned peers and descriptor passing). One thread; one request per connection;
-// a client that sends nothing is dropped after a timeout so it cannot block the others.
+// covers root-owned peers and descriptor passing). One request per connection. The accepting
+// thread hands each connection to a worker of its own, at most max_clients at once (past that a
+// client gets a "busy" reply at once): a launch waits up to 30 s for the guest and a client may
+// send nothing for client_timeout, and neither may hold up `vitrine apps`, `stats` or another
+// launch. InstanceService implementations are therefore called from several threads.
 #pragma once
 
 #include <sys/types.h>
@@ -13,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <expected>
 
@@ -25,6 +29,7 @@ struct LauncherServerOptions {
   std::filesystem::path socket_path;
   uid_t allowed_uid = static_cast<uid_t>(-1);  // -1: the process's effective uid
   std::chrono::milliseconds client_timeout{2000};
+  unsigned max_clients = 8;  // connections served at once
 };
 
 class LauncherServer {
@@ -40,11 +45,17 @@ class LauncherServer {
   const std::filesystem::path& path() const { return options_.socket_path; }
   std::uint64_t requests_served() const { return served_.load(std::memory_order_relaxed); }
   std::uint64_t requests_refused() const { return refused_.load(std::memory_order_relaxed); }
+  std::uint64_t clients_turned_away() const { return busy_.load(std::memory_order_relaxed); }
 
  private:
   LauncherServer(LauncherServerOptions options, InstanceService& service, ringbus::UniqueFd listen_fd,
                  ringbus::UniqueFd stop_fd);
+  struct Worker {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
   void loop();
+  void reap_workers(bool all);
   void serve_client(int fd);
   std::string handle(std::string_view line);
 
@@ -54,6 +65,8 @@ class LauncherServer {
   ringbus::UniqueFd stop_fd_;  // eventfd: written by the destructor to end loop()
   std::atomic<std::uint64_t> served_{0};
   std::atomic<std::uint64_t> refused_{0};
+  std::atomic<std::uint64_t> busy_{0};
+  std::vector<Worker> workers_;  // only the accepting thread touches it
   std::thread thread_;
 };
 

@@ -11,6 +11,7 @@
 #include "test_dir.hpp"
 #include "vitrine/catalog/desktop_entry.hpp"
 #include "vitrine/catalog/png_image.hpp"
+#include <cstring>
 
 namespace vitrine::cli {
 namespace {
@@ -75,6 +76,59 @@ TEST(DesktopLaunchers, WritesOneEntryPerAppWithIconAndLaunchCommand) {
   auto expanded = catalog::expand_exec(*odd_argv, {});
   ASSERT_TRUE(expanded);
   EXPECT_EQ(expanded->back(), "odd id/with$chars%");
+}
+
+// Icons reach the host's desktop only as pixels: re-encoded, never the guest's bytes.
+TEST(DesktopLaunchers, IconsAreReencodedFromPixelsAndBadOnesAreLeftOut) {
+  test::TempDir home;
+  catalog::RgbaImage image{3, 2, {}};
+  for (std::uint8_t i = 0; i < 24; ++i) image.pixels.push_back(static_cast<std::uint8_t>(i * 10));
+  auto png = catalog::encode_png(image);
+  ASSERT_TRUE(png);
+  // Bytes after IEND reach any decoder that reads past it; they must not reach the file.
+  const std::string trailer = "EXPLOIT-PAYLOAD";
+  for (char c : trailer) png->push_back(static_cast<std::byte>(c));
+  auto apps = published();
+  apps[0].icon_png = *png;
+  apps[1].icon_png = {std::byte{0x89}, std::byte{'P'}, std::byte{'N'}, std::byte{'G'}};  // not a PNG
+  auto report = install_launchers(apps, options(home.path()));
+  ASSERT_TRUE(report) << report.error();
+  EXPECT_EQ(report->written.size(), 2u);  // the bad icon costs its icon, not its entry
+  ASSERT_EQ(report->warnings.size(), 1u);
+  EXPECT_NE(report->warnings[0].find("refused"), std::string::npos) << report->warnings[0];
+
+  const auto icon = home.path() / "vitrine" / "icons" / "test" / "debian-xterm.png";
+  const std::string written = read(icon);
+  EXPECT_EQ(written.find(trailer), std::string::npos);
+  std::vector<std::byte> bytes(written.size());
+  std::memcpy(bytes.data(), written.data(), written.size());
+  auto decoded = catalog::decode_png(bytes);
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  EXPECT_EQ(decoded->width, 3u);
+  EXPECT_EQ(decoded->height, 2u);
+  EXPECT_EQ(decoded->pixels, image.pixels);
+  const auto odd = home.path() / "applications" / ("vitrine-test-" + launcher_file_id(apps[1].id) + ".desktop");
+  EXPECT_EQ(read(odd).find("Icon="), std::string::npos);
+}
+
+// Distinct guest ids never share a launcher file (one would silently replace the other), and an
+// id too long for a file name is skipped with a warning while the others are installed.
+TEST(DesktopLaunchers, FileIdsAreInjectiveAndOverlongIdsAreSkipped) {
+  EXPECT_NE(launcher_file_id("a/"), launcher_file_id("a_2f"));
+  EXPECT_NE(launcher_file_id("_"), launcher_file_id("_5f"));
+  EXPECT_EQ(launcher_file_id("a_b"), "a_5fb");
+  test::TempDir home;
+  auto apps = published();
+  catalog::AppEntry huge;
+  huge.id = std::string(300, 'x');
+  huge.name = "Huge";
+  huge.exec = {"huge"};
+  apps.insert(apps.begin(), huge);
+  auto report = install_launchers(apps, options(home.path()));
+  ASSERT_TRUE(report) << report.error();
+  EXPECT_EQ(report->written.size(), 2u);
+  ASSERT_EQ(report->warnings.size(), 1u);
+  EXPECT_NE(report->warnings[0].find("skipped application"), std::string::npos) << report->warnings[0];
 }
 
 TEST(DesktopLaunchers, OutputPassesDesktopFileValidate) {

@@ -1,6 +1,7 @@
 // An InstanceService for tests: a fixed catalogue; launches are recorded, not executed.
 #pragma once
 
+#include <functional>
 #include <mutex>
 
 #include "instance_service.hpp"
@@ -12,6 +13,8 @@ class RecordingInstance : public cli::InstanceService {
   std::vector<catalog::AppEntry> catalogue;
   std::vector<std::pair<std::string, std::vector<std::string>>> launched;
   std::mutex mutex;
+  // Runs (outside the lock) at the start of every launch: tests make a launch slow with it.
+  std::function<void(const catalog::AppEntry&)> on_launch;
 
   RecordingInstance() {
     catalog::AppEntry xterm;
@@ -31,6 +34,7 @@ class RecordingInstance : public cli::InstanceService {
   }
   std::expected<std::string, std::string> launch(const catalog::AppEntry& app,
                                                  const std::vector<std::string>& args) override {
+    if (on_launch) on_launch(app);
     std::lock_guard lock(mutex);
     if (app.id == "xclock" && !args.empty() && args[0] == "--fail") return std::unexpected("exec failed: ENOENT");
     launched.emplace_back(app.id, args);

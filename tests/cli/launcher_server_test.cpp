@@ -9,7 +9,11 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
+#include <thread>
+#include <poll.h>
 
 #include "fake_instance.hpp"
 #include "launcher_client.hpp"
@@ -55,6 +59,40 @@ std::string raw_exchange(const std::filesystem::path& path, std::string_view sen
   char buf[4096];
   ssize_t n;
   while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  return out;
+}
+
+int connect_unix(const std::filesystem::path& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strcpy(addr.sun_path, path.c_str());
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// raw_exchange with a bound: what came before `limit` (a hung server shows as an empty reply).
+std::string raw_exchange_with_timeout(const std::filesystem::path& path, std::string_view send,
+                                      std::chrono::milliseconds limit) {
+  const int fd = connect_unix(path);
+  if (fd < 0) return "connect failed";
+  (void)!::write(fd, send.data(), send.size());
+  ::shutdown(fd, SHUT_WR);
+  std::string out;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    pollfd p{fd, POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+    char buf[4096];
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
   ::close(fd);
   return out;
 }
@@ -106,6 +144,69 @@ TEST(LauncherServer, ListsAppsLaunchesAndReportsStats) {
   auto ping = launcher_request(s.path(), {"ping"});
   ASSERT_TRUE(ping && ping->ok);
   EXPECT_EQ(ping->message, "vitrine-launcher/1");
+}
+
+// A launch waits for the guest (up to 30 s); meanwhile every other request is answered. The slow
+// launch is held until `apps` and a second launch have returned: a server that served one
+// client at a time would never answer them (the client's 20 s timeout would say so).
+TEST(LauncherServer, ASlowLaunchDoesNotHoldUpOtherRequests) {
+  Served s;
+  ASSERT_TRUE(s.server);
+  std::mutex m;
+  std::condition_variable cv;
+  bool release = false, slow_started = false;
+  s.instance.on_launch = [&](const catalog::AppEntry& app) {
+    if (app.id != "xclock") return;
+    std::unique_lock lock(m);
+    slow_started = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return release; });
+  };
+  std::thread slow([&] { (void)launcher_request(s.path(), {"launch", "xclock"}); });
+  {
+    std::unique_lock lock(m);
+    ASSERT_TRUE(cv.wait_for(lock, 20s, [&] { return slow_started; }));
+  }
+  const auto apps = raw_exchange_with_timeout(s.path(), "apps\n", 20s);
+  const auto other = raw_exchange_with_timeout(s.path(), "launch\txterm\n", 20s);
+  {
+    std::lock_guard lock(m);
+    release = true;
+  }
+  cv.notify_all();
+  slow.join();
+  EXPECT_NE(apps.find("ok\t2"), std::string::npos) << apps;
+  EXPECT_NE(other.find("started XTerm"), std::string::npos) << other;
+  ASSERT_EQ(s.instance.launched.size(), 2u);
+  EXPECT_EQ(s.instance.launched[0].first, "debian-xterm");  // the fast one finished first
+  EXPECT_EQ(s.instance.launched[1].first, "xclock");
+}
+
+// Past max_clients connections at once, a new client is told "busy" at once instead of waiting
+// behind clients that send nothing.
+TEST(LauncherServer, TooManyClientsAtOnceGetBusy) {
+  test::TempDir dir;
+  ::chmod(dir.path().c_str(), 0700);
+  test::RecordingInstance instance;
+  LauncherServerOptions o;
+  o.socket_path = dir.path() / "test.sock";
+  o.client_timeout = 30s;
+  o.max_clients = 2;
+  auto server = LauncherServer::start(o, instance);
+  ASSERT_TRUE(server) << server.error();
+  std::vector<int> idle;
+  for (int i = 0; i < 2; ++i) idle.push_back(connect_unix(o.socket_path));
+  // The idle clients are accepted before the third connects (one accept per turn, in order);
+  // the server may still be starting their workers: retry until busy or 20 s.
+  std::string reply;
+  for (int attempt = 0; attempt < 200 && reply.find("busy") == std::string::npos; ++attempt) {
+    reply = raw_exchange_with_timeout(o.socket_path, "ping\n", 20s);
+    if (reply.find("busy") == std::string::npos) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_NE(reply.find("error\tbusy"), std::string::npos) << reply;
+  EXPECT_GE((*server)->clients_turned_away(), 1u);
+  for (int fd : idle) ::close(fd);
+  server->reset();  // stops at once: the idle workers' waits end on the stop signal
 }
 
 TEST(LauncherServer, UnknownApplicationListsWhatIsPublished) {

@@ -102,6 +102,9 @@ Result<ChildProcess> ChildProcess::spawn(const SpawnOptions& o) {
   for (char** e = environ; *e != nullptr; ++e) {
     std::string_view kv(*e);
     const auto key = kv.substr(0, kv.find('=') + 1);
+    if (o.clear_env && std::find(o.env_keep.begin(), o.env_keep.end(), key.substr(0, key.size() - 1)) ==
+                           o.env_keep.end())
+      continue;
     bool replaced = false;
     for (const auto& add : o.env_add) replaced = replaced || add.starts_with(key);
     if (!replaced) env_strings.emplace_back(kv);

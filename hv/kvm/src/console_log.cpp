@@ -80,8 +80,21 @@ Result<ConsoleLog> ConsoleLog::open(const std::string& path, std::uint64_t max_b
   // The O_CREAT mode applies only to a new file (and through the umask): an existing log keeps
   // its old mode unless told. Never on a device or FIFO (chmod'ing /dev/null as root would hurt).
   if (regular && ::fchmod(fd.get(), kMode) != 0) return std::unexpected(sys_error("fchmod 0600 console log " + path));
+  Files files;
+  if (regular) {
+    files.read = ringbus::UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (!files.read) return std::unexpected(sys_error("open console log for reading " + path));
+    // FILE.1 from an older run is emptied now; when it cannot be had (a directory there, no
+    // permission) the log still rotates, in place, without an old file (said at rotation).
+    const std::string old_path = path + ".1";
+    files.old = ringbus::UniqueFd(::open(old_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, kMode));
+    if (files.old) {
+      if (::fstat(files.old.get(), &st) != 0 || !S_ISREG(st.st_mode) || ::fchmod(files.old.get(), kMode) != 0)
+        files.old.reset();
+    }
+  }
   const int raw = fd.release();
-  return ConsoleLog(raw, true, regular ? path : std::string(), regular ? max_bytes : 0, regular);
+  return ConsoleLog(raw, true, regular ? path : std::string(), regular ? max_bytes : 0, regular, std::move(files));
 }
 
 ConsoleLog ConsoleLog::borrow(int fd) {
@@ -90,11 +103,12 @@ ConsoleLog ConsoleLog::borrow(int fd) {
   return ConsoleLog(fd, false, std::string(), 0, regular);
 }
 
-ConsoleLog::ConsoleLog(int fd, bool owned, std::string path, std::uint64_t max_bytes, bool regular)
+ConsoleLog::ConsoleLog(int fd, bool owned, std::string path, std::uint64_t max_bytes, bool regular, Files files)
     : owned_(owned ? fd : -1),
       fd_(fd),
       path_(std::move(path)),
       old_path_(path_.empty() ? std::string() : path_ + ".1"),
+      files_(std::move(files)),
       max_bytes_(max_bytes),
       regular_(regular) {
   buf_.reserve(kLineBytes + ConsoleEscaper::kMaxAppend);  // the only allocation: put() never grows it
@@ -105,13 +119,14 @@ ConsoleLog::ConsoleLog(ConsoleLog&& other) noexcept
       fd_(std::exchange(other.fd_, -1)),
       path_(std::move(other.path_)),
       old_path_(std::move(other.old_path_)),
+      files_(std::move(other.files_)),
       max_bytes_(other.max_bytes_),
       regular_(other.regular_),
       file_bytes_(other.file_bytes_),
       buf_(std::move(other.buf_)),
       escaper_(std::exchange(other.escaper_, ConsoleEscaper{})),
       failing_(other.failing_),
-      rename_warned_(other.rename_warned_),
+      copy_warned_(other.copy_warned_),
       lines_written_(other.lines_written_),
       lines_dropped_(other.lines_dropped_),
       rotations_(other.rotations_) {
@@ -134,7 +149,7 @@ void ConsoleLog::flush() {
 
 void ConsoleLog::write_line() {
   if (buf_.empty()) return;
-  bool ok = fd_ >= 0 || (!path_.empty() && reopen());
+  bool ok = fd_ >= 0;
   if (ok && max_bytes_ != 0 && file_bytes_ + buf_.size() > max_bytes_) ok = rotate();
   if (ok) ok = ready_for_write();
   std::size_t off = 0;
@@ -158,31 +173,44 @@ void ConsoleLog::write_line() {
   buf_.clear();
 }
 
-bool ConsoleLog::reopen() {
-  ringbus::UniqueFd fd(::open(path_.c_str(), kOpenFlags, kMode));
-  // fchmod as in open(): the umask may have narrowed the mode, a file put there may be wider.
-  if (!fd || ::fchmod(fd.get(), kMode) != 0) {
-    note_failure("open", errno);
-    owned_.reset();
-    fd_ = -1;
-    return false;
+// FILE's contents into FILE.1 (emptied first), in the kernel where it can, else in 16 KiB
+// pieces on the stack: rotation neither allocates nor opens anything.
+bool ConsoleLog::keep_old_copy() {
+  if (!files_.old || !files_.read) return false;
+  if (::ftruncate(files_.old.get(), 0) != 0) return false;
+  loff_t in = 0, out = 0;
+  const std::uint64_t limit = max_bytes_ + kLineBytes + ConsoleEscaper::kMaxAppend;  // FILE never holds more
+  while (static_cast<std::uint64_t>(in) < limit) {
+    const ssize_t n = ::copy_file_range(files_.read.get(), &in, files_.old.get(), &out,
+                                        static_cast<std::size_t>(limit - static_cast<std::uint64_t>(in)), 0);
+    if (n == 0) return true;
+    if (n > 0) continue;
+    if (errno == EINTR) continue;
+    if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP) return false;
+    char piece[16 * 1024];
+    for (;;) {
+      const ssize_t r = ::pread(files_.read.get(), piece, sizeof piece, in);
+      if (r == 0) return true;
+      if (r < 0) return false;
+      for (ssize_t done = 0; done < r;) {
+        const ssize_t w = ::pwrite(files_.old.get(), piece + done, static_cast<std::size_t>(r - done), out);
+        if (w <= 0) return false;
+        done += w;
+        out += w;
+      }
+      in += r;
+    }
   }
-  fd_ = fd.get();
-  owned_ = std::move(fd);
-  file_bytes_ = 0;
   return true;
 }
 
 bool ConsoleLog::rotate() {
-  if (::rename(path_.c_str(), old_path_.c_str()) == 0) {
-    ++rotations_;
-    return reopen();
-  }
-  // No old file can be kept: start over in place, so that the cap still holds.
-  if (!rename_warned_) {
-    rename_warned_ = true;
-    base::log_warn("console log {}: rename to {} failed: {}; starting the log over in place at each rotation",
-                   path_, old_path_, std::strerror(errno));
+  if (!keep_old_copy() && !copy_warned_) {
+    // No old file can be kept: start over in place, so that the cap still holds.
+    copy_warned_ = true;
+    base::log_warn("console log {}: cannot keep the old part in {}: {}; starting the log over in place at each "
+                   "rotation",
+                   path_, old_path_, files_.old ? std::strerror(errno) : "it could not be opened");
   }
   if (::ftruncate(fd_, 0) != 0) {
     note_failure("ftruncate", errno);

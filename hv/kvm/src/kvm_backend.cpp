@@ -62,6 +62,10 @@ Result<void> KvmBackend::start(BusFds fds) {
   paths.serial_log = serial_log_;
   SpawnOptions o;
   o.argv = kvm_command(config_, paths);
+  // The KVM probe's cache (HOME / XDG_CACHE_HOME) and its override; nothing else of the user's
+  // session (vitrine-kvm clears even these once the VM is built).
+  o.clear_env = true;
+  o.env_keep = {"HOME", "XDG_CACHE_HOME", "VITRINE_KVM_PROBE"};
   o.fds = {{fds_.region.get(), kKvmBusFd}};
   if (config_.doorbell == DoorbellMode::kIvshmemDoorbell) {
     o.fds.emplace_back(fds_.wake_host.get(), kKvmWakeHostFd);

@@ -22,6 +22,7 @@
 
 #include "vitrine/base/log.hpp"
 #include "vitrine/hv/kvm/console_log.hpp"
+#include "vitrine/hv/kvm/jail.hpp"
 #include "vitrine/hv/kvm/kvm_vm.hpp"
 #include "vitrine/hv/kvm_probe.hpp"
 
@@ -100,6 +101,10 @@ int main(int argc, char** argv) {
   app.add_flag("--no-probe", no_probe, "skip the KVM usability probe (a tiny guest run first, cached per boot)");
   bool no_acpi = false;
   app.add_flag("--no-acpi", no_acpi, "no ACPI tables (MP table only; poweroff -f then only halts the guest)");
+  bool no_sandbox = false;
+  app.add_flag("--no-sandbox", no_sandbox,
+               "no namespaces and no seccomp filter once the VM is built (no_new_privs stays): for debugging the "
+               "VMM with strace or gdb");
   CLI11_PARSE(app, argc, argv);
   config.ram_bytes = std::uint64_t{mem_mib} << 20;
   config.acpi = !no_acpi;
@@ -162,6 +167,17 @@ int main(int argc, char** argv) {
     return 1;
   }
   KvmVm* raw = vm->get();
+
+  // Everything the VM needs is open: drop the environment (DISPLAY, XAUTHORITY, SSH_AUTH_SOCK
+  // would tell an exploited device model where to go) and enter the jail before any thread
+  // starts (a user namespace needs a single-threaded process).
+  ::clearenv();
+  auto jail = enter_jail(JailOptions{.namespaces = !no_sandbox, .seccomp = !no_sandbox});
+  if (!jail) {
+    vitrine::base::log_error("{}", to_string(jail.error()));
+    return 1;
+  }
+  vitrine::base::log_info("{}", jail->to_string());
   std::thread([raw, stop_signals] {
     int sig = 0;
     if (::sigwait(&stop_signals, &sig) == 0) raw->stop();

@@ -113,6 +113,8 @@ Result<void> QemuBackend::spawn_qemu() {
   if (!log) return std::unexpected(Error::sys("open " + qemu_log_, errno));
   SpawnOptions o;
   o.argv = qemu_command(config_, paths_);
+  o.clear_env = true;
+  o.env_keep = {"PATH"};  // nothing else of the user's session reaches the emulator
   if (config_.doorbell == DoorbellMode::kIvshmemPlain) o.fds = {{fds_.region.get(), kRegionFdInQemu}};
   o.stdout_fd = log.get();
   o.stderr_fd = log.get();

@@ -10,6 +10,10 @@ std::vector<std::string> qemu_command(const VmConfig& c, const QemuPaths& p) {
       "-nodefaults", "-no-user-config", "-display", "none",
       // A guest reboot ends the VM (the vmm reports it) instead of looping.
       "-no-reboot",
+      // QEMU's own seccomp filter once the machine is built: no obsolete system calls, no
+      // setuid/setgid, no fork/exec, no scheduler or CPU-affinity changes. Device emulation is
+      // the part of QEMU a guest attacks; this bounds what a successful attack can call.
+      "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
       "-accel", p.kvm ? "kvm" : "tcg",
       // Under KVM the host's CPU minus arch-capabilities: some hosts (nested virtualization,
       // paravirtual KVMs) list MSR 0x10a as supported and then refuse its write, and QEMU 7.2

@@ -19,6 +19,7 @@
 #include "vitrine/hv/qemu_backend.hpp"
 #include "vitrine/hv/sandbox_backend.hpp"
 #include "vitrine/hv/vm_config.hpp"
+#include "vitrine/hv/vmm_lockdown.hpp"
 #include "vitrine/ringbus/bus.hpp"
 #include "vitrine/ringbus/handoff.hpp"
 
@@ -173,6 +174,15 @@ int run_vmm(const VmmOptions& options) {
     vmm.emit("state crashed start failed: " + to_string(r.error()));
     backend->stop(std::chrono::milliseconds(500));
     return 1;
+  }
+  // The VM's processes are spawned: from here on the vmm only watches, relays and restarts.
+  if (options.lock_down) {
+    if (auto r = lock_down_vmm(); !r) {
+      vmm.emit("state crashed lock-down failed: " + to_string(r.error()));
+      backend->stop(std::chrono::milliseconds(500));
+      return 1;
+    }
+    vmm.emit("info locked down: no_new_privs, seccomp deny-list");
   }
 
   auto finish = [&](const char* why) {

@@ -13,6 +13,7 @@ struct VmmOptions {
   std::string sandbox_init;
   std::string kvm_program;  // vitrine-kvm; empty: next to vitrine-vmm
   std::string backend;      // overrides the config's backend (sandbox | qemu | kvm); empty: keep
+  bool lock_down = true;    // no_new_privs + seccomp deny-list once the VM runs (vmm_lockdown.hpp)
 };
 
 // Exit status: 0 the VM stopped (asked to or powered off), 1 it crashed or failed to start,

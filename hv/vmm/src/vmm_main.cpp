@@ -21,8 +21,12 @@ int main(int argc, char** argv) {
   app.add_option("--sandbox-init", o.sandbox_init, "path of vitrine-sandbox-init");
   app.add_option("--kvm-program", o.kvm_program, "path of vitrine-kvm (kvm backend; default: next to vitrine-vmm)");
   app.add_option("--backend", o.backend, "run this backend instead of the config's (sandbox, qemu, kvm)");
+  bool no_lock_down = false;
+  app.add_flag("--no-lock-down", no_lock_down,
+               "keep every system call once the VM runs (no seccomp filter, no no_new_privs): for debugging");
   app.add_flag("--check", check, "validate the configuration and exit");
   CLI11_PARSE(app, argc, argv);
+  o.lock_down = !no_lock_down;
   if (check) return vitrine::hv::check_config(o.config_path, o.backend);
   if (o.control_fd < 0) {
     vitrine::base::log_error("--control-fd is required (vitrine starts the vmm; try --check)");

@@ -160,8 +160,9 @@ TEST_F(ConsoleLogTest, AGuestFloodStaysWithinTwoCapsAndAllocatesNothing) {
   EXPECT_EQ(log->lines_dropped(), 0u);
 }
 
-TEST_F(ConsoleLogTest, FailedRenameStartsTheFileOverInPlace) {
-  // FILE.1 is a non-empty directory: rename fails even for root. The cap must still hold.
+TEST_F(ConsoleLogTest, AnUnusableOldFileStartsTheFileOverInPlace) {
+  // FILE.1 is a non-empty directory: it cannot be the old file, even for root. The cap must
+  // still hold.
   fs::create_directories(path_ + ".1/keep");
   auto log = ConsoleLog::open(path_, 4096);
   ASSERT_TRUE(log) << vitrine::ringbus::to_string(log.error());

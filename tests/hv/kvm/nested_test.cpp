@@ -208,6 +208,11 @@ TEST(KvmNested, InnerGuestExchangesChecksummedRecordsThroughTwoLevelsOfIvshmem) 
   EXPECT_NE(console.find("vmm-event: state stopped guest powered off"), std::string::npos) << console;
   EXPECT_NE(console.find("nested: vitrine-vmm exited 0"), std::string::npos) << console;
   EXPECT_NE(console.find("VM ended: power-off"), std::string::npos) << console;
+  // The whole VM ran inside vitrine-kvm's jail and under vitrine-vmm's lock-down: a system call
+  // missing from either filter would have killed the VMM (SIGSYS) before the power-off.
+  EXPECT_NE(console.find("jail: no_new_privs on, user ns on, net ns on, empty root on, seccomp on"), std::string::npos)
+      << console;
+  EXPECT_NE(console.find("vmm-event: info locked down"), std::string::npos) << console;
   std::printf("nested run: hello (%u cpus) after %.1f s, first record after %.1f s, QEMU done after %.1f s\n",
               guest_cpus, hello_at.count(), first_record.count(), total);
 }

@@ -170,6 +170,7 @@ TEST(QemuCommandTest, shouldShareTheBusAndPickTheAccelerator) {
   EXPECT_TRUE(has(a, "socket,id=vbus,path=/s/ivshmem.sock"));
   EXPECT_TRUE(has(a, "ivshmem-doorbell,chardev=vbus,vectors=1"));
   EXPECT_FALSE(has(a, "virtio-net-pci,netdev=net0"));
+  EXPECT_TRUE(has(a, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"));
   c.doorbell = DoorbellMode::kIvshmemPlain;
   c.user_net = true;
   p.kvm = true;

@@ -28,6 +28,11 @@ struct ExitStatus {
 struct SpawnOptions {
   std::vector<std::string> argv;     // argv[0] is looked up in PATH when it has no '/'
   std::vector<std::string> env_add;  // "KEY=VALUE" added to (or replacing in) the caller's env
+  // With clear_env the child starts from an empty environment plus the caller's values of the
+  // names in env_keep, then env_add: a VM's processes need nothing of the user's session, and
+  // DISPLAY, XAUTHORITY or SSH_AUTH_SOCK there would tell a compromised emulator where to go.
+  bool clear_env = false;
+  std::vector<std::string> env_keep;
   // (source fd in the parent, target fd number in the child); every other fd is closed.
   std::vector<std::pair<int, int>> fds;
   int stdin_fd = -1;   // -1: /dev/null

@@ -9,8 +9,11 @@
 // - buffers at most one line, written with one write() per line or per kLineBytes: memory stays
 //   bounded whatever the guest sends;
 // - creates the file 0600 (an existing file is truncated and chmod'ed 0600 too) and caps it at
-//   max_bytes: the line that would pass the cap first renames FILE to FILE.1 (replacing an older
-//   FILE.1) and starts a fresh FILE, so the two never hold more than 2 * max_bytes;
+//   max_bytes: the line that would pass the cap first moves FILE's contents to FILE.1
+//   (replacing what FILE.1 held) and starts FILE over, so the two never hold more than
+//   2 * max_bytes. Both files are opened once, in open(): rotating copies in the kernel
+//   (copy_file_range) and truncates instead of renaming and reopening by name, because
+//   vitrine-kvm's jail leaves no path to open and its seccomp filter no openat or rename;
 // - never stalls the guest: a line that cannot be written at once (write error, disk full, a
 //   pipe or terminal whose reader is not reading) is dropped and counted.
 // Rotation and chmod apply to regular files only: `--console-log /dev/tty` or a FIFO is written
@@ -75,24 +78,29 @@ class ConsoleLog {
   std::uint64_t rotations() const { return rotations_; }
 
  private:
-  ConsoleLog(int fd, bool owned, std::string path, std::uint64_t max_bytes, bool regular);
+  struct Files {
+    ringbus::UniqueFd read;  // FILE again, readable: the source of the copy into FILE.1
+    ringbus::UniqueFd old;   // FILE.1; -1 when it could not be opened (rotation then starts over)
+  };
+  ConsoleLog(int fd, bool owned, std::string path, std::uint64_t max_bytes, bool regular, Files files = {});
   void write_line();
   bool rotate();
-  bool reopen();
+  bool keep_old_copy();
   bool ready_for_write();
   void note_failure(const char* what, int err);
 
   ringbus::UniqueFd owned_;  // empty when borrowed
   int fd_ = -1;
   std::string path_;          // empty when borrowed or not a regular file: never reopened
-  std::string old_path_;      // path_ + ".1", made once: rotating allocates nothing
+  std::string old_path_;      // path_ + ".1", for messages
+  Files files_;
   std::uint64_t max_bytes_ = 0;  // 0: no cap
   bool regular_ = false;      // a regular file: writes never block, rotation allowed
   std::uint64_t file_bytes_ = 0;  // bytes in the current file
   std::string buf_;
   ConsoleEscaper escaper_;
   bool failing_ = false;      // the last write failed: log the next failure only after a success
-  bool rename_warned_ = false;  // a rename that fails once fails at every rotation: say it once
+  bool copy_warned_ = false;  // a copy that fails once fails at every rotation: say it once
   std::uint64_t lines_written_ = 0, lines_dropped_ = 0, rotations_ = 0;
 };
 
