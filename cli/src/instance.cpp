@@ -11,6 +11,7 @@
 #include <future>
 
 #include "launcher_server.hpp"
+#include "terminal_text.hpp"
 #include "runtime_paths.hpp"
 #include "vitrine/rdpmux/catalog_exec.hpp"
 #include "vitrine/rdpmux/host/remote_session.hpp"
@@ -128,6 +129,9 @@ std::expected<std::unique_ptr<Instance>, std::string> Instance::start(const Inst
   display.x_display = options.x_display;
   display.screenshot_dir = options.screenshot_dir;
   display.max_window_pixels = options.max_window_pixels;
+  // The VM's label ([display] in its config): border colour and title prefix on every window.
+  const hv::DisplayLabel& label = in.vm_->config().display;
+  display.label = {.title_prefix = label.title_prefix, .rgb = label.label_rgb, .border_px = label.border_px};
   auto d = viewer::RemoteDisplay::create(display);
   if (!d) return std::unexpected(d.error());
   in.display_ = std::move(*d);
@@ -284,23 +288,46 @@ void Instance::shutdown() {
     spdlog::info("VM {}", how);
   }
   vm_.reset();
+  decoder_.reset();  // no fragment can come now; a decode in progress finishes before apps_ goes
 }
 
 Instance::~Instance() { shutdown(); }
 
 void Instance::on_catalog_fragment(std::span<const std::byte> fragment) {
+  std::optional<catalog::CatalogReassembler::Blob> complete;
+  {
+    std::lock_guard lock(catalog_mutex_);
+    auto r = reassembler_.join(fragment);
+    if (!r) {
+      ++catalog_errors_;
+      spdlog::warn("the guest sent a bad catalogue fragment: {}", escape_for_terminal(r.error().message));
+      return;
+    }
+    if (!*r) return;
+    complete = std::move(**r);
+    if (!decoder_)
+      decoder_ = std::make_unique<CatalogDecoder>(
+          [this](std::uint32_t generation, catalog::Result<catalog::Catalog> decoded) {
+            on_catalog_decoded(generation, std::move(decoded));
+          });
+  }
+  decoder_->submit(std::move(*complete));
+}
+
+void Instance::on_catalog_decoded(std::uint32_t generation, catalog::Result<catalog::Catalog> decoded) {
   std::lock_guard lock(catalog_mutex_);
-  auto r = reassembler_.add(fragment);
-  if (!r) {
+  if (!decoded) {
     ++catalog_errors_;
-    spdlog::warn("the guest sent a bad catalogue fragment: {}", r.error().message);
+    spdlog::warn("the guest sent a bad catalogue (generation {}): {}", generation,
+                 escape_for_terminal(decoded.error().message));
     return;
   }
-  if (!*r) return;
-  catalog_generation_ = (*r)->generation;
-  apps_ = std::move((*r)->apps);
+  catalog_generation_ = decoded->generation;
+  apps_ = std::move(decoded->apps);
+  // The ids are the guest's text: escaped, and the list shortened, for the log.
   std::string names;
-  for (const auto& a : apps_) names += (names.empty() ? "" : ", ") + a.id;
+  for (std::size_t i = 0; i < apps_.size() && i < 32; ++i) names += (names.empty() ? "" : ", ") + escape_for_terminal(apps_[i].id);
+  if (apps_.size() > 32) names += fmt::format(" and {} more", apps_.size() - 32);
   spdlog::info("the guest publishes {} application(s): {}", apps_.size(), names.empty() ? "(none)" : names);
 }
 
@@ -369,6 +396,8 @@ std::vector<std::pair<std::string, std::string>> Instance::stats() {
     out.emplace_back("display.bytes_damaged", human_bytes(d.compositor.bytes_damaged));
     out.emplace_back("display.bytes_uploaded", human_bytes(d.compositor.bytes_uploaded));
     out.emplace_back("display.input_events", std::to_string(d.input_events));
+    out.emplace_back("display.activations", std::to_string(d.activations) + " focused, " +
+                                                std::to_string(d.activations_refused) + " refused (no host input)");
     out.emplace_back("display.callback_timeouts", std::to_string(d.callback_timeouts));
     const auto& c = d.compositor;
     out.emplace_back("display.window_pixels", std::to_string(c.window_pixels) + " of " +

@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "catalog_decoder.hpp"
 #include "instance_service.hpp"
 #include "vitrine/viewer/remote_display.hpp"
 #include "shutdown_signal.hpp"
@@ -83,6 +84,7 @@ class Instance final : public InstanceService {
  private:
   explicit Instance(const InstanceOptions& options, ShutdownSignal& signal);
   void on_catalog_fragment(std::span<const std::byte> fragment);  // the thread draining control
+  void on_catalog_decoded(std::uint32_t generation, catalog::Result<catalog::Catalog> decoded);  // decoder thread
   void start_remaining_apps();
   void shutdown();
 
@@ -103,7 +105,8 @@ class Instance final : public InstanceService {
   std::thread starter_;  // opens the start apps after the first one (exec blocks)
 
   std::mutex catalog_mutex_;
-  catalog::CatalogReassembler reassembler_;
+  catalog::CatalogReassembler reassembler_;  // joins on the UI thread (a copy per fragment) ...
+  std::unique_ptr<CatalogDecoder> decoder_;   // ... decodes on its own thread
   std::vector<catalog::AppEntry> apps_;
   std::uint32_t catalog_generation_ = 0;
   std::uint64_t catalog_errors_ = 0;
