@@ -306,7 +306,7 @@ void Instance::on_catalog_fragment(std::span<const std::byte> fragment) {
     if (!*r) return;
     complete = std::move(**r);
     if (!decoder_)
-      decoder_ = std::make_unique<CatalogDecoder>(
+      decoder_ = std::make_unique<rdpmux::CatalogDecoder>(
           [this](std::uint32_t generation, catalog::Result<catalog::Catalog> decoded) {
             on_catalog_decoded(generation, std::move(decoded));
           });

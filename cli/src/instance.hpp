@@ -24,11 +24,11 @@
 #include <thread>
 #include <vector>
 
-#include "catalog_decoder.hpp"
 #include "instance_service.hpp"
 #include "vitrine/viewer/remote_display.hpp"
 #include "shutdown_signal.hpp"
 #include "vitrine/rdpmux/catalog_wire.hpp"
+#include "vitrine/rdpmux/mux/catalog_decoder.hpp"
 #include "vitrine/rdpmux/host/rdp_client.hpp"
 #include "vm_session.hpp"
 
@@ -106,7 +106,7 @@ class Instance final : public InstanceService {
 
   std::mutex catalog_mutex_;
   catalog::CatalogReassembler reassembler_;  // joins on the UI thread (a copy per fragment) ...
-  std::unique_ptr<CatalogDecoder> decoder_;   // ... decodes on its own thread
+  std::unique_ptr<rdpmux::CatalogDecoder> decoder_;   // ... decodes on its own thread
   std::vector<catalog::AppEntry> apps_;
   std::uint32_t catalog_generation_ = 0;
   std::uint64_t catalog_errors_ = 0;

@@ -260,9 +260,19 @@ std::vector<std::vector<std::byte>> fragment_catalog(std::span<const std::byte> 
   return out;
 }
 
+std::vector<std::byte> CatalogReassembler::Blob::bytes() const {
+  std::size_t size = 0;
+  for (const auto& p : parts) size += p.size();
+  std::vector<std::byte> out;
+  out.reserve(size);
+  for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+
 void CatalogReassembler::reset() {
-  blob_.clear();
-  blob_.shrink_to_fit();
+  parts_.clear();
+  parts_.shrink_to_fit();
+  received_ = 0;
   active_ = false;
   total_ = 0;
 }
@@ -277,7 +287,7 @@ Result<std::optional<Catalog>> CatalogReassembler::add(std::span<const std::byte
 }
 
 Result<Catalog> CatalogReassembler::decode_blob(const Blob& blob) {
-  auto catalog = decode_catalog(blob.bytes);
+  auto catalog = decode_catalog(blob.bytes());
   if (!catalog) return std::unexpected(catalog.error());
   if (catalog->generation != blob.generation)
     return fail(Errc::kMalformed, fmt::format("catalogue generation {} inside fragments of generation {}",
@@ -303,17 +313,28 @@ Result<std::optional<CatalogReassembler::Blob>> CatalogReassembler::join(std::sp
     active_ = true;
     generation_ = generation;
     total_ = total;
-    blob_.reserve(std::min<std::size_t>(total, 1u << 20));
-  } else if (!active_ || generation != generation_ || total != total_ || offset != blob_.size()) {
+  } else if (!active_ || generation != generation_ || total != total_ || offset != received_) {
     return bad(Errc::kMalformed, fmt::format("generation {} offset {} total {} does not continue generation {} at {}"
-                                             " of {}", generation, offset, total, generation_, blob_.size(), total_));
+                                             " of {}", generation, offset, total, generation_, received_, total_));
   }
-  if (length > total_ - blob_.size())
+  if (length > total_ - received_)
     return bad(Errc::kMalformed, fmt::format("offset {} + length {} beyond total {}", offset, length, total_));
   auto payload = fragment.subspan(kFragmentHeaderSize);
-  blob_.insert(blob_.end(), payload.begin(), payload.end());
-  if (blob_.size() < total_) return std::optional<Blob>{};
-  Blob done{generation_, std::move(blob_)};
+  // Into parts of kPartBytes, each reserved once (no part is ever reallocated, and a guest that
+  // sends one-byte fragments gets no more parts than one that sends full ones).
+  while (!payload.empty()) {
+    if (parts_.empty() || parts_.back().size() == kPartBytes) {
+      parts_.emplace_back();
+      parts_.back().reserve(std::min<std::size_t>(kPartBytes, total_ - received_));
+    }
+    auto& part = parts_.back();
+    const std::size_t take = std::min(payload.size(), kPartBytes - part.size());
+    part.insert(part.end(), payload.begin(), payload.begin() + static_cast<std::ptrdiff_t>(take));
+    payload = payload.subspan(take);
+    received_ += take;
+  }
+  if (received_ < total_) return std::optional<Blob>{};
+  Blob done{generation_, std::move(parts_)};
   reset();
   return std::optional<Blob>(std::move(done));
 }

@@ -87,6 +87,26 @@ TEST(CatalogWire, HostileCountsDoNotAllocate) {
   EXPECT_NE(r.error().message.find("cannot fit"), std::string::npos);
 }
 
+// A guest that sends its catalogue one byte per fragment gets no more memory on the host than
+// one that sends full fragments: the join keeps parts of 64 KiB.
+TEST(CatalogWire, TinyFragmentsDoNotMultiplyTheHostsParts) {
+  Catalog c = sample();
+  c.apps[0].icon_png = std::vector<std::byte>(200 * 1024, std::byte{0x33});
+  auto blob = *encode_catalog(c);
+  auto fragments = fragment_catalog(blob, c.generation, kFragmentHeaderSize + 1);
+  ASSERT_EQ(fragments.size(), blob.size());
+  CatalogReassembler r;
+  std::optional<CatalogReassembler::Blob> joined;
+  for (const auto& f : fragments) {
+    auto j = r.join(f);
+    ASSERT_TRUE(j) << j.error().message;
+    if (*j) joined = std::move(**j);
+  }
+  ASSERT_TRUE(joined);
+  EXPECT_EQ(joined->parts.size(), (blob.size() + 65535) / 65536);
+  EXPECT_EQ(joined->bytes(), blob);
+}
+
 // Catalogue amplification: 32 MiB of minimal entries would be about a million applications on
 // the host. kMaxApps is the most either side accepts; the host refuses more before decoding any.
 TEST(CatalogWire, AtMostKMaxAppsApplications) {
@@ -135,7 +155,8 @@ TEST(CatalogWire, JoinThenDecodeEqualsAdd) {
   }
   ASSERT_TRUE(joined && added);
   EXPECT_EQ(joined->generation, 7u);
-  EXPECT_EQ(joined->bytes, blob);
+  EXPECT_EQ(joined->bytes(), blob);
+  EXPECT_EQ(joined->parts.size(), 1u);  // parts of 64 KiB, each reserved once: never re-copied
   auto decoded = CatalogReassembler::decode_blob(*joined);
   ASSERT_TRUE(decoded);
   EXPECT_EQ(decoded->apps, added->apps);

@@ -75,10 +75,13 @@ std::vector<std::vector<std::byte>> fragment_catalog(std::span<const std::byte> 
 // nullopt while incomplete, and an error (after which it is reset) on any inconsistency.
 class CatalogReassembler {
  public:
-  // A whole catalogue blob, joined but not yet decoded.
+  // A whole catalogue, joined but not yet decoded: the fragments' bytes in parts of 64 KiB. Joining never copies the catalogue so far again: one
+  // contiguous buffer would be reallocated and copied as it grows (16 MiB at once on the way to
+  // 32 MiB: tens of milliseconds on the UI thread, found by bench_hostile).
   struct Blob {
     std::uint32_t generation = 0;
-    std::vector<std::byte> bytes;
+    std::vector<std::vector<std::byte>> parts;
+    std::vector<std::byte> bytes() const;  // the parts in one buffer (the decoder's thread)
   };
   // Joins only (a copy of the fragment's bytes): the blob once the last fragment arrived.
   // decode_blob() then does the expensive part, on a thread of the caller's choice (the host
@@ -90,7 +93,9 @@ class CatalogReassembler {
   void reset();
 
  private:
-  std::vector<std::byte> blob_;
+  static constexpr std::size_t kPartBytes = 64 * 1024;
+  std::vector<std::vector<std::byte>> parts_;
+  std::size_t received_ = 0;  // bytes in parts_
   std::uint32_t generation_ = 0;
   std::uint32_t total_ = 0;
   bool active_ = false;

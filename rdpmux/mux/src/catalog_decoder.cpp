@@ -1,6 +1,6 @@
-#include "catalog_decoder.hpp"
+#include "vitrine/rdpmux/mux/catalog_decoder.hpp"
 
-namespace vitrine::cli {
+namespace vitrine::rdpmux {
 
 CatalogDecoder::CatalogDecoder(Done done) : done_(std::move(done)), thread_([this] { loop(); }) {}
 
@@ -41,4 +41,4 @@ void CatalogDecoder::loop() {
   }
 }
 
-}  // namespace vitrine::cli
+}  // namespace vitrine::rdpmux

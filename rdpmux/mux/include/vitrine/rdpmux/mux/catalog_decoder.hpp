@@ -13,7 +13,7 @@
 
 #include "vitrine/rdpmux/catalog_wire.hpp"
 
-namespace vitrine::cli {
+namespace vitrine::rdpmux {
 
 class CatalogDecoder {
  public:
@@ -39,4 +39,4 @@ class CatalogDecoder {
   std::thread thread_;
 };
 
-}  // namespace vitrine::cli
+}  // namespace vitrine::rdpmux

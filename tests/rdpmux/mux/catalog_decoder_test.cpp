@@ -1,4 +1,4 @@
-#include "catalog_decoder.hpp"
+#include "vitrine/rdpmux/mux/catalog_decoder.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-namespace vitrine::cli {
+namespace vitrine::rdpmux {
 namespace {
 
 using namespace std::chrono_literals;
@@ -23,7 +23,7 @@ catalog::CatalogReassembler::Blob blob_of(std::uint32_t generation, std::size_t 
     a.exec = {"x"};
     c.apps.push_back(std::move(a));
   }
-  return {generation, *catalog::encode_catalog(c)};
+  return {generation, {*catalog::encode_catalog(c)}};
 }
 
 struct Results {
@@ -50,7 +50,7 @@ TEST(CatalogDecoder, DecodesOnItsOwnThreadAndReportsBadBlobs) {
   decoder.submit(blob_of(5, 3));
   r.wait_for_count(1);
   auto bad = blob_of(6, 3);
-  bad.bytes[0] = std::byte{0};  // magic
+  bad.parts[0][0] = std::byte{0};  // magic
   decoder.submit(std::move(bad));
   r.wait_for_count(2);
   std::lock_guard lock(r.m);
@@ -97,4 +97,4 @@ TEST(CatalogDecoder, SubmitNeverWaitsForADecodeAndTheLatestWins) {
 }
 
 }  // namespace
-}  // namespace vitrine::cli
+}  // namespace vitrine::rdpmux
