@@ -1,12 +1,15 @@
 // Slow paths of Ring: refreshing and validating the peer's positions, waiting, faults, reset.
 #include "vitrine/ringbus/ring.hpp"
 
-#include "vitrine/ringbus/log.hpp"
+#include "vitrine/base/clock.hpp"
+#include "vitrine/base/log.hpp"
+#include "vitrine/base/rate_limiter.hpp"
 
 namespace vitrine::ringbus {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using base::Clock;
+using base::deadline_after;
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -18,12 +21,6 @@ inline void cpu_relax() {
 
 void store_flag(std::uint32_t& flag, std::uint32_t v) {
   std::atomic_ref<std::uint32_t>(flag).store(v, std::memory_order_relaxed);
-}
-
-Clock::time_point deadline_after(std::chrono::nanoseconds timeout) {
-  const auto now = Clock::now();
-  if (timeout >= Clock::time_point::max() - now) return Clock::time_point::max();
-  return now + timeout;
 }
 
 // Spin, then sleep on `mine` with this side armed, until `ready()` or the deadline. `arm()`
@@ -98,7 +95,10 @@ Result<void> Ring::fault(std::string message) {
   fault_.store(1, std::memory_order_relaxed);
   counters_.protocol_errors.add();
   VITRINE_PROBE2(ring_fault, this, counters_.protocol_errors.get());
-  log(LogLevel::kError, "ring fault: " + fault_message_);
+  // The peer can fault a ring again after every reset: a line per fault at most at this rate.
+  // fault() runs on the producer's or the consumer's thread: one limiter per thread.
+  thread_local base::RateLimiter limit(5, 20);
+  if (auto a = limit.admit()) base::log_error("ring fault: {}{}", fault_message_, a.suffix());
   return std::unexpected(Error{Errc::kChannelFault, 0, fault_message_});
 }
 
@@ -117,7 +117,7 @@ bool Ring::check_generation() {
   fault_.store(0, std::memory_order_relaxed);
   fault_message_.clear();
   counters_.resets.add();
-  log(LogLevel::kInfo, name_ + ": ring reset by the owner (generation " + std::to_string(g) + ")");
+  base::log_info("{}: ring reset by the owner (generation {})", name_, g);
   return true;
 }
 
@@ -273,7 +273,7 @@ bool Ring::reader_waits_with_records() const {
 
 void Ring::reset() {
   if (!owner_) {
-    log(LogLevel::kWarn, name_ + ": reset() ignored: only the region's owner resets a ring");
+    base::log_warn("{}: reset() ignored: only the region's owner resets a ring", name_);
     return;
   }
   std::atomic_ref<std::uint64_t>(control_->tail).store(0, std::memory_order_relaxed);

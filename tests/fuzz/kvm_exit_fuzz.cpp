@@ -10,19 +10,19 @@
 #include <memory>
 #include <vector>
 
+#include "vitrine/base/log.hpp"
 #include "vitrine/hv/kvm/device_bus.hpp"
 #include "vitrine/hv/kvm/layout.hpp"
 #include "vitrine/hv/kvm/legacy_devices.hpp"
 #include "vitrine/hv/kvm/pci.hpp"
 #include "vitrine/hv/kvm/uart8250.hpp"
 #include "vitrine/hv/kvm/vcpu_exit.hpp"
-#include "vitrine/ringbus/log.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   namespace kvm = vitrine::hv::kvm;
   namespace layout = vitrine::hv::kvm::layout;
   static const bool quiet = [] {
-    vitrine::ringbus::set_log_sink([](vitrine::ringbus::LogLevel, std::string_view) {});
+    vitrine::base::set_log_sink([](vitrine::base::LogLevel, std::string_view) {});
     return true;
   }();
   (void)quiet;

@@ -12,33 +12,13 @@
 #include <vector>
 
 #include "../../rdpmux/host/src/rail_orders.hpp"
+#include "fuzz_reader.hpp"
 
 namespace {
 
 using namespace vitrine::rdpmux::host;
 
-struct Reader {
-  const std::uint8_t* p;
-  std::size_t n;
-  std::uint32_t u32() {
-    std::uint32_t v = 0;
-    const std::size_t k = n < 4 ? n : 4;
-    std::memcpy(&v, p, k);
-    p += k;
-    n -= k;
-    return v;
-  }
-  std::uint16_t u16() { return static_cast<std::uint16_t>(u32() & 0xFFFF); }
-  // `len` bytes of input (zeros once the input runs out), in a buffer of exactly `len` bytes.
-  std::vector<BYTE> bytes(std::size_t len) {
-    std::vector<BYTE> out(len);
-    const std::size_t k = n < len ? n : len;
-    if (k != 0) std::memcpy(out.data(), p, k);
-    p += k;
-    n -= k;
-    return out;
-  }
-};
+using vitrine::fuzz::Reader;
 
 BYTE* data_or_null(std::vector<BYTE>& v) { return v.empty() ? nullptr : v.data(); }
 
@@ -71,9 +51,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   icon.cbBitsColor = in.u16();
   icon.cbBitsMask = in.u16() & 0x0FFF;
   icon.cbColorTable = in.u16() & 0x07FF;
-  auto color = in.bytes(icon.cbBitsColor);
-  auto mask = in.bytes(icon.cbBitsMask);
-  auto table = in.bytes(icon.cbColorTable);
+  auto color = in.bytes<BYTE>(icon.cbBitsColor);
+  auto mask = in.bytes<BYTE>(icon.cbBitsMask);
+  auto table = in.bytes<BYTE>(icon.cbColorTable);
   icon.bitsColor = data_or_null(color);
   icon.bitsMask = data_or_null(mask);
   icon.colorTable = data_or_null(table);
@@ -88,7 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   info.windowId = in.u32();
   info.fieldFlags = in.u32();
   WINDOW_STATE_ORDER state{};
-  auto title = in.bytes(in.u16() & 0x1FFF);
+  auto title = in.bytes<BYTE>(in.u16() & 0x1FFF);
   state.titleInfo.length = static_cast<UINT16>(title.size());
   state.titleInfo.string = data_or_null(title);
   state.numWindowRects = in.u16() & 0xFF;

@@ -13,8 +13,8 @@
 #include <cstring>
 #include <vector>
 
+#include "vitrine/base/log.hpp"
 #include "vitrine/ringbus/bus.hpp"
-#include "vitrine/ringbus/log.hpp"
 
 using namespace vitrine::ringbus;
 
@@ -22,7 +22,7 @@ namespace {
 
 const std::vector<std::byte>& template_image() {
   static const std::vector<std::byte> image = [] {
-    set_log_sink([](LogLevel, std::string_view) {});
+    vitrine::base::set_log_sink([](vitrine::base::LogLevel, std::string_view) {});
     auto bus = Bus::create(BusConfig::uniform(2, 12, 12));
     if (!bus) std::abort();
     return std::vector<std::byte>(bus->base(), bus->base() + bus->size());

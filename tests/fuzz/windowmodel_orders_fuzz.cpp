@@ -7,6 +7,7 @@
 #include <cstring>
 #include <set>
 
+#include "fuzz_reader.hpp"
 #include "vitrine/rdpmux/host/window_model.hpp"
 
 namespace {
@@ -34,20 +35,7 @@ struct Events final : WindowEvents {
   void local_move_size(const LocalMoveSize&) override {}
 };
 
-struct Reader {
-  const std::uint8_t* p;
-  std::size_t n;
-  std::uint32_t u32() {
-    std::uint32_t v = 0;
-    const std::size_t k = n < 4 ? n : 4;
-    std::memcpy(&v, p, k);
-    p += k;
-    n -= k;
-    return v;
-  }
-  std::uint8_t u8() { return static_cast<std::uint8_t>(u32() & 0xFF); }
-  std::uint32_t below(std::uint32_t n) { return u8() % n; }
-};
+using vitrine::fuzz::Reader;
 
 }  // namespace
 

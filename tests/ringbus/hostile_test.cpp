@@ -10,17 +10,18 @@
 #include <random>
 
 #include "test_bus.hpp"
+#include "vitrine/base/clock.hpp"
+#include "vitrine/base/log.hpp"
 #include "vitrine/ringbus/bus.hpp"
-#include "vitrine/ringbus/log.hpp"
 
 namespace vitrine::ringbus {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using base::Clock;
 
 struct QuietLog {
-  QuietLog() { set_log_sink([](LogLevel, std::string_view) {}); }
-  ~QuietLog() { set_log_sink(nullptr); }
+  QuietLog() { base::set_log_sink([](base::LogLevel, std::string_view) {}); }
+  ~QuietLog() { base::set_log_sink(nullptr); }
 };
 
 // Child: a guest that keeps producing valid-looking records and scribbling garbage at once.

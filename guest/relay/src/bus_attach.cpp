@@ -31,7 +31,7 @@ Result<rdpmux::BusDoorbells> doorbells_from(const std::vector<int>& fds) {
 
 Result<std::unique_ptr<AttachedBus>> make(ringbus::Result<ringbus::Bus> bus, rdpmux::BusDoorbells doorbells,
                                           std::string description) {
-  if (!bus) return std::unexpected(rdpmux::Error::from_bus(bus.error()));
+  if (!bus) return std::unexpected(rdpmux::from_bus(bus.error()));
   auto out = std::unique_ptr<AttachedBus>(
       new AttachedBus{nullptr, std::move(*bus), std::move(doorbells), std::move(description)});
   return out;
@@ -84,7 +84,7 @@ Result<std::unique_ptr<AttachedBus>> attach_inherited(int bus_fd, const std::vec
 
 Result<std::unique_ptr<AttachedBus>> attach_handoff(int socket_fd, std::chrono::milliseconds timeout) {
   auto h = ringbus::receive_handoff(socket_fd, timeout);
-  if (!h) return std::unexpected(rdpmux::Error::from_bus(h.error()));
+  if (!h) return std::unexpected(rdpmux::from_bus(h.error()));
   auto bells = rdpmux::BusDoorbells::from_fds(std::move(h->doorbells));
   if (!bells) return std::unexpected(bells.error());
   return make(ringbus::Bus::attach_fd(std::move(h->region), ringbus::Side::kGuest), std::move(*bells),
@@ -103,10 +103,10 @@ Result<std::unique_ptr<AttachedBus>> attach_ivshmem(const std::string& sysfs_roo
   for (const auto& d : *devices) {
     if (!bdf.empty() && d.bdf != bdf) continue;
     auto dev = ringbus::IvshmemGuestDevice::open((std::filesystem::path(sysfs_root) / "bus/pci/devices").string(), d.bdf);
-    if (!dev) return std::unexpected(rdpmux::Error::from_bus(dev.error()));
+    if (!dev) return std::unexpected(rdpmux::from_bus(dev.error()));
     auto device = std::make_unique<ringbus::IvshmemGuestDevice>(std::move(*dev));
     auto bus = ringbus::Bus::attach_mapping(device->shared_memory(), device->shared_size(), ringbus::Side::kGuest);
-    if (!bus) return std::unexpected(rdpmux::Error::from_bus(bus.error()));
+    if (!bus) return std::unexpected(rdpmux::from_bus(bus.error()));
     // IVPosition >= 0: a doorbell server assigned us a peer id, so a Doorbell write reaches the
     // host's eventfd (ivshmem-doorbell, vitrine-kvm). -1 (ivshmem-plain) or no BAR0: poll.
     const std::int32_t id = device->own_id();

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "vitrine/base/log.hpp"
 #include "vitrine/catalog/catalog_watcher.hpp"
 #include "vitrine/catalog/desktop_scanner.hpp"
 #include "vitrine/catalog/start_menu_scanner.hpp"
@@ -42,6 +43,8 @@ void usage() {
                "  vitrine-guest catalog /usr/share --watch\n");
 }
 
+// The catalogue goes to stdout (printf: it is the command's output); diagnostics go to the
+// project log (stderr, "vitrine-guest <level>: catalog: ..."). The usage text stays on stderr.
 void print(const catalog::ScanResult& r, bool verbose) {
   for (const auto& a : r.apps) {
     const std::string icon = a.icon_png.empty() ? "-" : "png:" + std::to_string(a.icon_png.size()) + "B";
@@ -49,9 +52,9 @@ void print(const catalog::ScanResult& r, bool verbose) {
   }
   std::fflush(stdout);
   if (verbose)
-    for (const auto& s : r.skipped) std::fprintf(stderr, "skipped %s\n", s.c_str());
-  std::fprintf(stderr, "%zu application(s), %zu file(s) or icon(s) skipped%s\n", r.apps.size(), r.skipped.size(),
-               verbose ? "" : " (--verbose lists them)");
+    for (const auto& s : r.skipped) base::log_info("catalog: skipped {}", s);
+  base::log_info("catalog: {} application(s), {} file(s) or icon(s) skipped{}", r.apps.size(), r.skipped.size(),
+                 verbose ? "" : " (--verbose lists them)");
 }
 
 }  // namespace
@@ -99,7 +102,7 @@ int run_catalog_command(std::span<char* const> args) {
   sigprocmask(SIG_BLOCK, &mask, nullptr);
   ringbus::UniqueFd signals(::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
   if (!signals) {
-    std::fprintf(stderr, "vitrine-guest catalog: signalfd: %s\n", std::strerror(errno));
+    base::log_error("catalog: signalfd: {}", std::strerror(errno));
     return kExitFailure;
   }
   std::vector<fs::path> watched;
@@ -107,11 +110,11 @@ int run_catalog_command(std::span<char* const> args) {
   for (const auto& d : dirs) watched.push_back(d / "applications");
   auto watcher = catalog::CatalogWatcher::create(watched);
   if (!watcher) {
-    std::fprintf(stderr, "vitrine-guest catalog: cannot watch: %s\n", catalog::to_string(watcher.error()).c_str());
+    base::log_error("catalog: cannot watch: {}", catalog::to_string(watcher.error()));
     return kExitFailure;
   }
   print(scan(), verbose);
-  std::fprintf(stderr, "watching %zu folder(s); Ctrl-C stops\n", watcher->watch_count());
+  base::log_info("catalog: watching {} folder(s); Ctrl-C stops", watcher->watch_count());
   for (;;) {
     pollfd fds[2] = {{signals.get(), POLLIN, 0}, {watcher->fd(), POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0) continue;
@@ -120,12 +123,12 @@ int run_catalog_command(std::span<char* const> args) {
       const int sig = ::read(signals.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)
                           ? static_cast<int>(info.ssi_signo)
                           : 0;
-      std::fprintf(stderr, "stopping on signal %d\n", sig);
+      base::log_info("catalog: stopping on signal {}", sig);
       return kExitInterrupted;
     }
     auto changed = watcher->wait_for_change(std::chrono::milliseconds(0));
     if (!changed) {
-      std::fprintf(stderr, "vitrine-guest catalog: watch failed: %s\n", catalog::to_string(changed.error()).c_str());
+      base::log_error("catalog: watch failed: {}", catalog::to_string(changed.error()));
       return kExitFailure;
     }
     if (*changed) {

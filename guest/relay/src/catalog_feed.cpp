@@ -9,13 +9,12 @@
 #include <string>
 #include <utility>
 
+#include "vitrine/base/log.hpp"
 #include "vitrine/catalog/catalog_publisher.hpp"
-#include "vitrine/ringbus/log.hpp"
 
+// Lines say "catalogue: ..."; the sink adds the program's name ("vitrine-guest warn: ...").
 namespace vitrine::relay {
 namespace {
-
-void log_at(ringbus::LogLevel level, const std::string& s) { ringbus::log(level, "vitrine-guest: catalogue: " + s); }
 
 void signal_fd(int fd) {
   const std::uint64_t one = 1;
@@ -84,18 +83,17 @@ void CatalogFeed::publish(Batch batch) {
 void CatalogFeed::run() {
   auto created = catalog::CatalogPublisher::create(options_, max_record_);
   if (!created) {
-    log_at(ringbus::LogLevel::kError, "not published: " + catalog::to_string(created.error()));
+    base::log_error("catalogue: not published: {}", catalog::to_string(created.error()));
     return;
   }
   catalog::CatalogPublisher& pub = **created;
-  log_at(ringbus::LogLevel::kInfo, std::to_string(pub.apps().size()) + " applications, " +
-                                       std::to_string(pub.skipped().size()) + " files left out");
-  for (const auto& why : pub.skipped()) log_at(ringbus::LogLevel::kDebug, "left out: " + why);
+  base::log_info("catalogue: {} applications, {} files left out", pub.apps().size(), pub.skipped().size());
+  for (const auto& why : pub.skipped()) base::log_debug("catalogue: left out: {}", why);
 
   auto produce = [&](const char* why) {
     auto records = pub.snapshot();
     if (!records) {
-      log_at(ringbus::LogLevel::kError, std::string(why) + ": " + catalog::to_string(records.error()));
+      base::log_error("catalogue: {}: {}", why, catalog::to_string(records.error()));
       return;
     }
     publish(Batch{pub.generation(), pub.apps().size(), std::move(*records)});
@@ -105,7 +103,7 @@ void CatalogFeed::run() {
     pollfd fds[2] = {{pub.fd(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
-      log_at(ringbus::LogLevel::kError, std::string("poll: ") + std::strerror(errno));
+      base::log_error("catalogue: poll: {}", std::strerror(errno));
       return;
     }
     if (fds[1].revents & POLLIN) drain_fd(wake_.get());
@@ -113,12 +111,11 @@ void CatalogFeed::run() {
     if (fds[0].revents & POLLIN) {
       auto changed = pub.refresh(settle_);
       if (!changed) {
-        log_at(ringbus::LogLevel::kWarn, "watching failed: " + catalog::to_string(changed.error()));
+        base::log_warn("catalogue: watching failed: {}", catalog::to_string(changed.error()));
         // Do not spin on a broken inotify fd: the catalogue still answers requests.
         std::this_thread::sleep_for(std::chrono::seconds(1));
       } else if (changed->has_value()) {
-        log_at(ringbus::LogLevel::kInfo, "generation " + std::to_string(pub.generation()) + ": " +
-                                             std::to_string(pub.apps().size()) + " applications");
+        base::log_info("catalogue: generation {}: {} applications", pub.generation(), pub.apps().size());
         publish(Batch{pub.generation(), pub.apps().size(), std::move(**changed)});
       }
     }

@@ -9,9 +9,10 @@
 
 #include "relay_connection.hpp"
 #include "relay_ops.hpp"
-#include "vitrine/relay/socket_target.hpp"
+#include "vitrine/base/clock.hpp"
+#include "vitrine/base/log.hpp"
 #include "vitrine/perf/probes.hpp"
-#include "vitrine/ringbus/log.hpp"
+#include "vitrine/relay/socket_target.hpp"
 
 namespace vitrine::relay {
 

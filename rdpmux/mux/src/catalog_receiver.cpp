@@ -3,12 +3,9 @@
 #include <string>
 
 #include "control_link.hpp"
-#include "mux_detail.hpp"
-#include "vitrine/ringbus/log.hpp"
+#include "vitrine/base/log.hpp"
 
 namespace vitrine::rdpmux {
-
-using namespace detail;
 
 CatalogReceiver::CatalogReceiver(ControlLink& link, const HostMuxOptions& options, HostMuxCounters& counters)
     : link_(link), options_(options), counters_(counters) {}
@@ -18,12 +15,10 @@ void CatalogReceiver::on_fragment(const CatalogFragmentMsg& fragment) {
   Stream& st = stream_;
   if (h.offset == 0) {
     if (st.active) {
-      const auto n = counters_.catalogs_abandoned.fetch_add(1, std::memory_order_relaxed);
-      if (worth_logging(n))
-        ringbus::log(ringbus::LogLevel::kInfo, "rdpmux: catalogue generation " + std::to_string(st.generation) +
-                                                   " abandoned at " + std::to_string(st.received) + " of " +
-                                                   std::to_string(st.total) + " bytes for generation " +
-                                                   std::to_string(h.generation) + so_far(n));
+      counters_.catalogs_abandoned.fetch_add(1, std::memory_order_relaxed);
+      if (auto a = link_.admit_guest_line())
+        base::log_info("rdpmux: catalogue generation {} abandoned at {} of {} bytes for generation {}{}",
+                       st.generation, st.received, st.total, h.generation, a.suffix());
     }
     st = Stream{true, h.generation, h.total_size, 0};
   } else if (!st.active || h.generation != st.generation || h.total_size != st.total || h.offset != st.received) {

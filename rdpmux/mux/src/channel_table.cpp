@@ -3,12 +3,9 @@
 #include <algorithm>
 
 #include "control_link.hpp"
-#include "mux_detail.hpp"
-#include "vitrine/ringbus/log.hpp"
+#include "vitrine/base/log.hpp"
 
 namespace vitrine::rdpmux {
-
-using namespace detail;
 
 ChannelTable::ChannelTable(ringbus::Bus& bus, ControlLink& link, HostMuxCounters& counters)
     : bus_(bus), link_(link), counters_(counters), slots_(bus.channel_count()) {
@@ -105,10 +102,9 @@ void ChannelTable::request_close(std::uint32_t channel) {
   // which is what frees the channel.
   s.close_pending = true;
   ++pending_closes_;
-  const auto n = counters_.closes_deferred.fetch_add(1, std::memory_order_relaxed);
-  if (worth_logging(n))
-    ringbus::log(ringbus::LogLevel::kInfo, "rdpmux: control channel full: Close for channel " +
-                                               std::to_string(channel) + " sent later" + so_far(n));
+  counters_.closes_deferred.fetch_add(1, std::memory_order_relaxed);
+  if (auto a = link_.admit_guest_line())
+    base::log_info("rdpmux: control channel full: Close for channel {} sent later{}", channel, a.suffix());
 }
 
 void ChannelTable::flush_closes() {

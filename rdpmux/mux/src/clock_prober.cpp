@@ -3,11 +3,14 @@
 #include <string>
 
 #include "control_link.hpp"
-#include "vitrine/ringbus/log.hpp"
+#include "mux_detail.hpp"
+#include "vitrine/base/log.hpp"
+#include "vitrine/base/rate_limiter.hpp"
 
 namespace vitrine::rdpmux {
 
-using namespace detail;
+using base::Clock;
+using base::monotonic_ns;
 
 ClockProber::ClockProber(ControlLink& link, const HostMuxOptions& options, HostMuxCounters& counters)
     : link_(link), options_(options), counters_(counters) {}
@@ -64,12 +67,15 @@ void ClockProber::deliver_stamp(std::uint32_t channel, std::span<const std::byte
                                 std::uint64_t read_ns) {
   auto st = decode_stamp(payload);
   if (!st || read_ns == 0) {
-    const auto n = counters_.bad_stamps.fetch_add(1, std::memory_order_relaxed);
-    // A hostile guest could send one per record.
-    if (worth_logging(n))
-      ringbus::log(ringbus::LogLevel::kWarn, "rdpmux: channel " + std::to_string(channel) + ": " +
-                                                 (st ? std::string("Stamp record not right after a data record")
-                                                     : st.error().message) + " (ignored)" + so_far(n));
+    counters_.bad_stamps.fetch_add(1, std::memory_order_relaxed);
+    // A hostile guest could send one per record. Connection readers call this without the
+    // control lock, so not the link's limiter: one per reader thread.
+    thread_local base::RateLimiter limit(detail::kGuestLogPerSecond, detail::kGuestLogBurst);
+    if (auto a = limit.admit())
+      base::log_warn("rdpmux: channel {}: {} (ignored){}", channel,
+                     st ? std::string_view("Stamp record not right after a data record")
+                        : std::string_view(st.error().message),
+                     a.suffix());
     return;
   }
   std::optional<ClockEstimate> e = estimate();

@@ -16,7 +16,7 @@
 #include <optional>
 #include <span>
 
-#include "mux_detail.hpp"
+#include "vitrine/base/clock.hpp"
 #include "vitrine/rdpmux/clock_sync.hpp"
 #include "vitrine/rdpmux/control_codec.hpp"
 #include "vitrine/rdpmux/error.hpp"
@@ -38,7 +38,7 @@ class ClockProber {
   void restart();
   // sync_clock(): sends a probe, waiting for room until `deadline`. Value: its nonce, for
   // answered().
-  Result<std::uint64_t> send_probe(detail::Clock::time_point deadline);
+  Result<std::uint64_t> send_probe(base::Clock::time_point deadline);
   // Whether the probe `nonce` is no longer in flight (its reply arrived, or another replaced it).
   bool answered(std::uint64_t nonce) const { return !probe_ || probe_->nonce != nonce; }
   // poll(): sends a probe without waiting when one is due (every clock_probe_interval; a probe

@@ -1,10 +1,10 @@
 #include "control_link.hpp"
 
-#include "vitrine/ringbus/log.hpp"
+#include "vitrine/base/log.hpp"
 
 namespace vitrine::rdpmux {
 
-using namespace detail;
+using base::Clock;
 
 ControlLink::ControlLink(ringbus::Bus& bus, const BusDoorbells& doorbells, const HostMuxOptions& options,
                          HostMuxCounters& counters)
@@ -15,20 +15,20 @@ Result<void> ControlLink::send(const ControlMessage& message, Clock::time_point 
   ringbus::Channel& ch = bus_.channel(kControlChannel);
   for (;;) {
     auto sent = ch.try_send(m.type, m.payload());
-    if (!sent) return std::unexpected(Error::from_bus(sent.error()));
+    if (!sent) return std::unexpected(from_bus(sent.error()));
     if (*sent) return {};
     const auto now = Clock::now();
     if (now >= deadline)
       return fail(Errc::kTimeout, "control channel full: the guest relay does not read it");
     auto w = ch.wait_writable(m.size, ringbus::WaitPolicy::adaptive(), deadline - now);
-    if (!w) return std::unexpected(Error::from_bus(w.error()));
+    if (!w) return std::unexpected(from_bus(w.error()));
   }
 }
 
 Result<bool> ControlLink::try_send(const ControlMessage& message) {
   const EncodedMessage m = encode_control(message);
   auto sent = bus_.channel(kControlChannel).try_send(m.type, m.payload());
-  if (!sent) return std::unexpected(Error::from_bus(sent.error()));
+  if (!sent) return std::unexpected(from_bus(sent.error()));
   return *sent;
 }
 
@@ -36,18 +36,16 @@ void ControlLink::reply(const ControlMessage& message) {
   // Never a wait: a guest that sends Pings and does not read the answers used to hold the
   // caller (the UI thread, in poll()) for 100 ms per Ping.
   if (auto sent = try_send(message); sent && *sent) return;
-  const auto n = counters_.replies_dropped.fetch_add(1, std::memory_order_relaxed);
-  if (worth_logging(n))
-    ringbus::log(ringbus::LogLevel::kWarn, "rdpmux: the guest relay does not read the control channel: " +
-                                               std::string(message_name(message_type_of(message))) +
-                                               " dropped" + so_far(n));
+  counters_.replies_dropped.fetch_add(1, std::memory_order_relaxed);
+  if (auto a = admit_guest_line())
+    base::log_warn("rdpmux: the guest relay does not read the control channel: {} dropped{}",
+                   message_name(message_type_of(message)), a.suffix());
 }
 
 void ControlLink::protocol_error(std::uint16_t type, std::uint32_t code, const std::string& text) {
-  const auto n = counters_.protocol_errors.fetch_add(1, std::memory_order_relaxed);
-  if (worth_logging(n))
-    ringbus::log(ringbus::LogLevel::kWarn, "rdpmux: bad message from the guest (type " + std::to_string(type) +
-                                               "): " + text + so_far(n));
+  counters_.protocol_errors.fetch_add(1, std::memory_order_relaxed);
+  if (auto a = admit_guest_line())
+    base::log_warn("rdpmux: bad message from the guest (type {}): {}{}", type, text, a.suffix());
   reply(make_error_reply(type, code, text));
 }
 
@@ -61,7 +59,7 @@ Result<void> ControlLink::wait_readable(std::chrono::nanoseconds timeout) {
   auto w = wake_fd() < 0 && !doorbells_.polling()
                ? ch.rx().wait_readable(shared_bell_wait_, ringbus::WaitPolicy::adaptive(), timeout)
                : ch.wait_readable(ringbus::WaitPolicy::adaptive(), timeout);
-  if (!w) return std::unexpected(Error::from_bus(w.error()));
+  if (!w) return std::unexpected(from_bus(w.error()));
   return {};
 }
 

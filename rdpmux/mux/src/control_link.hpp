@@ -13,6 +13,8 @@
 #include <string>
 
 #include "mux_detail.hpp"
+#include "vitrine/base/clock.hpp"
+#include "vitrine/base/rate_limiter.hpp"
 #include "vitrine/rdpmux/bus_doorbells.hpp"
 #include "vitrine/rdpmux/control_codec.hpp"
 #include "vitrine/rdpmux/error.hpp"
@@ -31,7 +33,7 @@ class ControlLink {
   ControlLink& operator=(const ControlLink&) = delete;
 
   // Waits for room until `deadline` (the caller's timeout): for the host's own requests only.
-  Result<void> send(const ControlMessage& message, detail::Clock::time_point deadline);
+  Result<void> send(const ControlMessage& message, base::Clock::time_point deadline);
   // One try, never a wait. Value: false when the control ring is full.
   Result<bool> try_send(const ControlMessage& message);
   // A reply the guest provoked (Pong, ErrorReply): sent if there is room now, else dropped and
@@ -56,6 +58,11 @@ class ControlLink {
   // polling bus, or one host doorbell shared by every channel).
   int wake_fd() const;
 
+  // Whether to log a line the guest can trigger at will, for every part under the control lock
+  // (this link, HostMux, ChannelTable, CatalogReceiver): one budget for the mux, so that a guest
+  // varying its fault does not multiply the lines. Append the admission's suffix() to the line.
+  base::RateLimiter::Admission admit_guest_line() { return guest_lines_.admit(); }
+
  private:
   ringbus::Bus& bus_;
   const BusDoorbells& doorbells_;
@@ -63,6 +70,7 @@ class ControlLink {
   HostMuxCounters& counters_;
   // Control waits on a shared host doorbell poll with this instead (wait_readable()).
   ringbus::PollingDoorbell shared_bell_wait_{std::chrono::microseconds(200)};
+  base::RateLimiter guest_lines_{detail::kGuestLogPerSecond, detail::kGuestLogBurst};
 };
 
 template <typename Handler>
@@ -70,10 +78,10 @@ Result<bool> ControlLink::drain(Handler&& handle) {
   ringbus::Channel& ch = bus_.channel(kControlChannel);
   ringbus::Ring& rx = ch.rx();
   const std::uint32_t budget = std::max<std::uint32_t>(options_.poll_record_budget, 1);
-  const auto until = detail::Clock::now() + options_.poll_time_budget;
+  const auto until = base::Clock::now() + options_.poll_time_budget;
   std::uint32_t handled = 0;
   for (;;) {
-    if (handled == budget || (handled != 0 && detail::Clock::now() >= until)) {
+    if (handled == budget || (handled != 0 && base::Clock::now() >= until)) {
       if (handled % 64 != 0) ch.notify_released();
       // Records left (or a fault, which the next turn's peek reports): the caller comes back
       // at once. A padding record alone reads as one record left: one empty turn, no harm.
@@ -87,7 +95,7 @@ Result<bool> ControlLink::drain(Handler&& handle) {
       // The guest broke the control ring (the ring logged it): reset it (we own the region).
       counters_.protocol_errors.fetch_add(1, std::memory_order_relaxed);
       ch.reset();
-      return std::unexpected(Error::from_bus(r.error()));
+      return std::unexpected(from_bus(r.error()));
     }
     if (!*r) break;
     const std::uint16_t type = r->type;

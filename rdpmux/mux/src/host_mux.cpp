@@ -8,8 +8,8 @@
 #include "channel_table.hpp"
 #include "clock_prober.hpp"
 #include "control_link.hpp"
-#include "mux_detail.hpp"
-#include "vitrine/ringbus/log.hpp"
+#include "vitrine/base/clock.hpp"
+#include "vitrine/base/log.hpp"
 
 // HostMux: the control calls (open, ping, stats, sync_clock, request_catalog, wait_ready), the
 // dispatch of guest messages to its parts, and the event-loop hand-shake. The parts, one class
@@ -17,7 +17,9 @@
 // stamps), CatalogReceiver (catalogue fragments).
 namespace vitrine::rdpmux {
 
-using namespace detail;
+using base::Clock;
+using base::deadline_after;
+using base::monotonic_ns;
 
 HostMux::HostMux(ringbus::Bus& bus, BusDoorbells doorbells, HostMuxOptions options)
     : bus_(bus), doorbells_(std::move(doorbells)), options_(std::move(options)) {
@@ -33,9 +35,8 @@ HostMux::HostMux(ringbus::Bus& bus, BusDoorbells doorbells, HostMuxOptions optio
 
 HostMux::~HostMux() {
   if (live_connections_.load() != 0)
-    ringbus::log(ringbus::LogLevel::kError,
-                 "rdpmux: HostMux destroyed with " + std::to_string(live_connections_.load()) +
-                     " live connections (they must be closed first)");
+    base::log_error("rdpmux: HostMux destroyed with {} live connections (they must be closed first)",
+                    live_connections_.load());
 }
 
 Result<std::unique_ptr<HostMux>> HostMux::create(ringbus::Bus& bus, BusDoorbells doorbells,
@@ -102,11 +103,10 @@ void HostMux::handle(const ControlMessage& message) {
     else
       clock_->on_reply(*cr);
   } else if (const auto* er = std::get_if<ErrorReplyMsg>(&message)) {
-    const auto n = counters_.error_replies.fetch_add(1, std::memory_order_relaxed);
-    if (worth_logging(n))
-      ringbus::log(ringbus::LogLevel::kWarn, "rdpmux: the guest rejected a " +
-                                                 std::string(message_name(er->offending_type)) +
-                                                 " message: " + std::string(text_of(*er)) + so_far(n));
+    counters_.error_replies.fetch_add(1, std::memory_order_relaxed);
+    if (auto a = link_->admit_guest_line())
+      base::log_warn("rdpmux: the guest rejected a {} message: {}{}", message_name(er->offending_type), text_of(*er),
+                     a.suffix());
   }
 }
 

@@ -15,7 +15,7 @@ Result<BusDoorbells> BusDoorbells::create_eventfds(std::uint32_t host_count) {
   BusDoorbells out;
   for (std::uint32_t i = 0; i < 1 + host_count; ++i) {
     auto bell = ringbus::EventfdDoorbell::create();
-    if (!bell) return std::unexpected(Error::from_bus(bell.error()));
+    if (!bell) return std::unexpected(from_bus(bell.error()));
     out.bells_.push_back(std::make_unique<ringbus::EventfdDoorbell>(std::move(*bell)));
   }
   return out;

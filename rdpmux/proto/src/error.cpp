@@ -8,7 +8,9 @@ Error Error::sys(std::string what, int err) {
   return Error{Errc::kSystem, err, std::move(what) + ": " + std::strerror(err)};
 }
 
-Error Error::from_bus(const ringbus::Error& e) {
+Error Error::from_bus(const ringbus::Error& e) { return rdpmux::from_bus(e); }
+
+Error from_bus(const ringbus::Error& e) {
   const Errc code = e.code == ringbus::Errc::kTimeout      ? Errc::kTimeout
                     : e.code == ringbus::Errc::kPeerClosed ? Errc::kPeerClosed
                     : e.code == ringbus::Errc::kSystem     ? Errc::kSystem

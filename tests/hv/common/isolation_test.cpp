@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "fork_child.hpp"
+
 #include <cstdlib>
 #include <string>
 
@@ -17,19 +19,8 @@
 namespace vitrine::hv {
 namespace {
 
-template <typename F>
-int run_in_child(F body) {
-  const pid_t pid = ::fork();
-  if (pid == 0) ::_exit(body());
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return status;
-}
-
-std::string describe(int status) {
-  if (WIFSIGNALED(status)) return "signal " + std::to_string(WTERMSIG(status));
-  return "exit " + std::to_string(WEXITSTATUS(status));
-}
+using test::describe;
+using test::run_in_child;
 
 TEST(VmmLockDown, deniedCallsKillTheVmm) {
   const int ptrace_status = run_in_child([] {

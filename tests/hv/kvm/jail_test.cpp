@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include "../common/fork_child.hpp"
+
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -26,22 +28,9 @@
 namespace vitrine::hv::kvm {
 namespace {
 
-// The child's wait status; `body` returns the child's exit code.
-template <typename F>
-int run_in_child(F body) {
-  const pid_t pid = ::fork();
-  if (pid == 0) ::_exit(body());
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return status;
-}
-
-bool killed_by_sigsys(int status) { return WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS; }
-
-std::string describe(int status) {
-  if (WIFSIGNALED(status)) return "signal " + std::to_string(WTERMSIG(status));
-  return "exit " + std::to_string(WEXITSTATUS(status));
-}
+using test::describe;
+using test::run_in_child;
+using test::killed_by_sigsys;
 
 // Whether this host lets a process take new user/mount/net namespaces (containers often do not).
 bool namespaces_allowed(std::string& why) {

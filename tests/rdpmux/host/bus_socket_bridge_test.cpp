@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bus_pair.hpp"
+#include "vitrine/base/clock.hpp"
 
 namespace vitrine::rdpmux::host {
 namespace {
@@ -43,9 +44,9 @@ bool write_all(int fd, const std::uint8_t* in, std::size_t n) {
 }
 
 bool counter_reaches(const std::atomic<std::uint64_t>& counter, std::uint64_t want) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  const auto deadline = base::Deadline::after(std::chrono::seconds(10));
   while (counter.load() < want) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
+    if (deadline.expired()) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   return true;

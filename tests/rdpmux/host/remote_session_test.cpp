@@ -14,6 +14,7 @@
 
 #include "rail_test_server.hpp"
 #include "relay_harness.hpp"
+#include "vitrine/base/clock.hpp"
 #include "vitrine/rdpmux/host/remote_session.hpp"
 
 namespace vitrine::rdpmux::host {
@@ -71,9 +72,9 @@ class Observer final : public WindowEvents, public DisplaySink {
 
 template <typename P>
 bool eventually(P p, std::chrono::milliseconds timeout = 20s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto deadline = base::Deadline::after(timeout);
   while (!p()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
+    if (deadline.expired()) return false;
     std::this_thread::sleep_for(10ms);
   }
   return true;

@@ -8,9 +8,9 @@
 #pragma once
 
 #include <cstdint>
-#include <expected>
-#include <string>
 #include <string_view>
+
+#include "vitrine/base/error.hpp"
 
 namespace vitrine::catalog {
 
@@ -23,22 +23,14 @@ enum class Errc : std::uint8_t {
   kSystem,       // a system call failed (errno in sys_errno)
 };
 
-struct Error {
-  Errc code;
-  int sys_errno = 0;
-  std::string message;
-
-  static Error sys(std::string what, int err);
-};
+// The fields (code, sys_errno, message), Error::sys, fail and to_string come from base.
+using Error = base::Error<Errc>;
 
 std::string_view errc_name(Errc code);
-std::string to_string(const Error& error);
+using base::fail;
+using base::to_string;
 
 template <typename T>
-using Result = std::expected<T, Error>;
-
-inline std::unexpected<Error> fail(Errc code, std::string message, int sys_errno = 0) {
-  return std::unexpected(Error{code, sys_errno, std::move(message)});
-}
+using Result = base::Result<T, Errc>;
 
 }  // namespace vitrine::catalog

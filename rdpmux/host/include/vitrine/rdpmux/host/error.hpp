@@ -23,6 +23,10 @@ enum class Errc : std::uint8_t {
   kTimeout,             // no answer within the caller's timeout
 };
 
+// Still rdpmux/host's own struct, not yet base::Error<Errc> (issue 16): base's has a sys_errno
+// between code and message, and connection_bridge.cpp, which is being reworked, writes
+// Error{code, message}. Once it writes Error{code, 0, message} (as the other files will), this
+// becomes the using-declarations of vitrine/base/error.hpp.
 struct Error {
   Errc code;
   std::string message;  // says what was wrong, with the offending values

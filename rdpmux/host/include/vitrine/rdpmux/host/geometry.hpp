@@ -2,6 +2,12 @@
 // in: desktop (the guest's virtual desktop, pixels, origin top-left of the RDP framebuffer) or
 // window-relative (origin at the window's frame origin). Scaling (HiDPI) slots in later as a
 // conversion between these and host pixels, which this room never sees.
+//
+// Not base::Rect / base::Point (issue 16 left them here on purpose): they are RAIL's own shapes.
+// DesktopRect keeps RDP's unsigned sizes (a hostile 0xFFFFFFFF width stays a huge value that
+// window_model's max_extent refuses, instead of wrapping to a negative int32), and RelativeRect
+// is the left/top/right/bottom edge form of MS-RDPERP that the window orders carry. The
+// compositor's DesktopRect is base::Rect<DesktopSpace>; viewer/src/geometry.hpp converts.
 #pragma once
 
 #include <cstdint>
