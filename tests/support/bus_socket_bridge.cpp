@@ -84,7 +84,7 @@ void BusSocketBridge::run_down() {
     while (!peer_closed && pending.size() < config_.max_iov) {
       auto next = rx.peek();
       if (!next) {
-        set_error(Error{Errc::kBus, "bus channel " + std::to_string(channel_.id()) + " faulted: " +
+        set_error(Error{Errc::kBus, 0, "bus channel " + std::to_string(channel_.id()) + " faulted: " +
                                         next.error().message});
         ::shutdown(socket_.get(), SHUT_RDWR);
         finish_one();
@@ -105,7 +105,7 @@ void BusSocketBridge::run_down() {
                        ? rx.wait_readable(*channel_.wake_me(), config_.wait, kStopCheck)
                        : channel_.wait_readable(config_.wait, kStopCheck);
       if (!ready && ready.error().code != ringbus::Errc::kTimeout) {
-        set_error(Error{Errc::kBus, "waiting on bus channel " + std::to_string(channel_.id()) + ": " +
+        set_error(Error{Errc::kBus, 0, "waiting on bus channel " + std::to_string(channel_.id()) + ": " +
                                         ready.error().message});
         ::shutdown(socket_.get(), SHUT_RDWR);
         break;
@@ -132,7 +132,7 @@ void BusSocketBridge::run_down() {
       if (n < 0) {
         if (errno == EINTR) continue;
         if (!stopping_.load())
-          set_error(Error{Errc::kClosed, std::string("socket write failed: ") + std::strerror(errno)});
+          set_error(Error{Errc::kClosed, errno, std::string("socket write failed: ") + std::strerror(errno)});
         break;
       }
       stats_.sendmsg_calls.fetch_add(1, std::memory_order_relaxed);
@@ -186,7 +186,7 @@ void BusSocketBridge::run_up() {
   for (;;) {
     auto claim = tx.try_claim(config_.max_record);
     if (!claim) {
-      set_error(Error{Errc::kBus, "bus channel " + std::to_string(channel_.id()) + " faulted: " +
+      set_error(Error{Errc::kBus, 0, "bus channel " + std::to_string(channel_.id()) + " faulted: " +
                                       claim.error().message});
       ::shutdown(socket_.get(), SHUT_RDWR);
       break;
@@ -206,7 +206,7 @@ void BusSocketBridge::run_up() {
     tx.abort();
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && !stopping_.load())
-      set_error(Error{Errc::kClosed, std::string("socket read failed: ") + std::strerror(errno)});
+      set_error(Error{Errc::kClosed, errno, std::string("socket read failed: ") + std::strerror(errno)});
     if (!stopping_.load()) send_close();
     break;
   }

@@ -84,7 +84,7 @@ void ConnectionBridge::run() {
   bool guest_done = false;   // the guest's End record went out as SHUT_WR
   bool socket_done = false;  // the socket's EOF went to the guest as shutdown_write
   const auto bus_error = [&](const rdpmux::Error& e) {
-    set_error(Error{e.code == rdpmux::Errc::kPeerClosed ? Errc::kClosed : Errc::kBus,
+    set_error(Error{e.code == rdpmux::Errc::kPeerClosed ? Errc::kClosed : Errc::kBus, e.sys_errno,
                     "connection on bus channel " + std::to_string(conn.channel_id()) + ": " + rdpmux::to_string(e)});
   };
   while (!stopping_.load(std::memory_order_relaxed) && !(guest_done && socket_done)) {
@@ -131,7 +131,7 @@ void ConnectionBridge::run() {
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
           want_out = true;
         } else if (n < 0 && errno != EINTR) {
-          set_error(Error{Errc::kClosed, std::string("socket write failed: ") + std::strerror(errno)});
+          set_error(Error{Errc::kClosed, errno, std::string("socket write failed: ") + std::strerror(errno)});
           break;
         }
       } else if (conn.eof()) {
@@ -139,7 +139,7 @@ void ConnectionBridge::run() {
         guest_done = true;
         progress = true;
         if (conn.end_error() != 0)
-          set_error(Error{Errc::kClosed, "the guest's connection failed: " + std::string(std::strerror(conn.end_error()))});
+          set_error(Error{Errc::kClosed, 0, "the guest's connection failed: " + std::string(std::strerror(conn.end_error()))});
       }
     }
     if (!socket_done) {
@@ -172,7 +172,7 @@ void ConnectionBridge::run() {
           } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
             socket_dry = true;
           } else if (errno != EINTR) {
-            set_error(Error{Errc::kClosed, std::string("socket read failed: ") + std::strerror(errno)});
+            set_error(Error{Errc::kClosed, errno, std::string("socket read failed: ") + std::strerror(errno)});
             break;
           }
         }

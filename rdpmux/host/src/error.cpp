@@ -18,8 +18,4 @@ std::string_view errc_name(Errc code) {
   return "unknown";
 }
 
-std::string to_string(const Error& error) {
-  return std::string(errc_name(error.code)) + ": " + error.message;
-}
-
 }  // namespace vitrine::rdpmux::host

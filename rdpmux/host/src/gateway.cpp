@@ -89,7 +89,7 @@ void Gateway::run() {
     auto connection = opener_();
     if (!connection) {
       std::lock_guard lock(mutex_);
-      last_error_ = Error{Errc::kConnect, "cannot open a connection through the bus: " + rdpmux::to_string(connection.error())};
+      last_error_ = Error{Errc::kConnect, 0, "cannot open a connection through the bus: " + rdpmux::to_string(connection.error())};
       continue;  // `client` closes: the outside client sees the connection refused
     }
     auto bridge = ConnectionBridge::start(std::move(*connection), std::move(client));

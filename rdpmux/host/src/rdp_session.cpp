@@ -71,7 +71,7 @@ BOOL on_window_update(rdpContext* c, const WINDOW_ORDER_INFO* info, const WINDOW
 
 BOOL on_window_icon(rdpContext* c, const WINDOW_ORDER_INFO* info, const WINDOW_ICON_ORDER* icon) {
   auto& s = of(c);
-  if (!icon || !icon->iconInfo) return s.failed(Error{Errc::kProtocol, "window icon order without icon"});
+  if (!icon || !icon->iconInfo) return s.failed(Error{Errc::kProtocol, 0, "window icon order without icon"});
   auto decoded = rail::decode_icon(*icon->iconInfo, s.model().limits());
   if (!decoded) return s.failed(decoded.error());
   auto r = s.model().set_icon(info->windowId, (info->fieldFlags & WINDOW_ORDER_FIELD_ICON_BIG) != 0,
@@ -262,7 +262,7 @@ void RdpClient::Session::run() {
       std::lock_guard lock(mutex_);
       why = error_;
     }
-    if (!why) why = Error{Errc::kConnect, "RDP connection failed: " + freerdp_reason(context_)};
+    if (!why) why = Error{Errc::kConnect, 0, "RDP connection failed: " + freerdp_reason(context_)};
     return finish(why);
   }
   if (!config_.remote_app) mark_connected();
@@ -271,7 +271,7 @@ void RdpClient::Session::run() {
     HANDLE handles[MAXIMUM_WAIT_OBJECTS];
     DWORD count = freerdp_get_event_handles(context_, handles, MAXIMUM_WAIT_OBJECTS - 1);
     if (count == 0) {
-      why = Error{Errc::kSystem, "FreeRDP gave no event handles"};
+      why = Error{Errc::kSystem, 0, "FreeRDP gave no event handles"};
       break;
     }
     handles[count++] = wake_;
@@ -287,11 +287,11 @@ void RdpClient::Session::run() {
     const BOOL handled = freerdp_check_event_handles(context_);
     display_.framebuffer_writes_end();
     if (!handled) {
-      why = Error{Errc::kClosed, "the RDP connection ended: " + freerdp_reason(context_)};
+      why = Error{Errc::kClosed, 0, "the RDP connection ended: " + freerdp_reason(context_)};
       break;
     }
     if (freerdp_shall_disconnect(inst)) {
-      why = Error{Errc::kClosed, "the server ended the RDP session: " + freerdp_reason(context_)};
+      why = Error{Errc::kClosed, 0, "the server ended the RDP session: " + freerdp_reason(context_)};
       break;
     }
   }
@@ -329,7 +329,7 @@ Result<void> RdpClient::Session::wait_connected(std::chrono::milliseconds timeou
   if (!cv_.wait_for(lock, timeout, [this] { return phase_ != Phase::kStarting; }))
     return fail(Errc::kConnect, "no RDP session within " + std::to_string(timeout.count()) + " ms");
   if (phase_ == Phase::kEnded)
-    return std::unexpected(error_.value_or(Error{Errc::kClosed, "the session was stopped"}));
+    return std::unexpected(error_.value_or(Error{Errc::kClosed, 0, "the session was stopped"}));
   return {};
 }
 
@@ -438,7 +438,7 @@ BOOL RdpClient::Session::post_connect() {
   const UINT32 w = freerdp_settings_get_uint32(s, FreeRDP_DesktopWidth);
   const UINT32 h = freerdp_settings_get_uint32(s, FreeRDP_DesktopHeight);
   if (!setup_framebuffer(w, h, false))
-    return failed(Error{Errc::kSystem, "cannot set up a " + std::to_string(w) + "x" + std::to_string(h) +
+    return failed(Error{Errc::kSystem, 0, "cannot set up a " + std::to_string(w) + "x" + std::to_string(h) +
                                            " framebuffer"});
   rdpUpdate* update = context_->update;
   update->BeginPaint = [](rdpContext* c) { return of(c).begin_paint(); };
@@ -529,10 +529,10 @@ BOOL RdpClient::Session::desktop_resize() {
   const UINT32 w = freerdp_settings_get_uint32(s, FreeRDP_DesktopWidth);
   const UINT32 h = freerdp_settings_get_uint32(s, FreeRDP_DesktopHeight);
   if (w == 0 || h == 0 || w > 8192 || h > 8192)
-    return failed(Error{Errc::kLimit, "the server resized the desktop to " + std::to_string(w) + "x" +
+    return failed(Error{Errc::kLimit, 0, "the server resized the desktop to " + std::to_string(w) + "x" +
                                           std::to_string(h) + " (allowed 1..8192)"});
   if (!setup_framebuffer(w, h, true))
-    return failed(Error{Errc::kSystem, "cannot resize the framebuffer to " + std::to_string(w) + "x" +
+    return failed(Error{Errc::kSystem, 0, "cannot resize the framebuffer to " + std::to_string(w) + "x" +
                                            std::to_string(h)});
   return TRUE;
 }

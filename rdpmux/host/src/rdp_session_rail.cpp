@@ -115,7 +115,7 @@ UINT RdpClient::Session::rail_exec_result(const RAIL_EXEC_RESULT_ORDER& result) 
   if (pending.id == 0) {
     // The handshake's program is why this session exists: without it the session is useless.
     // kExec, not kConnect: connecting again would only be refused again (RemoteSession).
-    if (!ok) failed(Error{Errc::kExec, describe_exec_failure(pending.program, result)});
+    if (!ok) failed(Error{Errc::kExec, 0, describe_exec_failure(pending.program, result)});
     return CHANNEL_RC_OK;
   }
   complete_exec(pending.id, ok ? Result<void>{} : fail(Errc::kExec, describe_exec_failure(pending.program, result)));
@@ -156,7 +156,7 @@ Result<void> RdpClient::Session::exec(const ExecRequest& request, std::chrono::m
   std::lock_guard serial(exec_calls_);
   std::unique_lock lock(mutex_);
   if (phase_ == Phase::kEnded)
-    return std::unexpected(error_.value_or(Error{Errc::kClosed, "the session was stopped"}));
+    return std::unexpected(error_.value_or(Error{Errc::kClosed, 0, "the session was stopped"}));
   if (phase_ != Phase::kConnected)
     return fail(Errc::kConnect, "exec of '" + request.program + "' before the RAIL session is up");
   const std::uint64_t id = next_exec_id_++;
@@ -170,7 +170,7 @@ Result<void> RdpClient::Session::exec(const ExecRequest& request, std::chrono::m
   }
   exec_abandoned_.insert(id);  // a late answer is dropped
   if (phase_ == Phase::kEnded)
-    return std::unexpected(Error{Errc::kClosed, "the session ended before the guest answered the exec of '" +
+    return std::unexpected(Error{Errc::kClosed, 0, "the session ended before the guest answered the exec of '" +
                                                     request.program + "'" +
                                                     (error_ ? ": " + to_string(*error_) : std::string())});
   return fail(Errc::kTimeout, "no Execute Result for '" + request.program + "' within " +

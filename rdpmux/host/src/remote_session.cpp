@@ -230,7 +230,7 @@ void RemoteSession::supervise() {
       ended = link_.client;
     }
     Error why = (ended ? ended->error() : std::nullopt)
-                    .value_or(Error{Errc::kClosed, "the RDP session ended without a reason"});
+                    .value_or(Error{Errc::kClosed, 0, "the RDP session ended without a reason"});
     retire_link();
     if (!reconnectable(why)) {
       final_error = std::move(why);
@@ -274,7 +274,7 @@ void RemoteSession::supervise() {
     }
     if (back) continue;
     if (!stopped && !final_error)
-      final_error = Error{Errc::kConnect, "gave up reconnecting to the guest's RDP server after " +
+      final_error = Error{Errc::kConnect, 0, "gave up reconnecting to the guest's RDP server after " +
                                               std::to_string(config_.max_reconnects) +
                                               " attempt(s) in a row without a session that lasted " +
                                               std::to_string(config_.stable_session.count()) +

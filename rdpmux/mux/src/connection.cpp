@@ -96,7 +96,7 @@ Result<std::size_t> Connection::peek_read_many(std::span<iovec> out, std::size_t
     if (!next) {
       // Held records were validated before the fault: give them; the fault stays and is
       // reported by the call that holds none.
-      if (filled == 0) fault = Error::from_bus(next.error());
+      if (filled == 0) fault = from_bus(next.error());
       break;
     }
     if (!*next) {
@@ -228,7 +228,7 @@ Result<std::size_t> Connection::read(std::span<std::byte> out, std::chrono::nano
     if (peek_budget_hit_) continue;  // no need to wait: records are there
     auto w = channel_.wait_readable(ringbus::WaitPolicy::adaptive(), deadline - now);
     owner_.pass_on_shared_wakeup(channel_.id());  // the wait may have drained a shared doorbell
-    if (!w) return std::unexpected(Error::from_bus(w.error()));
+    if (!w) return std::unexpected(from_bus(w.error()));
   }
 }
 
@@ -242,7 +242,7 @@ Result<void> Connection::ensure_open_for_write() const {
 Result<ringbus::Claim> Connection::claim_write(std::uint32_t max) {
   if (auto r = ensure_open_for_write(); !r) return std::unexpected(r.error());
   auto c = channel_.tx().try_claim(std::min(max, max_record_));
-  if (!c) return std::unexpected(Error::from_bus(c.error()));
+  if (!c) return std::unexpected(from_bus(c.error()));
   return *c;
 }
 
@@ -259,7 +259,7 @@ Result<void> Connection::write(std::span<const std::byte> in, std::chrono::nanos
     if (auto r = ensure_open_for_write(); !r) return r;
     const auto n = static_cast<std::uint32_t>(std::min<std::size_t>(in.size() - offset, max_record_));
     auto c = channel_.tx().try_claim(n);
-    if (!c) return std::unexpected(Error::from_bus(c.error()));
+    if (!c) return std::unexpected(from_bus(c.error()));
     if (*c) {
       std::memcpy(c->data, in.data() + offset, n);
       commit_write(n);
@@ -274,7 +274,7 @@ Result<void> Connection::write(std::span<const std::byte> in, std::chrono::nanos
     auto w = channel_.wait_writable(n, ringbus::WaitPolicy::adaptive(),
                                     std::min<std::chrono::nanoseconds>(deadline - now, kWriteWaitSlice));
     owner_.pass_on_shared_wakeup(channel_.id());
-    if (!w) return std::unexpected(Error::from_bus(w.error()));
+    if (!w) return std::unexpected(from_bus(w.error()));
   }
   return {};
 }
@@ -285,7 +285,7 @@ Result<void> Connection::shutdown_write(std::chrono::nanoseconds timeout) {
   const auto end = encode_end(0);
   for (;;) {
     auto sent = channel_.try_send(kRecordEnd, end);
-    if (!sent) return std::unexpected(Error::from_bus(sent.error()));
+    if (!sent) return std::unexpected(from_bus(sent.error()));
     if (*sent) break;
     owner_.poll();
     if (guest_closed()) break;
@@ -294,7 +294,7 @@ Result<void> Connection::shutdown_write(std::chrono::nanoseconds timeout) {
     auto w = channel_.wait_writable(sizeof(EndRecord), ringbus::WaitPolicy::adaptive(),
                                     std::min<std::chrono::nanoseconds>(deadline - now, kWriteWaitSlice));
     owner_.pass_on_shared_wakeup(channel_.id());
-    if (!w) return std::unexpected(Error::from_bus(w.error()));
+    if (!w) return std::unexpected(from_bus(w.error()));
   }
   write_shut_ = true;
   return {};

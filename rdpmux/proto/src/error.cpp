@@ -1,14 +1,6 @@
 #include "vitrine/rdpmux/error.hpp"
 
-#include <cstring>
-
 namespace vitrine::rdpmux {
-
-Error Error::sys(std::string what, int err) {
-  return Error{Errc::kSystem, err, std::move(what) + ": " + std::strerror(err)};
-}
-
-Error Error::from_bus(const ringbus::Error& e) { return rdpmux::from_bus(e); }
 
 Error from_bus(const ringbus::Error& e) {
   const Errc code = e.code == ringbus::Errc::kTimeout      ? Errc::kTimeout
@@ -33,13 +25,6 @@ std::string_view errc_name(Errc code) {
     case Errc::kInvalidArgument: return "invalid-argument";
   }
   return "unknown";
-}
-
-std::string to_string(const Error& error) {
-  std::string s(errc_name(error.code));
-  s += ": ";
-  s += error.message;
-  return s;
 }
 
 }  // namespace vitrine::rdpmux

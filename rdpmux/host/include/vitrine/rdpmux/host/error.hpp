@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "vitrine/base/error.hpp"
+
 namespace vitrine::rdpmux::host {
 
 enum class Errc : std::uint8_t {
@@ -23,23 +25,13 @@ enum class Errc : std::uint8_t {
   kTimeout,             // no answer within the caller's timeout
 };
 
-// Still rdpmux/host's own struct, not yet base::Error<Errc> (issue 16): base's has a sys_errno
-// between code and message, and connection_bridge.cpp, which is being reworked, writes
-// Error{code, message}. Once it writes Error{code, 0, message} (as the other files will), this
-// becomes the using-declarations of vitrine/base/error.hpp.
-struct Error {
-  Errc code;
-  std::string message;  // says what was wrong, with the offending values
-};
+using Error = base::Error<Errc>;
+template <typename T>
+using Result = base::Result<T, Errc>;
+using base::to_string;
 
 std::string_view errc_name(Errc code);
-std::string to_string(const Error& error);
 
-template <typename T>
-using Result = std::expected<T, Error>;
-
-inline std::unexpected<Error> fail(Errc code, std::string message) {
-  return std::unexpected(Error{code, std::move(message)});
-}
+using base::fail;
 
 }  // namespace vitrine::rdpmux::host
