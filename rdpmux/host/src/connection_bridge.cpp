@@ -1,5 +1,7 @@
 #include "vitrine/rdpmux/host/connection_bridge.hpp"
 
+#include "vitrine/base/clock.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -18,11 +20,6 @@ constexpr std::size_t kSendRecords = std::min<std::size_t>(rdpmux::kMaxPeekRecor
 // ...and stops adding records once it has this many bytes (a Unix socket's default send buffer
 // is about 208 KiB: more would only come back as a short write).
 constexpr std::size_t kSendBytes = 256 * 1024;
-
-std::uint64_t steady_ns() {
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
-}
 
 }  // namespace
 
@@ -117,7 +114,7 @@ void ConnectionBridge::run() {
             const std::size_t take = std::min(left, iov[i].iov_len);
             // The tap reads the sent bytes in ring memory before consume() may hand them back.
             if (tap != nullptr) [[unlikely]]
-              tap->on_chunk(BridgeTap::Direction::kToSocket, channel, steady_ns(),
+              tap->on_chunk(BridgeTap::Direction::kToSocket, channel, base::monotonic_ns(),
                             std::span<const std::byte>(static_cast<const std::byte*>(iov[i].iov_base), take));
             finished += take == iov[i].iov_len ? 1 : 0;
             left -= take;
@@ -155,7 +152,7 @@ void ConnectionBridge::run() {
         if (n > 0) {
           // Before commit: once committed the guest may consume and reuse the span.
           if (tap != nullptr) [[unlikely]]
-            tap->on_chunk(BridgeTap::Direction::kToGuest, channel, steady_ns(),
+            tap->on_chunk(BridgeTap::Direction::kToGuest, channel, base::monotonic_ns(),
                           std::span<const std::byte>(claim->data, static_cast<std::size_t>(n)));
           conn.commit_write(static_cast<std::uint32_t>(n));
           to_guest_.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);

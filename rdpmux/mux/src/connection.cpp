@@ -12,8 +12,8 @@
 namespace vitrine::rdpmux {
 namespace {
 
-using detail::Clock;
-using detail::deadline_after;
+using base::Clock;
+using base::deadline_after;
 
 // Writers wait in slices so that a guest that closed (seen through the control channel) ends
 // the wait even though nothing rings the doorbell for it.
@@ -121,8 +121,7 @@ Result<std::size_t> Connection::peek_read_many(std::span<iovec> out, std::size_t
       held(held_count_++) = Held{r.payload.data(), static_cast<std::uint32_t>(r.payload.size()), r.end_position};
       give(r.payload.data(), r.payload.size());
       if (stamped_) {
-        data_read_ns_ = static_cast<std::uint64_t>(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count());
+        data_read_ns_ = base::monotonic_ns();
         data_bytes_ = r.payload.size();
       }
       continue;

@@ -8,11 +8,6 @@
 
 namespace vitrine::rdpmux::detail {
 
-// base's clock under the names connection.cpp still spells (it is being reworked; these two go
-// when it says base::Clock and base::deadline_after itself). Everything else uses base:: directly.
-using base::Clock;
-using base::deadline_after;
-
 // Log lines the guest can trigger at will (a bad message, a reply it does not read, a bad
 // Stamp) go through a base::RateLimiter at this rate: a burst of 4, then one a second, and the
 // next line let through says how many were suppressed. A flood costs a counter increment.
