@@ -40,6 +40,8 @@ Result<std::unique_ptr<Compositor>> Compositor::create(std::unique_ptr<Backend> 
   auto renderer = Renderer::create();
   if (!renderer) return std::unexpected(renderer.error());
   c->renderer_ = std::make_unique<Renderer>(std::move(*renderer));
+  c->monitors_ = c->backend_->monitors();
+  (void)c->backend_->take_monitors_changed();
   return c;
 }
 
@@ -66,9 +68,52 @@ const CompositorStats& Compositor::stats() const {
   return stats_;
 }
 
+ChangeMask Compositor::reguard(Window& w) {
+  const Window* owner = w.desc.owner == kNoWindow ? nullptr : scene_.find(w.desc.owner);
+  if (owner != nullptr && (!owner->shown() || parked_.contains(owner->id))) owner = nullptr;
+  HostFrame f = guard_window(w, owner, monitors_, config_.label);
+  ChangeMask m = 0;
+  if (f.rect != w.host.rect) m |= kChangeRect | kChangeShape;
+  if (f.border_px != w.host.border_px || f.border_rgb != w.host.border_rgb) m |= kChangeShape;
+  if (f.override_redirect != w.host.override_redirect) m |= kChangeKind;
+  if (f.title != w.host.title) m |= kChangeTitle;
+  w.host = std::move(f);
+  return m;
+}
+
+void Compositor::reguard_owned(WindowId owner) {
+  for (WindowId id : std::vector<WindowId>(scene_.stacking().begin(), scene_.stacking().end())) {
+    Window* w = scene_.find(id);
+    if (w == nullptr || w->desc.owner != owner) continue;
+    const ChangeMask m = reguard(*w);
+    if (m == 0 || parked_.contains(id)) continue;
+    redraw_.insert(id);
+    if (!backend_->update_window(*w, m)) ++stats_.backend_errors;
+  }
+}
+
+void Compositor::refresh_monitors() {
+  if (!backend_->take_monitors_changed()) return;
+  monitors_ = backend_->monitors();
+  // Owners first (bottom to top is not owners first): two passes settle one level of ownership.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (WindowId id : std::vector<WindowId>(scene_.stacking().begin(), scene_.stacking().end())) {
+      Window* w = scene_.find(id);
+      if (w == nullptr) continue;
+      const ChangeMask m = reguard(*w);
+      if (m == 0 || parked_.contains(id)) continue;
+      redraw_.insert(id);
+      if (!backend_->update_window(*w, m)) ++stats_.backend_errors;
+    }
+  }
+}
+
 Result<void> Compositor::changed(WindowId id, ChangeMask changes, bool redraw) {
-  const Window* w = scene_.find(id);
+  Window* w = scene_.find(id);
   if (w == nullptr) return fail(Errc::kNotFound, "no window " + std::to_string(id));
+  const ChangeMask host = reguard(*w);
+  changes |= host;
+  if ((host & kChangeShape) != 0) redraw = true;  // the border is drawn into the window
   if (parked_.contains(id)) return {};  // no drawable: admit_waiting() gives it the whole state
   if (redraw) redraw_.insert(id);
   if (auto ok = backend_->make_current(); !ok) return ok;
@@ -76,12 +121,15 @@ Result<void> Compositor::changed(WindowId id, ChangeMask changes, bool redraw) {
     ++stats_.backend_errors;
     return ok;
   }
+  // Its popups stay on its monitor; its shown state decides whether they have an owner at all.
+  if ((changes & (kChangeRect | kChangeVisible | kChangeState)) != 0) reguard_owned(id);
   return {};
 }
 
 Result<void> Compositor::create_window(WindowId id, const WindowDesc& desc) {
   auto w = scene_.create(id, desc);
   if (!w) return std::unexpected(w.error());
+  (void)reguard(**w);
   const std::uint64_t pixels = pixels_of(desc.rect);
   if (!fits(pixels)) {
     parked_.insert(id);
@@ -161,6 +209,7 @@ void Compositor::admit_waiting() {
     if (parked_.contains(id)) {
       const std::uint64_t pixels = pixels_of(w->desc.rect);
       if (!fits(pixels)) continue;  // a smaller window further down may still fit
+      if (Window* admitted = scene_.find(id)) (void)reguard(*admitted);
       if (auto ok = backend_->add_window(*w); !ok) {
         ++stats_.backend_errors;
         continue;
@@ -245,6 +294,14 @@ Result<void> Compositor::activate(WindowId id) {
   return backend_->activate(*scene_.find(id));
 }
 
+Result<void> Compositor::demand_attention(WindowId id) {
+  const Window* w = scene_.find(id);
+  if (w == nullptr) return refuse(Errc::kNotFound, "no window " + std::to_string(id));
+  if (parked_.contains(id)) return {};
+  if (auto ok = backend_->make_current(); !ok) return ok;
+  return backend_->demand_attention(*w);
+}
+
 void Compositor::damage(const DamageRegion& region) {
   pending_.add(region);
   if (pending_.cap_rects(kMaxPendingRects)) ++stats_.damage_merged;
@@ -301,6 +358,7 @@ Result<PresentResult> Compositor::present() {
 }
 
 Result<PresentResult> Compositor::draw_windows(const DamageRegion& damage, PresentResult result) {
+  refresh_monitors();
   std::vector<WindowId> exposed;
   backend_->take_exposed(exposed);
   redraw_.insert(exposed.begin(), exposed.end());

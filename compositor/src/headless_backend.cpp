@@ -77,7 +77,7 @@ void HeadlessBackend::release(Target& t) {
 
 Result<void> HeadlessBackend::add_window(const Window& window) {
   Target t;
-  if (auto ok = allocate(t, window.desc.rect.width, window.desc.rect.height); !ok) {
+  if (auto ok = allocate(t, window.host.rect.width, window.host.rect.height); !ok) {
     release(t);
     return ok;
   }
@@ -97,8 +97,8 @@ Result<void> HeadlessBackend::update_window(const Window& window, ChangeMask cha
   auto it = targets_.find(window.id);
   if (it == targets_.end()) return fail(Errc::kNotFound, "no target for window " + std::to_string(window.id));
   Target& t = it->second;
-  if (t.width == window.desc.rect.width && t.height == window.desc.rect.height) return {};
-  return allocate(t, window.desc.rect.width, window.desc.rect.height);
+  if (t.width == window.host.rect.width && t.height == window.host.rect.height) return {};
+  return allocate(t, window.host.rect.width, window.host.rect.height);
 }
 
 Result<void> HeadlessBackend::begin_frame(const Window& window) {
@@ -128,6 +128,11 @@ std::uint64_t HeadlessBackend::drawable_pixels() const {
   std::uint64_t sum = 0;
   for (const auto& [_, t] : targets_) sum += static_cast<std::uint64_t>(t.width) * static_cast<std::uint64_t>(t.height);
   return sum;
+}
+
+void HeadlessBackend::set_monitors(std::vector<Monitor> monitors) {
+  monitors_ = std::move(monitors);
+  monitors_changed_ = true;
 }
 
 Result<Image> HeadlessBackend::read_back(WindowId id) {

@@ -2,6 +2,7 @@
 
 #include <epoxy/gl.h>
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -97,8 +98,9 @@ Renderer::~Renderer() {
 }
 
 void Renderer::draw(const Window& window, const WindowTexture& from, const WindowRegion* tint) {
-  const std::int32_t w = window.desc.rect.width;
-  const std::int32_t h = window.desc.rect.height;
+  // The host window's size (the guard may have shrunk a popup): it shows the top-left part.
+  const std::int32_t w = window.host.rect.width;
+  const std::int32_t h = window.host.rect.height;
   glViewport(0, 0, w, h);
   glDisable(GL_BLEND);
   glDisable(GL_DEPTH_TEST);
@@ -135,7 +137,25 @@ void Renderer::draw(const Window& window, const WindowTexture& from, const Windo
       glDrawArrays(GL_TRIANGLES, 0, 3);
     }
   }
+  draw_border(window.host, w, h);
   glDisable(GL_SCISSOR_TEST);
+}
+
+void Renderer::draw_border(const HostFrame& host, std::int32_t w, std::int32_t h) {
+  // The VM's label, last: nothing the guest paints or shapes reaches over it.
+  const std::int32_t b = host.border_px;
+  if (b <= 0) return;
+  const float r = static_cast<float>((host.border_rgb >> 16) & 0xffu) / 255.0f;
+  const float g = static_cast<float>((host.border_rgb >> 8) & 0xffu) / 255.0f;
+  const float bl = static_cast<float>(host.border_rgb & 0xffu) / 255.0f;
+  glEnable(GL_SCISSOR_TEST);
+  glClearColor(r, g, bl, 1.0f);
+  // GL scissor boxes are bottom-up: bottom, top, left, right strips.
+  const std::int32_t strips[4][4] = {{0, 0, w, b}, {0, h - b, w, b}, {0, 0, b, h}, {w - b, 0, b, h}};
+  for (const auto& s : strips) {
+    glScissor(std::max(s[0], 0), std::max(s[1], 0), std::min(s[2], w), std::min(s[3], h));
+    glClear(GL_COLOR_BUFFER_BIT);
+  }
 }
 
 }  // namespace vitrine::compositor

@@ -31,9 +31,11 @@ class Renderer {
   ~Renderer();
 
   // `tint` (window coordinates): VITRINE_DEBUG_DAMAGE overlay of what was just uploaded.
+  // The window is drawn at its host size (window.host.rect) with its label border on top.
   void draw(const Window& window, const WindowTexture& from, const WindowRegion* tint);
 
  private:
+  void draw_border(const HostFrame& host, std::int32_t width, std::int32_t height);
   Renderer() = default;
   std::uint32_t program_ = 0;
   std::uint32_t vao_ = 0;

@@ -10,8 +10,10 @@
 #include <atomic>
 #include <cstdio>
 #include <string>
+#include <utility>
 
 #include "vitrine/base/log.hpp"
+#include "x11_monitors.hpp"
 #include "x11_window.hpp"
 
 namespace vitrine::compositor {
@@ -106,11 +108,16 @@ Result<std::unique_ptr<X11Backend>> X11Backend::create(const X11Config& config) 
   x.depth = info->depth;
   XFree(info);
   x.colormap = XCreateColormap(d, DefaultRootWindow(d), x.visual, AllocNone);
+  // Monitors and work areas: the root's size (ConfigureNotify), the window manager's
+  // _NET_WORKAREA (PropertyNotify) and RandR's screen changes tell when they change.
+  XSelectInput(d, DefaultRootWindow(d), StructureNotifyMask | PropertyChangeMask);
+  b->monitors_ = std::make_unique<X11Monitors>(d, x.atoms->net_workarea);
   if (auto ok = b->make_current(); !ok) return std::unexpected(ok.error());
   return b;
 }
 
 X11Backend::~X11Backend() {
+  monitors_.reset();
   if (!x_) return;
   if (x_->egl) (void)x_->egl->make_current(EGL_NO_SURFACE);
   windows_.clear();
@@ -125,6 +132,9 @@ HostRect X11Backend::screen() const {
   const int screen = DefaultScreen(x_->display);
   return {0, 0, DisplayWidth(x_->display, screen), DisplayHeight(x_->display, screen)};
 }
+std::vector<Monitor> X11Backend::monitors() const { return monitors_->monitors(); }
+bool X11Backend::take_monitors_changed() { return std::exchange(monitors_changed_, false); }
+bool X11Backend::randr_monitors() const { return monitors_->randr(); }
 int X11Backend::connection_fd() const { return ConnectionNumber(x_->display); }
 std::uint64_t X11Backend::x_errors() const { return g_x_errors.load(std::memory_order_relaxed); }
 void X11Backend::sync() { XSync(x_->display, False); }
@@ -221,6 +231,14 @@ Result<void> X11Backend::activate(const Window& window) {
   return {};
 }
 
+Result<void> X11Backend::demand_attention(const Window& window) {
+  X11Window* w = find(window.id);
+  if (w == nullptr) return fail(Errc::kNotFound, "no X window for " + std::to_string(window.id));
+  w->set_urgent(true);
+  XFlush(x_->display);
+  return {};
+}
+
 void X11Backend::take_exposed(std::vector<WindowId>& out) {
   out.insert(out.end(), exposed_.begin(), exposed_.end());
   exposed_.clear();
@@ -239,13 +257,22 @@ std::size_t X11Backend::dispatch_events() {
 
 void X11Backend::handle_event(void* raw) {
   XEvent& e = *static_cast<XEvent*>(raw);
+  const X11Atoms& a = *x_->atoms;
+  if (monitors_->is_change_event(e.type) ||
+      (e.xany.window == DefaultRootWindow(x_->display) &&
+       (e.type == ConfigureNotify || (e.type == PropertyNotify && e.xproperty.atom == a.net_workarea)))) {
+    monitors_->refresh();
+    monitors_changed_ = true;
+    return;
+  }
   const WindowId id = id_of(e.xany.window);
   if (id == kNoWindow) return;
   X11Window* w = find(id);
-  const X11Atoms& a = *x_->atoms;
   auto pointer = [&](int px, int py) {
+    // The host window shows desktop pixels from desktop_origin() on (it may have been moved).
     const WindowPoint p{px, py};
-    return PointerEvent{id, p, to_desktop(p, w->rect())};
+    const DesktopPoint o = w->desktop_origin();
+    return PointerEvent{id, p, DesktopPoint{p.x + o.x, p.y + o.y}};
   };
   switch (e.type) {
     case Expose:
@@ -279,6 +306,7 @@ void X11Backend::handle_event(void* raw) {
       // Pointer-root and inferior focus changes are not focus changes of this window.
       if (e.xfocus.detail == NotifyPointer || e.xfocus.detail == NotifyInferior) break;
       if (e.xfocus.mode == NotifyGrab || e.xfocus.mode == NotifyUngrab) break;
+      if (e.type == FocusIn) w->set_urgent(false);  // ICCCM: the client clears its urgency
       if (sink_) sink_->on_focus(id, e.type == FocusIn);
       break;
     case ConfigureNotify: {
@@ -289,9 +317,9 @@ void X11Backend::handle_event(void* raw) {
         ::Window child = 0;
         XTranslateCoordinates(x_->display, w->xid(), DefaultRootWindow(x_->display), 0, 0, &rx, &ry, &child);
       }
-      const DesktopRect r = to_desktop(HostRect{rx, ry, e.xconfigure.width, e.xconfigure.height});
+      const HostRect r{rx, ry, e.xconfigure.width, e.xconfigure.height};
       if (w->consume_requested(r) || r == w->rect()) break;
-      if (sink_) sink_->on_move_resize(id, r);
+      if (sink_) sink_->on_move_resize(id, to_desktop(r));
       break;
     }
     case MapNotify:

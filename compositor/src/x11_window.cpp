@@ -42,26 +42,32 @@ Result<std::unique_ptr<X11Window>> X11Window::create(X11Shared& x, const Window&
   a.colormap = x.colormap;
   a.border_pixel = 0;
   a.background_pixmap = None;  // no server-side clear before our first frame: no flash
-  a.override_redirect = window.override_redirect() ? True : False;
+  // The guard's decision (window_guard.hpp), not the guest's: a fake full screen is managed.
+  a.override_redirect = window.host.override_redirect ? True : False;
   a.event_mask = KeyPressMask | KeyReleaseMask | ButtonPressMask | ButtonReleaseMask | PointerMotionMask |
                  FocusChangeMask | StructureNotifyMask | ExposureMask | PropertyChangeMask;
-  const DesktopRect& r = window.desc.rect;
-  const HostRect h = to_host(r);
+  const HostRect h = window.host.rect;
   w->xid_ = XCreateWindow(d, DefaultRootWindow(d), h.x, h.y, static_cast<unsigned>(h.width),
                           static_cast<unsigned>(h.height), 0, x.depth, InputOutput, x.visual,
                           CWColormap | CWBorderPixel | CWBackPixmap | CWOverrideRedirect | CWEventMask, &a);
   if (w->xid_ == 0) return fail(Errc::kX11, "XCreateWindow failed");
-  w->rect_ = r;
+  w->rect_ = h;
+  w->origin_ = window.desc.rect.origin();
+  w->override_redirect_ = window.host.override_redirect;
 
   std::string instance = "vitrine";
   std::string klass = window.desc.app_id.empty() ? "vitrine" : window.desc.app_id;
   XClassHint class_hint{instance.data(), klass.data()};
   XSetClassHint(d, w->xid_, &class_hint);
-  XWMHints hints{};
-  hints.flags = InputHint | StateHint;
-  hints.input = window.desc.kind == WindowKind::kTooltip ? False : True;
-  hints.initial_state = NormalState;
-  XSetWMHints(d, w->xid_, &hints);
+  w->input_hint_ = window.desc.kind != WindowKind::kTooltip;
+  w->set_hints(NormalState);
+  if (!window.desc.focus_on_map) {
+    // EWMH _NET_WM_USER_TIME: 0 = "do not focus this window when it is mapped" (no host input
+    // asked for it: a guest cannot take focus by opening a window).
+    const long zero = 0;
+    XChangeProperty(d, w->xid_, x.atoms->net_wm_user_time, XA_CARDINAL, 32, PropModeReplace,
+                    reinterpret_cast<const unsigned char*>(&zero), 1);
+  }
   XSizeHints size{};
   size.flags = USPosition | USSize | PPosition | PSize;
   size.x = h.x;
@@ -100,21 +106,94 @@ X11Window::~X11Window() {
 
 void X11Window::apply(const Window& window, ChangeMask changes, const X11Window* owner) {
   Display* d = x_.display;
-  if ((changes & kChangeRect) != 0 && window.desc.rect != rect_) {
-    const HostRect h = to_host(window.desc.rect);
+  origin_ = window.desc.rect.origin();
+  if ((changes & kChangeKind) != 0 && window.host.override_redirect != override_redirect_) {
+    set_override_redirect(window);
+    changes |= kChangeState;  // set_state() maps it again as what it is now
+  }
+  if ((changes & kChangeRect) != 0 && window.host.rect != rect_) {
+    const HostRect& h = window.host.rect;
     XMoveResizeWindow(d, xid_, h.x, h.y, static_cast<unsigned>(h.width), static_cast<unsigned>(h.height));
-    rect_ = window.desc.rect;
+    rect_ = h;
     requested_.push_back(rect_);
     if (requested_.size() > kMaxRequested) requested_.pop_front();
   }
-  if ((changes & kChangeTitle) != 0) set_title(window.desc.title);
+  if ((changes & kChangeTitle) != 0) set_title(window.host.title);
   if ((changes & kChangeIcon) != 0) set_icon(window.icon);
   if ((changes & kChangeOwner) != 0) set_owner(owner);
   if ((changes & kChangeShape) != 0) set_shape(window);
   if ((changes & (kChangeState | kChangeVisible | kChangeOwner)) != 0) set_state(window);
 }
 
-bool X11Window::consume_requested(const DesktopRect& rect) {
+void X11Window::set_override_redirect(const Window& window) {
+  // Override-redirect can change only while unmapped; XWithdrawWindow also tells a window
+  // manager that it no longer manages the window (ICCCM 4.1.4).
+  if (mapped_) XWithdrawWindow(x_.display, xid_, DefaultScreen(x_.display));
+  mapped_ = false;
+  override_redirect_ = window.host.override_redirect;
+  XSetWindowAttributes a{};
+  a.override_redirect = override_redirect_ ? True : False;
+  XChangeWindowAttributes(x_.display, xid_, CWOverrideRedirect, &a);
+  set_type(window);
+}
+
+void X11Window::set_hints(int initial_state) {
+  XWMHints hints{};
+  hints.flags = InputHint | StateHint | (urgent_ ? XUrgencyHint : 0);
+  hints.input = input_hint_ ? True : False;
+  hints.initial_state = initial_state;
+  XSetWMHints(x_.display, xid_, &hints);
+}
+
+void X11Window::set_urgent(bool urgent) {
+  if (urgent == urgent_) return;
+  urgent_ = urgent;
+  XWMHints* current = XGetWMHints(x_.display, xid_);
+  XWMHints hints{};
+  if (current != nullptr) {
+    hints = *current;
+    XFree(current);
+  }
+  hints.flags = urgent ? (hints.flags | XUrgencyHint) : (hints.flags & ~XUrgencyHint);
+  XSetWMHints(x_.display, xid_, &hints);
+  const X11Atoms& a = *x_.atoms;
+  if (x_.has_wm && mapped_) {
+    XEvent e{};
+    e.xclient.type = ClientMessage;
+    e.xclient.window = xid_;
+    e.xclient.message_type = a.net_wm_state;
+    e.xclient.format = 32;
+    e.xclient.data.l[0] = urgent ? kNetWmStateAdd : kNetWmStateRemove;
+    e.xclient.data.l[1] = static_cast<long>(a.net_wm_state_demands_attention);
+    e.xclient.data.l[3] = 1;
+    XSendEvent(x_.display, DefaultRootWindow(x_.display), False, SubstructureRedirectMask | SubstructureNotifyMask,
+               &e);
+    return;
+  }
+  // Nobody to ask: the property itself (the list the rest of set_net_wm_state writes, plus it).
+  Atom type = 0;
+  int format = 0;
+  unsigned long n = 0, after = 0;
+  unsigned char* data = nullptr;
+  std::vector<Atom> atoms;
+  if (XGetWindowProperty(x_.display, xid_, a.net_wm_state, 0, 64, False, XA_ATOM, &type, &format, &n, &after,
+                         &data) == Success &&
+      data != nullptr) {
+    if (format == 32) atoms.assign(reinterpret_cast<const Atom*>(data), reinterpret_cast<const Atom*>(data) + n);
+    XFree(data);
+  }
+  std::erase(atoms, a.net_wm_state_demands_attention);
+  if (urgent) atoms.push_back(a.net_wm_state_demands_attention);
+  XChangeProperty(x_.display, xid_, a.net_wm_state, XA_ATOM, 32, PropModeReplace,
+                  reinterpret_cast<const unsigned char*>(atoms.data()), static_cast<int>(atoms.size()));
+}
+
+bool X11Window::in_taskbar(const Window& window) {
+  if (window.desc.owner != kNoWindow) return false;
+  return window.desc.kind == WindowKind::kNormal || (window.wants_override_redirect() && !window.host.override_redirect);
+}
+
+bool X11Window::consume_requested(const HostRect& rect) {
   for (auto it = requested_.begin(); it != requested_.end(); ++it) {
     if (*it == rect) {
       requested_.erase(requested_.begin(), it + 1);
@@ -165,8 +244,17 @@ void X11Window::set_shape(const Window& window) {
     XShapeCombineMask(x_.display, xid_, ShapeBounding, 0, 0, None, ShapeSet);
     return;
   }
+  // The label's border stays visible whatever the guest shapes away.
+  WindowRegion shape = window.visible_region.copy();
+  if (const std::int32_t b = window.host.border_px; b > 0) {
+    const std::int32_t w = window.host.rect.width, h = window.host.rect.height;
+    shape.add(WindowRect{0, 0, w, b});
+    shape.add(WindowRect{0, h - b, w, b});
+    shape.add(WindowRect{0, 0, b, h});
+    shape.add(WindowRect{w - b, 0, b, h});
+  }
   std::vector<XRectangle> rects;
-  for (const auto& b : window.visible_region.boxes()) {
+  for (const auto& b : shape.boxes()) {
     rects.push_back({static_cast<short>(b.x1), static_cast<short>(b.y1), static_cast<unsigned short>(b.x2 - b.x1),
                      static_cast<unsigned short>(b.y2 - b.y1)});
   }
@@ -176,7 +264,10 @@ void X11Window::set_shape(const Window& window) {
 
 void X11Window::set_type(const Window& window) {
   Atom type = x_.atoms->net_wm_window_type_normal;
-  switch (window.desc.kind) {
+  // A popup the guard made a managed window is an ordinary window to the window manager.
+  const WindowKind kind = window.wants_override_redirect() && !window.host.override_redirect ? WindowKind::kNormal
+                                                                                              : window.desc.kind;
+  switch (kind) {
     case WindowKind::kNormal: type = x_.atoms->net_wm_window_type_normal; break;
     case WindowKind::kPopup: type = x_.atoms->net_wm_window_type_popup_menu; break;
     case WindowKind::kTooltip: type = x_.atoms->net_wm_window_type_tooltip; break;
@@ -189,7 +280,7 @@ void X11Window::set_type(const Window& window) {
 void X11Window::set_net_wm_state(const Window& window) {
   const X11Atoms& a = *x_.atoms;
   const WindowState s = window.desc.state;
-  const bool skip = !window.top_level();
+  const bool skip = !in_taskbar(window);
   if (!x_.has_wm || !mapped_) {
     // EWMH: before mapping (and with nobody to ask) the client sets the property itself.
     std::vector<Atom> atoms;
@@ -203,6 +294,7 @@ void X11Window::set_net_wm_state(const Window& window) {
       atoms.push_back(a.net_wm_state_skip_taskbar);
       atoms.push_back(a.net_wm_state_skip_pager);
     }
+    if (urgent_) atoms.push_back(a.net_wm_state_demands_attention);
     XChangeProperty(x_.display, xid_, a.net_wm_state, XA_ATOM, 32, PropModeReplace,
                     reinterpret_cast<const unsigned char*>(atoms.data()), static_cast<int>(atoms.size()));
     return;
@@ -256,10 +348,7 @@ void X11Window::set_state(const Window& window) {
       if (mapped_) {
         XIconifyWindow(d, xid_, screen);
       } else {
-        XWMHints hints{};
-        hints.flags = StateHint;
-        hints.initial_state = IconicState;
-        XSetWMHints(d, xid_, &hints);
+        set_hints(IconicState);
         set_net_wm_state(window);
         XMapWindow(d, xid_);
         mapped_ = true;
@@ -276,11 +365,7 @@ void X11Window::set_state(const Window& window) {
   const bool was_minimized = applied_state_ == WindowState::kMinimized;
   applied_state_ = s;
   if (!mapped_ || was_minimized) {
-    XWMHints hints{};
-    hints.flags = StateHint | InputHint;
-    hints.input = window.desc.kind == WindowKind::kTooltip ? False : True;
-    hints.initial_state = NormalState;
-    XSetWMHints(d, xid_, &hints);
+    set_hints(NormalState);
     mapped_ = false;  // EWMH: set the property directly before (re)mapping
     set_net_wm_state(window);
     XMapWindow(d, xid_);  // maps a withdrawn window; de-iconifies an iconic one (ICCCM 4.1.4)

@@ -41,7 +41,7 @@ class X11Window {
   [[nodiscard]] bool mapped() const { return mapped_; }
   void set_mapped(bool mapped) { mapped_ = mapped; }
   // A ConfigureNotify matching a rectangle we asked for is our own echo, not a WM request.
-  bool consume_requested(const DesktopRect& rect);
+  bool consume_requested(const HostRect& rect);
   // The state the _NET_WM_STATE / WM_STATE properties on the window describe now.
   [[nodiscard]] WindowState read_state() const;
   [[nodiscard]] WindowState applied_state() const { return applied_state_; }
@@ -49,8 +49,15 @@ class X11Window {
   // manager's own change (report it), false when it is the applied state (converged) or a
   // stale echo of a transition we requested ourselves (the WM is still catching up).
   bool is_foreign_state(WindowState seen);
-  // The rectangle last asked of the X server (desktop coordinates, host == desktop today).
-  [[nodiscard]] const DesktopRect& rect() const { return rect_; }
+  // The rectangle last asked of the X server (host coordinates: Window::host.rect).
+  [[nodiscard]] const HostRect& rect() const { return rect_; }
+  // The desktop pixel the host window's top-left shows (Window::desc.rect's origin): pointer
+  // positions in the window map to desktop coordinates through it.
+  [[nodiscard]] DesktopPoint desktop_origin() const { return origin_; }
+  // Urgency (ICCCM XUrgencyHint + EWMH _NET_WM_STATE_DEMANDS_ATTENTION): set by a refused
+  // activation, cleared when the window gets focus.
+  void set_urgent(bool urgent);
+  [[nodiscard]] bool urgent() const { return urgent_; }
 
  private:
   explicit X11Window(X11Shared& x) : x_(x) {}
@@ -61,6 +68,10 @@ class X11Window {
   void set_state(const Window& window);
   void set_net_wm_state(const Window& window);
   void set_type(const Window& window);
+  void set_override_redirect(const Window& window);
+  void set_hints(int initial_state);
+  // A taskbar entry: an unowned top-level window, or a popup the guard made a managed window.
+  static bool in_taskbar(const Window& window);
 
   X11Shared& x_;
   ::Window xid_ = 0;
@@ -68,8 +79,12 @@ class X11Window {
   bool mapped_ = false;
   EGLint swap_interval_ = -1;  // what eglSwapInterval last set on this surface
   WindowState applied_state_ = WindowState::kNormal;
-  DesktopRect rect_;
-  std::deque<DesktopRect> requested_;
+  bool override_redirect_ = false;
+  bool urgent_ = false;
+  bool input_hint_ = true;
+  HostRect rect_;
+  DesktopPoint origin_;
+  std::deque<HostRect> requested_;
   std::deque<WindowState> requested_states_;  // since the properties last matched
 };
 

@@ -41,6 +41,7 @@ void FramePump::shutdown() {
     queue_.clear();
   }
   applied_cv_.notify_all();
+  room_cv_.notify_all();
 }
 
 FramePumpStats FramePump::stats() const {
@@ -56,7 +57,10 @@ std::set<std::uint32_t> FramePump::surface_windows() const {
 // ---- session thread --------------------------------------------------------------------------
 
 std::uint64_t FramePump::post_locked(Event event, std::unique_lock<std::mutex>& lock) {
-  (void)lock;
+  if (!shut_down_ && queue_.size() >= kMaxQueued) {
+    ++stats_.posts_waited;
+    room_cv_.wait(lock, [&] { return shut_down_ || queue_.size() < kMaxQueued; });
+  }
   if (shut_down_) return 0;
   const std::uint64_t seq = ++posted_;
   queue_.emplace_back(seq, std::move(event));
@@ -135,11 +139,38 @@ void FramePump::drain_wake() {
   (void)::read(wake_.get(), &count, sizeof count);
 }
 
-FramePump::Batch FramePump::take_queued() {
+FramePump::Batch FramePump::take_queued(std::size_t max) {
   Batch batch;
-  std::lock_guard lock(mutex_);
-  batch.swap(queue_);
+  {
+    std::lock_guard lock(mutex_);
+    if (queue_.size() <= max) {
+      batch.swap(queue_);
+    } else {
+      for (std::size_t i = 0; i < max; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      const std::uint64_t one = 1;  // more is waiting: the UI loop must not sleep first
+      if (::write(wake_.get(), &one, sizeof one) < 0 && errno != EAGAIN)
+        base::log_warn("display: cannot wake the UI thread: {}", std::strerror(errno));
+    }
+  }
+  room_cv_.notify_all();
   return batch;
+}
+
+void FramePump::put_back(Batch rest) {
+  if (rest.empty()) return;
+  {
+    std::lock_guard lock(mutex_);
+    ++stats_.turns_cut;
+    if (shut_down_) return;
+    // In front of what came since, in their order: the sequence numbers stay increasing.
+    for (auto it = rest.rbegin(); it != rest.rend(); ++it) queue_.push_front(std::move(*it));
+  }
+  const std::uint64_t one = 1;
+  if (::write(wake_.get(), &one, sizeof one) < 0 && errno != EAGAIN)
+    base::log_warn("display: cannot wake the UI thread: {}", std::strerror(errno));
 }
 
 void FramePump::applied(std::uint64_t last, std::size_t count) {

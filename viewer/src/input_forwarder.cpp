@@ -1,6 +1,8 @@
 #include "input_forwarder.hpp"
 
+#include "focus_policy.hpp"
 #include "geometry.hpp"
+#include "vitrine/base/clock.hpp"
 #include "vitrine/base/log.hpp"
 #include "vitrine/rdpmux/host/scancode.hpp"
 
@@ -8,6 +10,10 @@ namespace vitrine::viewer {
 
 namespace rh = rdpmux::host;
 namespace comp = compositor;
+
+void InputForwarder::note_press(bool pressed) {
+  if (pressed && focus_ != nullptr) focus_->note_input(base::monotonic_ns());
+}
 
 void InputForwarder::on_key(const comp::KeyEvent& event) {
   if (input_ == nullptr) return;
@@ -18,6 +24,7 @@ void InputForwarder::on_key(const comp::KeyEvent& event) {
   }
   input_->key(*code, event.pressed);
   input_events_.fetch_add(1, std::memory_order_relaxed);
+  note_press(event.pressed);
 }
 
 void InputForwarder::on_pointer_motion(const comp::PointerEvent& event) {
@@ -38,6 +45,7 @@ void InputForwarder::on_button(const comp::ButtonEvent& event) {
   }
   input_->mouse_button(button, event.pressed, {event.where.desktop.x, event.where.desktop.y});
   input_events_.fetch_add(1, std::memory_order_relaxed);
+  note_press(event.pressed);
 }
 
 void InputForwarder::on_wheel(const comp::WheelEvent& event) {

@@ -2,6 +2,8 @@
 // on the UI thread from X11Backend::dispatch_events) and turns each event into RDP terms: X
 // keycodes into scancodes (rdpmux/host/scancode.hpp), pointer and wheel events into desktop
 // coordinates, window manager requests into RAIL orders (activate, move, system commands).
+// Key and button presses it forwards are the host input that FocusPolicy lets the guest answer
+// with an activation.
 // GuestInput implementations only queue, so nothing here blocks the UI thread.
 #pragma once
 
@@ -13,8 +15,13 @@
 
 namespace vitrine::viewer {
 
+class FocusPolicy;
+
 class InputForwarder final : public compositor::InputSink {
  public:
+  // `focus` (may be nullptr) hears of every key and button press forwarded: the host input that
+  // lets the guest focus its windows for a moment (focus_policy.hpp).
+  explicit InputForwarder(FocusPolicy* focus = nullptr) : focus_(focus) {}
   // Where host input goes (nullptr: dropped). UI thread.
   void set_guest_input(GuestInput* input) { input_ = input; }
   // Key presses and mouse buttons forwarded so far. Any thread.
@@ -31,6 +38,9 @@ class InputForwarder final : public compositor::InputSink {
   void on_state_request(compositor::WindowId window, compositor::WindowState state) override;
 
  private:
+  void note_press(bool pressed);
+
+  FocusPolicy* focus_ = nullptr;
   GuestInput* input_ = nullptr;
   // A counter only (stats() reads it from any thread): relaxed is enough.
   std::atomic<std::uint64_t> input_events_{0};

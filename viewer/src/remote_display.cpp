@@ -5,9 +5,11 @@
 #include <type_traits>
 #include <utility>
 
+#include "focus_policy.hpp"
 #include "frame_pump.hpp"
 #include "input_forwarder.hpp"
 #include "stage_clock.hpp"
+#include "vitrine/base/clock.hpp"
 #include "vitrine/base/log.hpp"
 #include "vitrine/compositor/headless_backend.hpp"
 #include "vitrine/compositor/x11_backend.hpp"
@@ -15,16 +17,25 @@
 
 namespace vitrine::viewer {
 
+namespace {
+// Session events applied per UI turn: at most this many, and no new one once the time is up
+// (one event can be a window created with its X window and EGL surface: a millisecond or so).
+constexpr std::size_t kEventsPerTurn = 256;
+constexpr std::chrono::milliseconds kEventTimePerTurn{8};
+}  // namespace
+
 namespace rh = rdpmux::host;
 namespace comp = compositor;
 using namespace session_event;
 
-RemoteDisplay::RemoteDisplay()
-    : input_(std::make_unique<InputForwarder>()), clock_(std::make_unique<StageClock>()) {}
+RemoteDisplay::RemoteDisplay(const RemoteDisplayOptions& options)
+    : options_(options),
+      focus_(std::make_unique<FocusPolicy>(options.focus_grace)),
+      input_(std::make_unique<InputForwarder>(focus_.get())),
+      clock_(std::make_unique<StageClock>()) {}
 
 std::expected<std::unique_ptr<RemoteDisplay>, std::string> RemoteDisplay::create(const RemoteDisplayOptions& options) {
-  std::unique_ptr<RemoteDisplay> d(new RemoteDisplay());
-  d->options_ = options;
+  std::unique_ptr<RemoteDisplay> d(new RemoteDisplay(options));
 
   std::unique_ptr<comp::Backend> backend;
   if (options.headless) {
@@ -41,10 +52,12 @@ std::expected<std::unique_ptr<RemoteDisplay>, std::string> RemoteDisplay::create
     d->x11_ = b->get();
     backend = std::move(*b);
   }
-  auto c = comp::Compositor::create(std::move(backend));
+  comp::CompositorConfig config;
+  config.label = options.label;
+  auto c = comp::Compositor::create(std::move(backend), config);
   if (!c) return std::unexpected("compositor: " + comp::to_string(c.error()));
   d->compositor_ = std::move(*c);
-  d->mirror_ = std::make_unique<WindowMirror>(*d->compositor_, d->x11_, options.max_window_pixels);
+  d->mirror_ = std::make_unique<WindowMirror>(*d->compositor_, d->x11_, options.max_window_pixels, *d->focus_);
   auto pump = FramePump::create(*d->compositor_, *d->clock_, options.callback_timeout);
   if (!pump) return std::unexpected(pump.error());
   d->pump_ = std::move(*pump);
@@ -159,15 +172,23 @@ void RemoteDisplay::dispatch() {
   pump_->drain_wake();
   if (x11_ != nullptr) x11_->dispatch_events();
 
-  // Take what is queued (only a framebuffer of FreeRDP's own waits among them).
-  auto batch = pump_->take_queued();
+  // Take what is queued (only a framebuffer of FreeRDP's own waits among them), within a budget:
+  // a guest's order storm must not hold the UI thread (the rest comes next turn, at once).
+  auto batch = pump_->take_queued(kEventsPerTurn);
+  const auto turn_deadline = base::Deadline::after(kEventTimePerTurn);
   std::uint64_t last = 0;
-  for (auto& [seq, event] : batch) {
+  std::size_t applied = 0;
+  while (!batch.empty()) {
+    if (applied != 0 && turn_deadline.expired()) break;
+    auto& [seq, event] = batch.front();
     std::visit(EventApplier{*this}, event);
     shots_dirty_ = true;
     last_change_ = std::chrono::steady_clock::now();
     last = seq;
+    ++applied;
+    batch.pop_front();
   }
+  pump_->put_back(std::move(batch));
   if (pump_->pump_surfaces()) {
     // Surface-only updates change what the windows show as much as RDP paints do: the
     // screenshots written while running must follow them.
@@ -177,7 +198,7 @@ void RemoteDisplay::dispatch() {
   // Uploads copy the framebuffer only while FreeRDP cannot write it (see the header). Exposes
   // are redrawn here too.
   if (pump_->wants_present() || x11_ != nullptr) pump_->present();
-  if (last != 0) pump_->applied(last, batch.size());
+  if (last != 0) pump_->applied(last, applied);
   maybe_write_screenshots();
 }
 
@@ -216,9 +237,13 @@ RemoteDisplayStats RemoteDisplay::stats() const {
   s.paints = p.paints;
   s.uploads_deferred = p.uploads_deferred;
   s.presents = p.presents;
+  s.posts_waited = p.posts_waited;
+  s.turns_cut = p.turns_cut;
   s.refused = mirror_->refused();
   s.screenshots = screenshots_.load(std::memory_order_relaxed);
   s.input_events = input_->input_events();
+  s.activations = focus_->allowed();
+  s.activations_refused = focus_->refused();
   s.compositor = p.compositor;
   s.surfaces = p.surfaces;
   s.surface = p.surface;

@@ -6,7 +6,9 @@
 #include <cstring>
 #include <string>
 
+#include "focus_policy.hpp"
 #include "geometry.hpp"
+#include "vitrine/base/clock.hpp"
 #include "vitrine/base/log.hpp"
 #include "vitrine/compositor/x11_backend.hpp"
 
@@ -58,8 +60,9 @@ comp::Icon icon_of(const rh::Icon& icon) {
 
 }  // namespace
 
-WindowMirror::WindowMirror(comp::Compositor& compositor, comp::X11Backend* x11, std::uint64_t max_window_pixels)
-    : compositor_(compositor), x11_(x11) {
+WindowMirror::WindowMirror(comp::Compositor& compositor, comp::X11Backend* x11, std::uint64_t max_window_pixels,
+                           FocusPolicy& focus)
+    : compositor_(compositor), x11_(x11), focus_(focus) {
   if (x11_ != nullptr) host_desktop_pixels_ = static_cast<std::uint64_t>(x11_->screen().area());
   if (max_window_pixels != 0) compositor_.set_window_pixel_budget(max_window_pixels);
   else set_auto_budget(RemoteDisplayOptions::kFallbackDesktopPixels);
@@ -99,6 +102,7 @@ bool WindowMirror::RefusalLog::take(rh::WindowId id, Kind kind, std::uint64_t& u
 void WindowMirror::RefusalLog::forget(rh::WindowId id) {
   logged_.erase({id, Kind::kRequest});
   logged_.erase({id, Kind::kBudget});
+  logged_.erase({id, Kind::kFocus});
 }
 
 bool WindowMirror::apply(const rh::WindowState& s, std::uint32_t what, bool created) {
@@ -119,6 +123,7 @@ bool WindowMirror::apply(const rh::WindowState& s, std::uint32_t what, bool crea
     desc.owner = s.owner;
     desc.state = state_of(s.show);
     desc.visible = visible;
+    desc.focus_on_map = focus_.may_focus(base::monotonic_ns(), false);
     if (desc.rect.empty()) desc.rect.width = desc.rect.height = 1;  // the compositor needs a size
     if (auto r = compositor_.create_window(s.id, desc); !r) {
       refused("create", r.error());
@@ -180,7 +185,16 @@ void WindowMirror::z_order(std::span<const rh::WindowId> top_to_bottom) {
 }
 
 void WindowMirror::activate(rh::WindowId id) {
-  if (id != rh::kNoWindow && compositor_.scene().find(id) != nullptr) (void)compositor_.activate(id);
+  if (id == rh::kNoWindow || compositor_.scene().find(id) == nullptr) return;
+  if (focus_.may_focus(base::monotonic_ns(), true)) {
+    (void)compositor_.activate(id);
+    return;
+  }
+  (void)compositor_.demand_attention(id);
+  std::uint64_t unlogged = 0;
+  if (refusal_log_.take(id, RefusalLog::Kind::kFocus, unlogged))
+    base::log_info("display: window {} asked for focus without host input; it asks for attention instead{}", id,
+                   unlogged == 0 ? std::string() : fmt::format(" ({} more refusals not logged)", unlogged));
 }
 
 void WindowMirror::refresh_budget_flags() {

@@ -27,11 +27,15 @@ class X11Backend;
 
 namespace vitrine::viewer {
 
+class FocusPolicy;
+
 class WindowMirror {
  public:
   // `x11`: the X11 backend (owned by the compositor) for host window ids; nullptr headless.
   // `max_window_pixels`: RemoteDisplayOptions::max_window_pixels (0: the automatic budget).
-  WindowMirror(compositor::Compositor& compositor, compositor::X11Backend* x11, std::uint64_t max_window_pixels);
+  // `focus`: whether an activation (or a new window) may take host focus now (outlives this).
+  WindowMirror(compositor::Compositor& compositor, compositor::X11Backend* x11, std::uint64_t max_window_pixels,
+               FocusPolicy& focus);
 
   // ---- UI thread ----
   // True while windows wait for the budget: after window events, refresh_budget_flags() then
@@ -44,6 +48,8 @@ class WindowMirror {
   // The guest deleted window `id`: its host window and its table entry go.
   void remove(rdpmux::host::WindowId id);
   void z_order(std::span<const rdpmux::host::WindowId> top_to_bottom);
+  // The guest activated `id`: focus it if the user just interacted with this VM's windows
+  // (FocusPolicy), else only ask for attention (urgency) and count the refusal.
   void activate(rdpmux::host::WindowId id);
   // The session's desktop (framebuffer) is known or changed: the automatic budget follows it.
   void desktop_changed(const rdpmux::host::FramebufferView& framebuffer);
@@ -67,7 +73,7 @@ class WindowMirror {
   // UI thread only.
   class RefusalLog {
    public:
-    enum class Kind : std::uint8_t { kRequest, kBudget };
+    enum class Kind : std::uint8_t { kRequest, kBudget, kFocus };
     static constexpr std::uint32_t kLinesPerSecond = 4;
     // True when a line for (window, kind) is to be written now; `unlogged` is then set to the
     // refusals not written since the last line.
@@ -83,6 +89,7 @@ class WindowMirror {
 
   compositor::Compositor& compositor_;
   compositor::X11Backend* x11_ = nullptr;
+  FocusPolicy& focus_;
   std::uint64_t host_desktop_pixels_ = 0;  // X11 screen (0 headless)
   RefusalLog refusal_log_;
 

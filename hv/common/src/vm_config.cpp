@@ -354,7 +354,60 @@ std::expected<void, ConfigError> parse_sandbox(const toml::table* sb, VmConfig& 
   return {};
 }
 
+// "#RRGGBB" -> 0xRRGGBB.
+std::optional<std::uint32_t> parse_rgb(std::string_view text) {
+  if (text.size() != 7 || text[0] != '#') return std::nullopt;
+  std::uint32_t v = 0;
+  for (char c : text.substr(1)) {
+    const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    if (d < 0) return std::nullopt;
+    v = (v << 4) | static_cast<std::uint32_t>(d);
+  }
+  return v;
+}
+
+// A title prefix is shown on the host as it is: no C0/C1 control characters or DEL.
+bool printable(std::string_view s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7F) return false;
+    if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+        static_cast<unsigned char>(s[i + 1]) <= 0x9F)
+      return false;
+  }
+  return true;
+}
+
+std::expected<void, ConfigError> parse_display(const toml::table& display, VmConfig& c) {
+  if (auto r = only_keys(display, "display", {"label_colour", "title_prefix", "border_px"}); !r) return r;
+  TRY_ASSIGN(colour, get_string(display, "display", "label_colour"));
+  if (*colour) {
+    const auto rgb = parse_rgb(**colour);
+    if (!rgb) return fail("display.label_colour", "\"" + **colour + "\" is not a colour #RRGGBB");
+    c.display.label_rgb = *rgb;
+  }
+  TRY_ASSIGN(prefix, get_string(display, "display", "title_prefix"));
+  if (*prefix) {
+    if ((*prefix)->size() > DisplayLabel::kMaxPrefixBytes)
+      return fail("display.title_prefix", "longer than " + std::to_string(DisplayLabel::kMaxPrefixBytes) + " bytes");
+    if (!printable(**prefix)) return fail("display.title_prefix", "contains control characters");
+    c.display.title_prefix = **prefix;
+  }
+  TRY_ASSIGN(border, get_int(display, "display", "border_px", 0, DisplayLabel::kMaxBorderPx));
+  if (*border) c.display.border_px = static_cast<std::int32_t>(**border);
+  return {};
+}
+
 }  // namespace
+
+std::uint32_t default_label_rgb(std::string_view vm_name) {
+  // Tango-like hues far apart from each other (and from black and white window content).
+  static constexpr std::uint32_t kPalette[8] = {0xcc0000, 0xf57900, 0xedd400, 0x73d216,
+                                                0x06989a, 0x3465a4, 0x75507b, 0xc17d11};
+  std::uint32_t h = 2166136261u;  // FNV-1a
+  for (char ch : vm_name) h = (h ^ static_cast<unsigned char>(ch)) * 16777619u;
+  return kPalette[h % 8];
+}
 
 std::string_view backend_name(BackendKind kind) {
   switch (kind) {
@@ -397,13 +450,17 @@ std::expected<VmConfig, ConfigError> parse_vm_config(std::string_view text,
     return fail("", msg.str());
   }
   VmConfig c;
-  if (auto r = only_keys(root, "", {"name", "backend", "log_dir", "bus", "guest", "vm", "sandbox"}); !r)
+  if (auto r = only_keys(root, "", {"name", "backend", "log_dir", "bus", "guest", "display", "vm", "sandbox"}); !r)
     return Fail(r.error());
   TRY_ASSIGN(name, get_string(root, "", "name"));
   if (*name) {
     if (!valid_name(**name)) return fail("name", "\"" + **name + "\" must match [a-zA-Z0-9._-]{1,64}");
     c.name = **name;
   }
+  c.display = DisplayLabel{default_label_rgb(c.name), "[" + c.name + "] ", 2};
+  TRY_ASSIGN(display, get_table(root, "", "display"));
+  if (*display != nullptr)
+    if (auto r = parse_display(**display, c); !r) return Fail(r.error());
   TRY_ASSIGN(backend, get_enum<BackendKind>(root, "", "backend",
                                             {{"sandbox", BackendKind::kSandbox},
                                              {"qemu", BackendKind::kQemu},

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -205,6 +206,56 @@ TEST_F(VmConfigTest, shouldLoadFromAFileAndResolvePathsAgainstItsFolder) {
   ASSERT_FALSE(missing.has_value());
   EXPECT_NE(missing.error().message.find("absent.toml"), std::string::npos);
 }
+
+// [display]: the VM's label on the host (border colour, title prefix, border width).
+namespace display_label {
+
+class VmDisplayConfigTest : public VmConfigTest {};
+
+TEST_F(VmDisplayConfigTest, shouldDefaultToTheVmNameInBracketsAndAColourFromTheName) {
+  auto r = parse_vm_config("name = \"work\"\n" + sandbox(), dir_);
+  ASSERT_TRUE(r.has_value()) << r.error().to_string();
+  EXPECT_EQ(r->display.title_prefix, "[work] ");
+  EXPECT_EQ(r->display.border_px, 2);
+  EXPECT_EQ(r->display.label_rgb, default_label_rgb("work"));
+  EXPECT_NE(r->display.label_rgb, 0u);
+  // Eight colours: names differ, and so do most of their colours.
+  std::vector<std::uint32_t> seen;
+  for (const char* name : {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}) {
+    const std::uint32_t rgb = default_label_rgb(name);
+    if (std::find(seen.begin(), seen.end(), rgb) == seen.end()) seen.push_back(rgb);
+  }
+  EXPECT_GE(seen.size(), 4u);
+}
+
+TEST_F(VmDisplayConfigTest, shouldTakeColourPrefixAndBorder) {
+  auto r = parse_vm_config(
+      sandbox() + "[display]\nlabel_colour = \"#12aBfF\"\ntitle_prefix = \"\xe2\x9d\xb0work\xe2\x9d\xb1 \"\nborder_px = 5\n",
+      dir_);
+  ASSERT_TRUE(r.has_value()) << r.error().to_string();
+  EXPECT_EQ(r->display.label_rgb, 0x12abffu);
+  EXPECT_EQ(r->display.title_prefix, "\xe2\x9d\xb0work\xe2\x9d\xb1 ");
+  EXPECT_EQ(r->display.border_px, 5);
+  auto zero = parse_vm_config(sandbox() + "[display]\nborder_px = 0\ntitle_prefix = \"\"\n", dir_);
+  ASSERT_TRUE(zero.has_value()) << zero.error().to_string();
+  EXPECT_EQ(zero->display.border_px, 0);
+  EXPECT_EQ(zero->display.title_prefix, "");
+}
+
+TEST_F(VmDisplayConfigTest, shouldRefuseBadLabelsNamingTheField) {
+  for (const char* colour : {"\"red\"", "\"#12345\"", "\"#1234567\"", "\"12345678\"", "\"#12345g\"", "123"})
+    EXPECT_EQ(field_of(sandbox() + "[display]\nlabel_colour = " + colour + "\n"), "display.label_colour") << colour;
+  EXPECT_EQ(field_of(sandbox() + "[display]\ntitle_prefix = \"a\\u001bb\"\n"), "display.title_prefix");
+  EXPECT_EQ(field_of(sandbox() + "[display]\ntitle_prefix = \"a\\u0085b\"\n"), "display.title_prefix");
+  EXPECT_EQ(field_of(sandbox() + "[display]\ntitle_prefix = \"" + std::string(65, 'x') + "\"\n"),
+            "display.title_prefix");
+  EXPECT_EQ(field_of(sandbox() + "[display]\nborder_px = 33\n"), "display.border_px");
+  EXPECT_EQ(field_of(sandbox() + "[display]\nborder_px = -1\n"), "display.border_px");
+  EXPECT_EQ(field_of(sandbox() + "[display]\nlabel_color = \"#ffffff\"\n"), "display.label_color");
+  EXPECT_EQ(field_of("display = 3\n" + sandbox()), "display");
+}
+
+}  // namespace display_label
 
 }  // namespace
 }  // namespace vitrine::hv

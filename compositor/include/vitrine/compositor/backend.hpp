@@ -1,6 +1,8 @@
 // A window system the compositor draws into. Two implementations: X11Backend (real desktops,
 // Xvfb in tests) and HeadlessBackend (off-screen, read-back). A backend owns the one GL
-// context (OpenGL 3.3 core through EGL) and one drawable per shown window.
+// context (OpenGL 3.3 core through EGL) and one drawable per shown window. A window's host
+// placement, size, title, border and override-redirect come from Window::host (the compositor's
+// WindowGuard), never straight from the guest's description.
 //
 // Called only by Compositor, on its thread, with the GL context current (make_current()).
 #pragma once
@@ -12,6 +14,7 @@
 
 #include "vitrine/compositor/error.hpp"
 #include "vitrine/compositor/window.hpp"
+#include "vitrine/compositor/window_guard.hpp"
 
 namespace vitrine::compositor {
 
@@ -44,6 +47,17 @@ class Backend {
     (void)window;
     return {};
   }
+
+  // Asks for the user's attention without focusing (X11: urgency hint). Off-screen: nothing.
+  virtual Result<void> demand_attention(const Window& window) {
+    (void)window;
+    return {};
+  }
+
+  // The host's monitors with their work areas (window_guard.hpp); empty when unknown.
+  [[nodiscard]] virtual std::vector<Monitor> monitors() const { return {}; }
+  // True once after the monitors or work areas changed (the compositor then re-reads them).
+  virtual bool take_monitors_changed() { return false; }
 
   // Windows whose pixels the window system lost since the last call (X11 Expose).
   virtual void take_exposed(std::vector<WindowId>& out) { (void)out; }

@@ -45,6 +45,8 @@
 #include "vitrine/compositor/scene.hpp"
 #include "vitrine/compositor/texture_uploader.hpp"
 #include "vitrine/compositor/tile_hasher.hpp"
+#include "vitrine/compositor/window_guard.hpp"
+#include "vitrine/compositor/window_label.hpp"
 
 namespace vitrine::compositor {
 
@@ -58,6 +60,9 @@ struct CompositorConfig {
   std::optional<bool> debug_damage;  // tint uploads magenta; unset = env VITRINE_DEBUG_DAMAGE=1
   // Most pixels (width x height, summed over windows) of host drawables at once; 0: no budget.
   std::uint64_t max_window_pixels = 0;
+  // The VM's label (window_label.hpp): border and title prefix on every window. None: windows
+  // are shown unmarked (tests, benchmarks); a guest session always sets one.
+  std::optional<WindowLabel> label;
 };
 
 struct CompositorStats {
@@ -123,8 +128,15 @@ class Compositor {
   void damage(const DamageRegion& region);
   void damage(std::span<const DesktopRect> rects);  // one paint's rectangles (rdpmux damaged())
 
-  // The guest activated a window (RAIL activation): raise it and give it keyboard focus.
+  // The guest activated a window (RAIL activation): raise it and give it keyboard focus. The
+  // caller decides whether the guest may (viewer: only in answer to host input); else it asks
+  // for attention instead.
   Result<void> activate(WindowId id);
+  // Asks the user to look at the window without focusing or raising it (X11: the urgency hint
+  // and _NET_WM_STATE_DEMANDS_ATTENTION, cleared when the window gets focus).
+  Result<void> demand_attention(WindowId id);
+  // The host's monitors as last read from the backend (window_guard.hpp); empty: unknown.
+  [[nodiscard]] const std::vector<Monitor>& monitors() const { return monitors_; }
 
   // Uploads the pending damage from `framebuffer` (caller-owned, read during this call only),
   // then draws and swaps every shown window that the damage touches or that changed (new,
@@ -200,6 +212,13 @@ class Compositor {
  private:
   Compositor() = default;
   Result<void> changed(WindowId id, ChangeMask changes, bool redraw);
+  // Recomputes the window's HostFrame (guard_window) and returns what changed on the host side.
+  ChangeMask reguard(Window& window);
+  // Reguards the windows `owner` owns and updates their host windows (popups follow their owner's
+  // monitor). One level: an owned window's own popups follow when they change.
+  void reguard_owned(WindowId owner);
+  // Re-reads the monitors when the backend says they changed, and reguards every window.
+  void refresh_monitors();
   [[nodiscard]] bool fits(std::uint64_t more_pixels) const {
     return budget_ == 0 || window_pixels_ + more_pixels <= budget_;
   }
@@ -239,6 +258,7 @@ class Compositor {
   // Windows painted from their own pixels (attach_surface), with the compositor's context.
   std::unordered_map<WindowId, std::unique_ptr<SurfaceTexture>> surfaces_;
   std::uint64_t refused_ = 0;  // requests the compositor refused itself (the Scene counts its own)
+  std::vector<Monitor> monitors_;
 };
 
 }  // namespace vitrine::compositor

@@ -5,6 +5,8 @@
 
 #include <memory>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "vitrine/compositor/backend.hpp"
 #include "vitrine/compositor/image.hpp"
@@ -30,6 +32,11 @@ class HeadlessBackend final : public Backend {
   // What the window shows after its last present (window coordinates, BGRA, alpha 0xff
   // inside its visible region). Errc::kNotFound for an unknown id.
   Result<Image> read_back(WindowId id);
+  // Off-screen there are no monitors unless a test says which (the compositor picks them up at
+  // its next present(); before Compositor::create, at once).
+  void set_monitors(std::vector<Monitor> monitors);
+  [[nodiscard]] std::vector<Monitor> monitors() const override { return monitors_; }
+  bool take_monitors_changed() override { return std::exchange(monitors_changed_, false); }
   // Number of frames presented for a window (tests check that undamaged windows are skipped).
   [[nodiscard]] std::uint64_t frames_of(WindowId id) const;
   // The renderbuffers that exist now and their pixels (width x height, summed): what the windows
@@ -52,6 +59,8 @@ class HeadlessBackend final : public Backend {
   std::unique_ptr<EglContext> egl_;
   void* pbuffer_ = nullptr;  // EGLSurface when surfaceless contexts are unsupported
   std::unordered_map<WindowId, Target> targets_;
+  std::vector<Monitor> monitors_;
+  bool monitors_changed_ = false;
 };
 
 }  // namespace vitrine::compositor

@@ -6,6 +6,7 @@
 //   kind kTool    -> managed, _NET_WM_WINDOW_TYPE_UTILITY, _NET_WM_STATE_SKIP_TASKBAR
 //   kind kPopup   -> override-redirect, _NET_WM_WINDOW_TYPE_POPUP_MENU
 //   kind kTooltip -> override-redirect, _NET_WM_WINDOW_TYPE_TOOLTIP
+//   (placement, size, override-redirect, title and label border: Window::host, the guard's)
 //   no decorations (_MOTIF_WM_HINTS): the guest draws its own frame
 //   title -> _NET_WM_NAME (UTF8_STRING) + WM_NAME; app_id -> WM_CLASS("vitrine", app_id)
 //   icon -> _NET_WM_ICON; owner -> WM_TRANSIENT_FOR; visible region -> SHAPE bounding region
@@ -32,6 +33,7 @@
 
 namespace vitrine::compositor {
 
+class X11Monitors;
 class X11Window;
 struct X11Shared;
 
@@ -56,6 +58,12 @@ class X11Backend final : public Backend {
   Result<void> end_frame(const Window& window, bool last_in_frame) override;
   void take_exposed(std::vector<WindowId>& out) override;
   Result<void> activate(const Window& window) override;
+  Result<void> demand_attention(const Window& window) override;
+  // RandR 1.5 monitors when libXrandr is there (dlopen), else the root window; work areas from
+  // _NET_WORKAREA. Re-read when the root window, its _NET_WORKAREA or RandR's screen change.
+  [[nodiscard]] std::vector<Monitor> monitors() const override;
+  bool take_monitors_changed() override;
+  [[nodiscard]] bool randr_monitors() const;
 
   // The X connection's fd: poll it for POLLIN, then call dispatch_events().
   [[nodiscard]] int connection_fd() const;
@@ -84,6 +92,8 @@ class X11Backend final : public Backend {
   std::unordered_map<WindowId, std::unique_ptr<X11Window>> windows_;
   std::unordered_map<unsigned long, WindowId> by_xid_;
   std::vector<WindowId> exposed_;
+  std::unique_ptr<X11Monitors> monitors_;  // after x_: goes first
+  bool monitors_changed_ = false;
 };
 
 }  // namespace vitrine::compositor

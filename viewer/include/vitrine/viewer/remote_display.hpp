@@ -34,6 +34,11 @@
 // Host input (X11 backend) goes back to the guest through GuestInput, from the UI thread; its
 // implementations only queue (RdpClient/RemoteSession input methods never block).
 //
+// Guest UI cannot pass for host UI: every host window carries the VM's label (options.label:
+// border + title prefix), popups stay on their owner's monitor, a window covering a monitor
+// always shows the border, and the guest takes host focus only right after host input to this
+// VM (FocusPolicy; refusals in stats().activations_refused).
+//
 // shutdown() releases any waiting callback and turns later ones into no-ops; call it before
 // stopping the RDP session so that its thread cannot wait for a UI thread that is gone.
 #pragma once
@@ -72,6 +77,7 @@ class Bus;
 
 namespace vitrine::viewer {
 
+class FocusPolicy;
 class FramePump;
 class InputForwarder;
 class StageClock;
@@ -92,6 +98,15 @@ struct RemoteDisplayOptions {
   std::uint64_t max_window_pixels = 0;
   static constexpr std::uint64_t kDefaultBudgetDesktops = 4;
   static constexpr std::uint64_t kFallbackDesktopPixels = 1920 * 1080;
+  // The VM's label on every host window (compositor/window_label.hpp): a border in its colour and
+  // a title prefix, so that no guest window passes for a host one. cli sets it from the VM
+  // config's [display] table; the guard (window_guard.hpp) forces the border on windows that
+  // cover a monitor even at border_px = 0.
+  compositor::WindowLabel label{.title_prefix = "[vm] ", .rgb = kDefaultLabelRgb, .border_px = 2};
+  static constexpr std::uint32_t kDefaultLabelRgb = 0xcc0000u;
+  // A guest activation takes host focus only this soon after a key or button press forwarded to
+  // this VM (FocusPolicy); later ones only ask for attention.
+  std::chrono::milliseconds focus_grace{1000};
 };
 
 // One window as the host shows it (for `vitrine stats`, tests and the screenshot index).
@@ -111,10 +126,14 @@ struct RemoteDisplayStats {
   std::uint64_t paints = 0;             // damaged() calls
   std::uint64_t uploads_deferred = 0;   // presents that found FreeRDP writing the framebuffer
   std::uint64_t presents = 0;
+  std::uint64_t posts_waited = 0;       // session posts that waited for room (queue at its cap)
+  std::uint64_t turns_cut = 0;          // UI turns that left session events for the next turn
   std::uint64_t refused = 0;            // window requests the compositor refused (logged)
                                         // (window pixel budget: compositor.over_budget)
   std::uint64_t screenshots = 0;        // PNG files written
   std::uint64_t input_events = 0;       // host input forwarded to the guest
+  std::uint64_t activations = 0;        // guest activations that took host focus (host input just before)
+  std::uint64_t activations_refused = 0;  // guest activations without host input: urgency only
   compositor::CompositorStats compositor;
   bool surfaces = false;                // the display reads bus surfaces
   SurfaceCounters surface;
@@ -194,13 +213,14 @@ class RemoteDisplay final : public rdpmux::host::DisplaySink, public rdpmux::hos
   void local_move_size(const rdpmux::host::LocalMoveSize& request) override;
 
  private:
-  RemoteDisplay();
+  explicit RemoteDisplay(const RemoteDisplayOptions& options);
   // UI thread: applies one session event through the parts that own its state (remote_display.cpp).
   struct EventApplier;
   void maybe_write_screenshots();
 
   RemoteDisplayOptions options_;
   // Declared before the compositor: the X11 backend sends it input until the compositor goes.
+  std::unique_ptr<FocusPolicy> focus_;
   std::unique_ptr<InputForwarder> input_;
   std::unique_ptr<StageClock> clock_;
   std::unique_ptr<compositor::Compositor> compositor_;

@@ -31,6 +31,12 @@
 //   name = "relay"                    # [a-zA-Z0-9._-]{1,64}, unique
 //   command = ["vitrine-guest"]       # argv, non-empty; looked up in PATH
 //   restart = "on-failure"            # never | on-failure | always
+//   [display]                         # how the host marks this VM's windows (all optional)
+//   label_colour = "#cc0000"          # border colour, #RRGGBB; default: one of 8 distinct
+//                                     # colours picked by the VM name (default_label_rgb)
+//   title_prefix = "[demo] "          # before every window title; default "[NAME] ";
+//                                     # 64 bytes at most, no control characters
+//   border_px = 2                     # 0..32; a window covering a monitor gets 2 at least
 // Unknown keys are errors too (a typo must not silently fall back to a default).
 #pragma once
 
@@ -65,6 +71,19 @@ struct SandboxProgram {
   RestartPolicy restart = RestartPolicy::kOnFailure;
 };
 
+// [display]: the VM's label on the host (viewer: compositor::WindowLabel).
+struct DisplayLabel {
+  std::uint32_t label_rgb = 0;  // 0xRRGGBB
+  std::string title_prefix;
+  std::int32_t border_px = 2;
+  static constexpr std::int32_t kMaxBorderPx = 32;
+  static constexpr std::size_t kMaxPrefixBytes = 64;
+};
+
+// The default label colour of a VM: one of 8 well-separated colours, chosen by a hash of its
+// name, so that two VMs left at their defaults most likely differ.
+std::uint32_t default_label_rgb(std::string_view vm_name);
+
 struct VmConfig {
   std::string name = "vm";
   BackendKind backend = BackendKind::kSandbox;
@@ -95,6 +114,9 @@ struct VmConfig {
   bool user_net = false;
   // Validated QEMU hostfwd rules ("tcp:127.0.0.1:5555-:3389"), one `hostfwd=` each on -netdev user.
   std::vector<std::string> user_net_forwards;
+
+  // [display] (defaults filled in from `name` by the parser)
+  DisplayLabel display{default_label_rgb("vm"), "[vm] ", 2};
 
   // [sandbox]
   std::string hostname = "vitrine-guest";
