@@ -57,6 +57,9 @@ class Demo : public ::testing::Test {
     std::string toml = read_file(*demo);
     toml += "\n[[sandbox.program]]\nname = \"xshot\"\ncommand = [\"" + xshot.string() + "\", \":0\", \"" +
             shots_.string() + "\", \"250\"]\nrestart = \"on-failure\"\n";
+    // Host windows are compared with the guest's screen pixel for pixel and found by title: no
+    // per-VM label here (its border and title prefix have their own tests).
+    toml += "\n[display]\nborder_px = 0\ntitle_prefix = \"\"\n";
     const auto file = dir_.path() / "vm.toml";
     std::ofstream(file) << toml;
     return file;

@@ -144,6 +144,9 @@ class SurfaceStorm : public ::testing::TestWithParam<StormCase> {
     toml += "\n[[sandbox.program]]\nname = \"xshot\"\ncommand = [\"" +
             (guest_.bin_dir / "vitrine_test_guest_xshot").string() + "\", \":0\", \"" + shots_.string() +
             "\", \"250\"]\nrestart = \"on-failure\"\n";
+    // Host windows are compared with the guest's screen pixel for pixel and found by title: no
+    // per-VM label here (its border and title prefix have their own tests).
+    toml += "\n[display]\nborder_px = 0\ntitle_prefix = \"\"\n";
     const auto file = dir_.path() / "vm.toml";
     std::ofstream(file) << toml;
     return file;
