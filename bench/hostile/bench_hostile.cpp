@@ -115,6 +115,9 @@ void run_case(benchmark::State& state, const Case& spec) {
     const UiLoopResult r = run_ui_loop(**host, attack_duration());
 
     stop = true;
+    // The window storm's attacker (FreeRDP's session thread in the product) may be waiting for
+    // room in the display's bounded queue, which no UI turn empties now: release it.
+    (*host)->display().shutdown();
     if (attacker.joinable()) attacker.join();
     if (reader.joinable()) reader.join();
     state.SetIterationTime(r.seconds);

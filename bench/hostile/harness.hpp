@@ -69,8 +69,8 @@ std::uint64_t log_lines();
 // How the UI thread takes the application catalogue from HostMux's fragment callback.
 enum class CatalogMode {
   kAddOnUi,         // CatalogReassembler::add() in the callback: join + decode on the UI thread
-                    // (cli/src/instance.cpp's on_catalog_fragment at the time of writing)
-  kDecodeOnWorker,  // join() in the callback, decode_blob() on a worker thread (catalog_wire.hpp's advice)
+                    // (what `vitrine run` did before; kept as the reference the fix is measured by)
+  kDecodeOnWorker,  // join() in the callback, rdpmux::CatalogDecoder decodes: what `vitrine run` does
 };
 
 // Host doorbells: one eventfd per channel (the sandbox), or one shared by every channel (a VM:
@@ -78,7 +78,7 @@ enum class CatalogMode {
 enum class Doorbells { kPerChannel, kShared };
 
 struct HostOptions {
-  CatalogMode catalog = CatalogMode::kAddOnUi;
+  CatalogMode catalog = CatalogMode::kDecodeOnWorker;
   Doorbells doorbells = Doorbells::kPerChannel;
 };
 
