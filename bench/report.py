@@ -43,6 +43,7 @@ def run_program(path, out_dir, min_time, bench_filter, quick=False):
     env = dict(os.environ)
     if quick:
         env["VITRINE_E2E_QEMU"] = "0"  # bench_e2e's QEMU TCG cases take minutes
+        env["VITRINE_HOSTILE_SECONDS"] = "1"  # bench_hostile: 1 s per attack instead of 3
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         print(f"  {name} exited with {proc.returncode}: {proc.stderr.strip()[-400:]}", file=sys.stderr)
