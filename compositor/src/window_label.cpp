@@ -1,5 +1,7 @@
 #include "vitrine/compositor/window_label.hpp"
 
+#include "vitrine/base/utf8.hpp"
+
 #include <cstddef>
 
 namespace vitrine::compositor {
@@ -49,23 +51,7 @@ char32_t decode(std::string_view s, std::size_t& i) {
   return cp;
 }
 
-void encode(char32_t cp, std::string& out) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
+void encode(char32_t cp, std::string& out) { base::append_utf8(out, cp); }
 
 // Characters that must not reach a host title: controls (C0, DEL, C1) and format characters
 // that reorder, hide or break text (bidi embeddings, overrides and isolates, zero-width

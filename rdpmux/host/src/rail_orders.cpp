@@ -1,27 +1,13 @@
 #include "rail_orders.hpp"
 
+#include "vitrine/base/utf8.hpp"
+
 #include <freerdp/codec/color.h>
 
 namespace vitrine::rdpmux::host::rail {
 namespace {
 
-void put_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
+using base::append_utf8;
 
 std::vector<RelativeRect> to_rects(const RECTANGLE_16* rects, UINT32 count) {
   std::vector<RelativeRect> out;
@@ -48,14 +34,14 @@ Result<std::string> to_utf8(const RAIL_UNICODE_STRING& text) {
   for (std::size_t i = 0; i < units; ++i) {
     const char16_t u = unit(i);
     if (u >= 0xD800 && u <= 0xDBFF && i + 1 < units && unit(i + 1) >= 0xDC00 && unit(i + 1) <= 0xDFFF) {
-      put_utf8(out, 0x10000 + ((char32_t{u} - 0xD800) << 10) + (char32_t{unit(i + 1)} - 0xDC00));
+      append_utf8(out, 0x10000 + ((char32_t{u} - 0xD800) << 10) + (char32_t{unit(i + 1)} - 0xDC00));
       ++i;
     } else if (u >= 0xD800 && u <= 0xDFFF) {
-      put_utf8(out, 0xFFFD);
+      append_utf8(out, 0xFFFD);
     } else if (u == 0 && i + 1 == units) {
       break;  // a trailing NUL some servers include
     } else {
-      put_utf8(out, u);
+      append_utf8(out, u);
     }
   }
   return out;
