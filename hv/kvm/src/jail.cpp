@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -54,6 +55,14 @@ constexpr std::array kAllowed = {
 constexpr std::array<unsigned long, 5> kKvmIoctls = {
     KVM_RUN, KVM_IRQ_LINE, KVM_IRQFD, KVM_IOEVENTFD, KVM_SET_USER_MEMORY_REGION,
 };
+
+// A rule with one argument check, "(argument & mask) == value", through libseccomp's array form
+// (its SCMP_A* macros are C compound literals, which C++ compilers reject or warn about).
+int add_masked_rule(scmp_filter_ctx ctx, std::uint32_t action, int syscall, unsigned arg, scmp_datum_t mask,
+                    scmp_datum_t value) {
+  const scmp_arg_cmp cmp{arg, SCMP_CMP_MASKED_EQ, mask, value};
+  return seccomp_rule_add_array(ctx, action, syscall, 1, &cmp);
+}
 
 struct FilterDeleter {
   void operator()(scmp_filter_ctx ctx) const { seccomp_release(ctx); }
@@ -164,20 +173,17 @@ Result<void> install_vmm_seccomp_filter() {
   // The request is an int in the kernel's ioctl path: compare the low 32 bits only, so a
   // sign-extended value from a caller cannot slip past (or be wrongly refused).
   for (unsigned long request : kKvmIoctls) {
-    if (const int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-                                        SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, request));
+    if (const int rc = add_masked_rule(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, 0xffffffffUL, request);
         rc != 0)
       return std::unexpected(seccomp_error("allow ioctl", rc));
   }
   // isatty() on stdout (stdio's first write) asks TCGETS: "not a terminal" is a fine answer.
-  if (const int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl), 1,
-                                      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, TCGETS));
+  if (const int rc = add_masked_rule(ctx.get(), SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl), 1, 0xffffffffUL, TCGETS);
       rc != 0)
     return std::unexpected(seccomp_error("tcgets", rc));
   // Threads only: clone without CLONE_THREAD would be a new process. clone3 hides its flags in
   // memory that seccomp cannot read, so it answers ENOSYS and glibc falls back to clone.
-  if (const int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-                                      SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+  if (const int rc = add_masked_rule(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(clone), 0, CLONE_THREAD, CLONE_THREAD);
       rc != 0)
     return std::unexpected(seccomp_error("clone", rc));
   if (const int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0); rc != 0)
