@@ -67,8 +67,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const std::size_t at = r.take<std::uint16_t>() % pixels.size();
         pixels[at] = std::byte{r.take<std::uint8_t>()};
         const DamageRegion out = hasher.filter(region, fb);
-        DamageRegion outside = out;
-        DamageRegion inside = region;
+        DamageRegion outside = out.copy();
+        DamageRegion inside = region.copy();
         inside.intersect(fb.bounds());
         outside.subtract(inside);
         check(outside.empty());
