@@ -77,6 +77,12 @@ TEST(KvmJail, aForbiddenCallKillsTheProcess) {
 }
 
 TEST(KvmJail, whatARunningVmDoesStillWorks) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // The sanitizer runtimes make system calls of their own when threads start (pipe2 under ASan)
+  // that no VM makes: the allow-list is checked by the release build of this test and by the
+  // nested KVM run, where the whole VM runs under it.
+  GTEST_SKIP() << "sanitizer runtime: its own system calls are outside vitrine-kvm's allow-list";
+#endif
   const int status = run_in_child([] {
     int p[2];
     if (::pipe(p) != 0) return 3;
