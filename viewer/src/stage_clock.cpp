@@ -15,6 +15,7 @@ void StageClock::guest_stamp(const rdpmux::GuestStamp& stamp) {
 void StageClock::paint_applied(std::uint64_t posted_ns, std::uint64_t read_ns, std::uint64_t guest_receive_ns) {
   if (oldest_paint_ns_ == 0) {
     oldest_paint_ns_ = posted_ns;
+    oldest_read_ns_ = read_ns;
     oldest_guest_receive_ns_ = guest_receive_ns;
   }
   if (read_ns != 0 && read_ns <= posted_ns)
@@ -24,11 +25,12 @@ void StageClock::paint_applied(std::uint64_t posted_ns, std::uint64_t read_ns, s
 void StageClock::presented(std::uint64_t start_ns) {
   if (oldest_paint_ns_ == 0) return;
   const std::uint64_t end = base::monotonic_ns();
+  if (oldest_guest_receive_ns_ == 0) oldest_guest_receive_ns_ = read_clock_->take_late(oldest_read_ns_);
   telemetry_.stage(perf::Stage::kPaintToUpload).record(start_ns - std::min(start_ns, oldest_paint_ns_));
   telemetry_.stage(perf::Stage::kUploadToPresent).record(end - start_ns);
   if (oldest_guest_receive_ns_ != 0 && oldest_guest_receive_ns_ <= end)
     telemetry_.stage(perf::Stage::kEndToEnd).record(end - oldest_guest_receive_ns_);
-  oldest_paint_ns_ = oldest_guest_receive_ns_ = 0;
+  oldest_paint_ns_ = oldest_read_ns_ = oldest_guest_receive_ns_ = 0;
 }
 
 void StageClock::surface_presented(std::uint64_t start_ns, const SurfacePump::Oldest& oldest) {

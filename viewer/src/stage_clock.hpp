@@ -11,6 +11,7 @@
 #include <optional>
 #include <span>
 
+#include "vitrine/base/clock.hpp"
 #include "vitrine/perf/histogram.hpp"
 #include "vitrine/rdpmux/clock_sync.hpp"
 #include "vitrine/rdpmux/host/connection_bridge.hpp"
@@ -39,21 +40,44 @@ class HostReadClock final : public rdpmux::host::BridgeTap {
   // A stamp arrives right after its record went to the socket. It belongs to the unpainted
   // bytes unless it describes a record read before them (a paint took those already): the
   // bridge peeks a record (`read_ns`) a few microseconds before it writes it (on_chunk).
+  // FreeRDP can decode and paint a small PDU before the reader gets to that record's stamp; such
+  // a late stamp goes to the paint that took its bytes (take_late()), never to the next one.
   void on_guest_stamp(std::uint64_t read_ns, std::uint64_t guest_receive_ns) {
-    constexpr std::uint64_t kPeekToWriteSlack = 200'000;
-    const std::uint64_t first = first_unpainted_ns_.load(std::memory_order_relaxed);
-    if (first == 0 || read_ns + kPeekToWriteSlack < first) return;
     std::uint64_t none = 0;
-    first_guest_receive_ns_.compare_exchange_strong(none, guest_receive_ns, std::memory_order_relaxed);
+    const std::uint64_t first = first_unpainted_ns_.load(std::memory_order_relaxed);
+    if (first != 0 && read_ns + kPeekToWriteSlack >= first) {
+      first_guest_receive_ns_.compare_exchange_strong(none, guest_receive_ns, std::memory_order_relaxed);
+      return;
+    }
+    const std::uint64_t taken = taken_first_ns_.load(std::memory_order_acquire);
+    if (taken != 0 && read_ns + kPeekToWriteSlack >= taken && read_ns <= taken_at_ns_.load(std::memory_order_relaxed))
+      late_guest_receive_ns_.compare_exchange_strong(none, guest_receive_ns, std::memory_order_relaxed);
   }
   Taken take() {
-    return {first_unpainted_ns_.exchange(0, std::memory_order_relaxed),
-            first_guest_receive_ns_.exchange(0, std::memory_order_relaxed)};
+    const Taken t{first_unpainted_ns_.exchange(0, std::memory_order_relaxed),
+                  first_guest_receive_ns_.exchange(0, std::memory_order_relaxed)};
+    if (t.read_ns != 0 && t.guest_receive_ns == 0) {
+      late_guest_receive_ns_.store(0, std::memory_order_relaxed);
+      taken_at_ns_.store(base::monotonic_ns(), std::memory_order_relaxed);
+      taken_first_ns_.store(t.read_ns, std::memory_order_release);
+    }
+    return t;
+  }
+  // The guest receive time a stamp brought after the paint whose first bytes were read at
+  // `read_ns` was taken (0: none came, or that paint is no longer the last one taken).
+  std::uint64_t take_late(std::uint64_t read_ns) {
+    if (read_ns == 0 || taken_first_ns_.load(std::memory_order_acquire) != read_ns) return 0;
+    return late_guest_receive_ns_.exchange(0, std::memory_order_relaxed);
   }
 
  private:
+  static constexpr std::uint64_t kPeekToWriteSlack = 200'000;
   std::atomic<std::uint64_t> first_unpainted_ns_{0};
   std::atomic<std::uint64_t> first_guest_receive_ns_{0};
+  // The last paint taken without a guest time, and what a late stamp said about it.
+  std::atomic<std::uint64_t> taken_first_ns_{0};
+  std::atomic<std::uint64_t> taken_at_ns_{0};
+  std::atomic<std::uint64_t> late_guest_receive_ns_{0};
 };
 
 class StageClock {
@@ -90,6 +114,7 @@ class StageClock {
   perf::StageTelemetry telemetry_;
   // UI thread only.
   std::uint64_t oldest_paint_ns_ = 0;  // the first paint waiting for the next present (0: none)
+  std::uint64_t oldest_read_ns_ = 0;           // when its first bytes were read (0: unknown)
   std::uint64_t oldest_guest_receive_ns_ = 0;  // its guest receive time (0: unknown)
   std::function<std::optional<rdpmux::ClockEstimate>()> guest_clock_;
 };
