@@ -257,11 +257,14 @@ void register_cases() {
          s.counters["window_pixels"] = double(st.compositor.window_pixels);
          s.counters["window_pixel_budget"] = double(st.compositor.window_pixel_budget);
          s.counters["windows_parked"] = double(st.compositor.windows_parked);
+         s.counters["retire_fences"] = double(st.compositor.retire_fences);
+         s.counters["retiring_pixels"] = double(st.compositor.retiring_pixels);
          return fmt_u("orders", g.records.load()) + " " + fmt_u("model_errors", g.errors.load()) + " " +
                 fmt_u("backlog_max", g.backlog_max.load()) + " " + fmt_u("throttled", g.throttled.load()) + " " +
                 fmt_u("over_budget", st.compositor.over_budget) + " " + fmt_u("refused", st.refused) + " " +
                 fmt_u("window_pixels", st.compositor.window_pixels) + "/" +
-                std::to_string(st.compositor.window_pixel_budget) + " " + fmt_u("parked", st.compositor.windows_parked);
+                std::to_string(st.compositor.window_pixel_budget) + " " + fmt_u("parked", st.compositor.windows_parked) +
+                " " + fmt_u("retire_fences", st.compositor.retire_fences);
        }});
   auto doorbell_counters = [](Host&, rdpmux::Connection*, const GuestCounters& g, benchmark::State& s) {
     s.counters["guest_rings"] = double(g.rings.load());

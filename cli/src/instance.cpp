@@ -403,7 +403,8 @@ std::vector<std::pair<std::string, std::string>> Instance::stats() {
     out.emplace_back("display.window_pixels", std::to_string(c.window_pixels) + " of " +
                                                   (c.window_pixel_budget == 0 ? std::string("unlimited")
                                                                               : std::to_string(c.window_pixel_budget)) +
-                                                  " px budget");
+                                                  " px budget (" + std::to_string(c.retiring_pixels) +
+                                                  " px of closed windows still held by the GL driver)");
     out.emplace_back("display.windows_over_budget", std::to_string(c.windows_parked) + " not shown, " +
                                                         std::to_string(c.over_budget) + " refused since start");
     // Which path carries each window's pixels: "surface" (bus pool, no encode) or "rdp".

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "renderer.hpp"
+#include "retiring_pixels.hpp"
 #include "surface_texture.hpp"
 #include "vitrine/perf/probes.hpp"  // USDT (perf room, header only)
 
@@ -40,6 +41,7 @@ Result<std::unique_ptr<Compositor>> Compositor::create(std::unique_ptr<Backend> 
   auto renderer = Renderer::create();
   if (!renderer) return std::unexpected(renderer.error());
   c->renderer_ = std::make_unique<Renderer>(std::move(*renderer));
+  c->retiring_ = std::make_unique<RetiringPixels>();
   c->monitors_ = c->backend_->monitors();
   (void)c->backend_->take_monitors_changed();
   return c;
@@ -52,6 +54,7 @@ Compositor::~Compositor() {
   (void)backend_->make_current();
   renderer_.reset();
   uploader_.reset();
+  retiring_.reset();
   surfaces_.clear();
   for (WindowId id : std::vector<WindowId>(scene_.stacking().begin(), scene_.stacking().end())) {
     backend_->remove_window(id);
@@ -64,6 +67,8 @@ const CompositorStats& Compositor::stats() const {
   stats_.window_pixels = window_pixels_;
   stats_.window_pixel_budget = budget_;
   stats_.windows_parked = parked_.size();
+  stats_.retiring_pixels = retiring_->pixels();
+  stats_.retire_fences = retiring_->fences();
   stats_.surfaces = surfaces_.size();
   return stats_;
 }
@@ -162,6 +167,7 @@ Result<void> Compositor::destroy_window(WindowId id) {
   window_pixels_ -= pixels;
   if (auto ok = backend_->make_current(); !ok) return ok;
   backend_->remove_window(id);
+  freed(pixels);
   admit_waiting();
   return {};
 }
@@ -183,6 +189,7 @@ Result<void> Compositor::set_rect(WindowId id, const DesktopRect& rect) {
     if (auto ok = scene_.set_rect(id, rect); !ok) return ok;
     window_pixels_ = window_pixels_ - before + after;
     auto ok = changed(id, kChangeRect | kChangeShape, true);
+    if (old.width != rect.width || old.height != rect.height) freed(before);
     if (after < before) admit_waiting();
     return ok;
   }
@@ -196,6 +203,26 @@ Result<void> Compositor::set_rect(WindowId id, const DesktopRect& rect) {
 void Compositor::set_window_pixel_budget(std::uint64_t pixels) {
   budget_ = pixels;
   admit_waiting();
+}
+
+void Compositor::freed(std::uint64_t pixels) {
+  // A fence per quarter budget: a destroy storm parks new windows for at most a turn or so.
+  constexpr std::uint64_t kNoBudgetFencePixels = 4ull << 20;  // 16 MiB of RGBA
+  retiring_->freed(pixels, budget_ != 0 ? std::max<std::uint64_t>(budget_ / 4, 1) : kNoBudgetFencePixels);
+}
+
+bool Compositor::fits(std::uint64_t more_pixels) const {
+  return budget_ == 0 || window_pixels_ + retiring_->pixels() + more_pixels <= budget_;
+}
+
+std::uint64_t Compositor::retiring_pixels() const { return retiring_->pixels(); }
+
+bool Compositor::retire_freed() {
+  if (retiring_->pixels() == 0) return false;
+  if (!backend_->make_current()) return false;
+  if (!retiring_->retire()) return false;
+  admit_waiting();
+  return true;
 }
 
 void Compositor::admit_waiting() {
@@ -231,6 +258,7 @@ void Compositor::admit_waiting() {
       if (!scene_.set_rect(id, want)) continue;  // checked when it was deferred; cannot fail
       window_pixels_ = window_pixels_ - before + after;
       (void)changed(id, kChangeRect | kChangeShape, true);
+      freed(before);
     }
   }
   if (added) backend_->restack(scene_.stacking());

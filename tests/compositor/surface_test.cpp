@@ -504,6 +504,8 @@ TEST_F(Surfaces, AParkedWindowShowsItsSurfaceWhenAdmitted) {
   EXPECT_EQ(comp().window_pixels(), 64u * 64u) << "surfaces are not drawables";
   ASSERT_TRUE(comp().present());
   ASSERT_TRUE(comp().destroy_window(1));
+  comp().finish();  // the driver lets window 1's drawable go; the next turn admits window 2
+  ASSERT_TRUE(comp().retire_freed());
   ASSERT_FALSE(comp().parked(2));
   auto r = comp().present();
   ASSERT_TRUE(r);

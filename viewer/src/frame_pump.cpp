@@ -233,6 +233,7 @@ void FramePump::present() {
   if (!deferred) clock_.presented(start);
   std::lock_guard lock(mutex_);
   ++stats_.presents;
+  stats_.compositor = compositor_.stats();  // windows admitted since the last applied event
   if (deferred) ++stats_.uploads_deferred;
   if (!r) base::log_warn("display: present: {}", comp::to_string(r.error()));
 }

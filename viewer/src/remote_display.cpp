@@ -195,6 +195,11 @@ void RemoteDisplay::dispatch() {
     shots_dirty_ = true;
     last_change_ = std::chrono::steady_clock::now();
   }
+  // Windows that waited for room a destroyed window's drawable (still held by the driver) left.
+  if (compositor_->retire_freed()) {
+    mirror_->refresh_budget_flags();
+    pump_->need_present();
+  }
   // Uploads copy the framebuffer only while FreeRDP cannot write it (see the header). Exposes
   // are redrawn here too.
   if (pump_->wants_present() || x11_ != nullptr) pump_->present();

@@ -51,6 +51,7 @@
 namespace vitrine::compositor {
 
 class Renderer;
+class RetiringPixels;
 class SurfaceTexture;
 
 struct CompositorConfig {
@@ -78,11 +79,13 @@ struct CompositorStats {
   std::uint64_t refused = 0;             // requests refused (Scene::refused() + bad sources)
   std::uint64_t backend_errors = 0;      // backend failures on a window (logged, window skipped)
   std::uint64_t over_budget = 0;         // windows parked + resizes deferred: the pixel budget was full
+  std::uint64_t retire_fences = 0;       // fences placed after deleted drawables (RetiringPixels)
   // Gauges at the time of stats(): pixels of the drawables that exist, the budget (0: none), and
   // how many windows are parked (no drawable).
   std::uint64_t window_pixels = 0;
   std::uint64_t window_pixel_budget = 0;
   std::uint64_t windows_parked = 0;
+  std::uint64_t retiring_pixels = 0;     // deleted drawables the GL driver may still hold (budgeted)
   // Surfaces: upload_surface() calls that uploaded something, the bytes they uploaded (one GL
   // copy each, from the caller's memory) and the damaged bytes they were given (overlaps counted
   // once; equal to the uploaded bytes unless a rectangle cap merged), and a gauge at the time of
@@ -194,6 +197,13 @@ class Compositor {
   [[nodiscard]] std::uint64_t window_pixel_budget() const { return budget_; }
   // Pixels (width x height, summed) of the drawables that exist now.
   [[nodiscard]] std::uint64_t window_pixels() const { return window_pixels_; }
+  // Deleted drawables the GL driver may still hold: they count against the budget until a fence
+  // placed after their deletion signals (a window destroyed now makes room only then).
+  [[nodiscard]] std::uint64_t retiring_pixels() const;
+  // UI thread, once per turn: lets go of the deleted drawables the driver finished with and gives
+  // waiting windows the room. Never blocks. True when something retired (windows may have been
+  // admitted: present again).
+  bool retire_freed();
   // The window waits for the budget: parked (no drawable) or drawn at an older size.
   [[nodiscard]] bool over_budget(WindowId id) const { return parked_.contains(id) || deferred_.contains(id); }
   [[nodiscard]] bool parked(WindowId id) const { return parked_.contains(id); }
@@ -219,11 +229,13 @@ class Compositor {
   void reguard_owned(WindowId owner);
   // Re-reads the monitors when the backend says they changed, and reguards every window.
   void refresh_monitors();
-  [[nodiscard]] bool fits(std::uint64_t more_pixels) const {
-    return budget_ == 0 || window_pixels_ + more_pixels <= budget_;
-  }
+  // Whether `more_pixels` fit beside the drawables that exist and those the driver still holds.
+  [[nodiscard]] bool fits(std::uint64_t more_pixels) const;
   // Gives drawables to parked windows and deferred sizes that fit now, topmost first.
   void admit_waiting();
+  // A drawable of `pixels` was deleted or re-allocated (context current): it counts against the
+  // budget until the driver let it go (RetiringPixels).
+  void freed(std::uint64_t pixels);
   // Deletes the window's surface texture (with this compositor's context current).
   void drop_surface(WindowId id);
   // Queues exposed windows, then draws and swaps the shown windows that `damage` (desktop
@@ -253,6 +265,7 @@ class Compositor {
   };
   std::uint64_t budget_ = 0;
   std::uint64_t window_pixels_ = 0;
+  std::unique_ptr<RetiringPixels> retiring_;
   std::unordered_set<WindowId> parked_;
   std::unordered_map<WindowId, Size> deferred_;
   // Windows painted from their own pixels (attach_surface), with the compositor's context.
