@@ -189,7 +189,21 @@ void X11Backend::restack(std::span<const WindowId> bottom_to_top) {
   for (auto it = bottom_to_top.rbegin(); it != bottom_to_top.rend(); ++it) {
     if (X11Window* w = find(*it)) top_first.push_back(w->xid());
   }
-  if (top_first.size() > 1) XRestackWindows(x_->display, top_first.data(), static_cast<int>(top_first.size()));
+  if (top_first.size() < 2) return;
+  if (!x_->has_wm) {
+    XRestackWindows(x_->display, top_first.data(), static_cast<int>(top_first.size()));
+  } else {
+    // A reparenting window manager put each window in its own frame: they are no longer
+    // siblings, and XRestackWindows fails with BadMatch. XReconfigureWMWindow (ICCCM 4.1.5)
+    // asks the manager instead when the direct request cannot work, each window below the one
+    // above it.
+    for (std::size_t i = 1; i < top_first.size(); ++i) {
+      XWindowChanges below{};
+      below.sibling = top_first[i - 1];
+      below.stack_mode = Below;
+      XReconfigureWMWindow(x_->display, top_first[i], DefaultScreen(x_->display), CWSibling | CWStackMode, &below);
+    }
+  }
   XFlush(x_->display);
 }
 

@@ -190,5 +190,38 @@ TEST_F(X11WithWindowManager, AMinimizeAskedOfTheWindowManagerBecomesARequest) {
   EXPECT_EQ(comp_->scene().find(1)->desc.state, WindowState::kNormal);  // the guest decides
 }
 
+// Issue 17 (5): a guest window that no host input asked for (WindowDesc::focus_on_map false:
+// _NET_WM_USER_TIME 0) is mapped without taking focus from what the user is typing into; one the
+// user just launched or clicked is focused as usual. Openbox focuses new windows by default
+// (focusNew), so the first window shows that the manager would have focused the second.
+TEST_F(X11WithWindowManager, AWindowNoHostInputAskedForIsMappedWithoutFocus) {
+  auto active = [&] {
+    auto v = root_property("_NET_ACTIVE_WINDOW", XA_WINDOW);
+    return v.empty() ? 0ul : v[0];
+  };
+  ASSERT_TRUE(comp_->create_window(1, normal({50, 50, 200, 150})));
+  present();
+  ASSERT_TRUE(wait_for([&] { return wm_state(1) == NormalState; })) << "window never managed";
+  EXPECT_TRUE(wait_for([&] { return active() == backend_->native_window(1); }))
+      << "openbox focuses a new window the user asked for";
+
+  WindowDesc quiet = normal({300, 200, 200, 150});
+  quiet.title = "unasked";
+  quiet.focus_on_map = false;
+  ASSERT_TRUE(comp_->create_window(2, quiet));
+  present();
+  ASSERT_TRUE(wait_for([&] { return wm_state(2) == NormalState; })) << "window never managed";
+  EXPECT_EQ(property(backend_->native_window(2), "_NET_WM_USER_TIME", XA_CARDINAL), std::vector<unsigned long>{0});
+  // Openbox decides on map; give it time to (wrongly) focus before looking.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  (void)wait_for([] { return true; });
+  EXPECT_EQ(active(), backend_->native_window(1)) << "the unasked window took focus";
+  ::Window focus = 0;
+  int revert = 0;
+  XGetInputFocus(peer_, &focus, &revert);
+  EXPECT_NE(focus, backend_->native_window(2));
+  EXPECT_EQ(backend_->x_errors(), 0u);
+}
+
 }  // namespace
 }  // namespace vitrine::compositor
