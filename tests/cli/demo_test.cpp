@@ -232,6 +232,12 @@ TEST_F(DemoOnX, WindowsAppsLaunchLaunchersAndCtrlC) {
   auto launched = cli({"launch", "xeyes"}, "launch");
   EXPECT_EQ(launched.first, 0) << launched.second << "\n" << v.log();
   EXPECT_TRUE(wait_until([&] { return find(dpy, "xeyes").has_value(); }, 30s)) << v.log();
+  // Arguments after APP go to the application (they used to end in RAIL_EXEC_E_FILE_NOT_FOUND:
+  // FreeRDP 2.11's rail server ran the argument string as the program).
+  const std::string title = "it's \"vitrine\" h\u00e9llo";
+  auto titled = cli({"launch", "xterm", "-title", title, "-e", "sleep", "60"}, "launch-args");
+  EXPECT_EQ(titled.first, 0) << titled.second << "\n" << v.log();
+  EXPECT_TRUE(wait_until([&] { return find(dpy, title).has_value(); }, 30s)) << v.log();
   auto unknown = cli({"launch", "no-such-app"}, "launch-unknown");
   EXPECT_EQ(unknown.first, 4) << unknown.second;
   EXPECT_NE(unknown.second.find("xterm"), std::string::npos) << "the message lists what is published";

@@ -289,6 +289,26 @@ TEST_F(AppServerChain, ClientWithoutExecuteIsServedEveryCurrentWindow) {
   ASSERT_TRUE(client->exec({.program = "||xterm"}, 20s));
   const TopLevel term = wait_guest_window("XTerm");
   EXPECT_TRUE(host_shows(observer, term, "VitrineTerm"));
+
+  // Arguments reach the program as the host split them (FreeRDP 2.11's server alone would run
+  // the argument string as the program: RailExecTap), with spaces, quotes, non-ASCII text and a
+  // file path, in a working directory whose name has a space.
+  const std::filesystem::path work = dir_ / "work dir";
+  std::filesystem::create_directories(work);
+  const std::string args = R"(-c 'printf "%s\n" "$PWD" "$@" > args.txt' sh "a b" 'it'\''s' h)" "\u00e9" R"(llo )" +
+                           std::string("'") + (work / "some file.txt").string() + "'";
+  ASSERT_TRUE(client->exec({.program = "/bin/sh", .arguments = args, .working_dir = work.string()}, 20s)) << log();
+  std::vector<std::string> lines;
+  EXPECT_TRUE(wait_for(
+      [&] {
+        std::ifstream f(work / "args.txt");
+        lines.clear();
+        for (std::string l; std::getline(f, l);) lines.push_back(l);
+        return lines.size() == 5;
+      },
+      15s))
+      << log();
+  EXPECT_EQ(lines, (std::vector<std::string>{work.string(), "a b", "it's", "h\u00e9llo", (work / "some file.txt").string()}));
 }
 
 TEST_F(AppServerChain, WindowsPixelsAndTypingThroughTheBus) {

@@ -20,6 +20,7 @@
 #include "vitrine/base/log.hpp"
 #include "pointer_sender.hpp"
 #include "rail_channel.hpp"
+#include "rail_exec_tap.hpp"
 #include "update_writer.hpp"
 #include "window_orders.hpp"
 
@@ -77,6 +78,8 @@ class Session {
   static BOOL on_synchronize(rdpInput* input, UINT32 flags);
   static BOOL on_refresh_rect(rdpContext* context, BYTE count, const RECTANGLE_16* areas);
   static BOOL on_suppress_output(rdpContext* context, BYTE allow, const RECTANGLE_16* area);
+  static BOOL on_channel_data(freerdp_peer* peer, UINT16 channel_id, const BYTE* data, size_t size, UINT32 flags,
+                              size_t total_size);
 
   x11::X11Capture& capture_;
   Launcher& launcher_;
@@ -84,6 +87,8 @@ class Session {
   freerdp_peer* peer_ = nullptr;
   HANDLE vcm_ = nullptr;
   std::unique_ptr<RailChannel> rail_;
+  RailExecTap exec_tap_;  // Client Execute orders (FreeRDP 2.11's rail server misparses them)
+  psPeerReceiveChannelData receive_channel_data_ = nullptr;  // FreeRDP's, which the tap calls on
   std::unique_ptr<SurfaceEncoder> encoder_;
   std::unique_ptr<PointerSender> pointer_;
   WindowOrderSender orders_;
@@ -133,6 +138,10 @@ bool Session::setup(int fd) {
     stats_.end_reason = "cannot open the virtual channel manager";
     return false;
   }
+  // WTSOpenServer installed the channel manager's receiver: the rail channel's raw data passes
+  // the exec tap first (RailExecTap says why).
+  receive_channel_data_ = peer_->ReceiveChannelData;
+  peer_->ReceiveChannelData = on_channel_data;
   return true;
 }
 
@@ -290,6 +299,14 @@ BOOL Session::on_refresh_rect(rdpContext* context, BYTE count, const RECTANGLE_1
   return TRUE;
 }
 
+BOOL Session::on_channel_data(freerdp_peer* peer, UINT16 channel_id, const BYTE* data, size_t size, UINT32 flags,
+                              size_t total_size) {
+  Session* self = session_of(peer->context);
+  if (data != nullptr && channel_id == WTSChannelGetId(peer, "rail"))
+    self->exec_tap_.on_chunk(std::span(data, size), flags, total_size);
+  return self->receive_channel_data_(peer, channel_id, data, size, flags, total_size);
+}
+
 BOOL Session::on_suppress_output(rdpContext* context, BYTE allow, const RECTANGLE_16*) {
   Session* self = session_of(context);
   self->suppressed_ = allow == 0;
@@ -300,7 +317,7 @@ BOOL Session::on_suppress_output(rdpContext* context, BYTE allow, const RECTANGL
 void Session::handle_rail(const RailEvent& ev) {
   ++stats_.rail_events;
   x11::WindowActions& act = capture_.actions();
-  if (const auto* e = std::get_if<RailExec>(&ev)) {
+  if (const auto* e = std::get_if<RailExec>(&ev)) {  // from exec_tap_ only
     ++stats_.execs;
     const ExecOutcome out = launcher_.launch({e->program, e->working_dir, e->arguments});
     if (out.rail_result == RAIL_EXEC_S_OK) {
@@ -444,6 +461,7 @@ void Session::loop(const std::atomic<bool>& stop) {
     }
     if (rail_) {
       for (const RailEvent& ev : rail_->take_events()) handle_rail(ev);
+      for (RailExec& e : exec_tap_.take()) handle_rail(std::move(e));
     }
     if (options_.reject_fd >= 0 && (fds[reject_index].revents & POLLIN)) {
       const int extra = ::accept4(options_.reject_fd, nullptr, nullptr, SOCK_CLOEXEC);

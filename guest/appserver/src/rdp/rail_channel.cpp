@@ -14,11 +14,11 @@ namespace {
 constexpr size_t kMaxQueued = 4096;
 
 RailChannel* self(RailServerContext* c) { return static_cast<RailChannel*>(c->custom); }
-std::string str(const char* s) { return s ? std::string(s) : std::string(); }
 
-UINT on_exec(RailServerContext* c, const RAIL_EXEC_ORDER* e) {
-  self(c)->push(RailExec{e->flags, str(e->RemoteApplicationProgram), str(e->RemoteApplicationWorkingDir),
-                         str(e->RemoteApplicationArguments)});
+UINT on_exec(RailServerContext* c, const RAIL_EXEC_ORDER*) {
+  // FreeRDP 2.11 parses Client Execute wrongly (rail_exec_tap.hpp): Session runs the copy its
+  // channel tap read, and this callback only notes that FreeRDP saw one.
+  self(c)->push(RailOther{"exec (run from the channel tap)"});
   return CHANNEL_RC_OK;
 }
 UINT on_activate(RailServerContext* c, const RAIL_ACTIVATE_ORDER* a) {

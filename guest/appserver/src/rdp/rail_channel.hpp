@@ -16,6 +16,7 @@
 
 namespace vitrine::appserver::rdp {
 
+// A Client Execute order, as RailExecTap read it from the channel (not from FreeRDP's parse).
 struct RailExec {
   uint16_t flags = 0;
   std::string program, working_dir, arguments;
