@@ -166,7 +166,10 @@ void SurfaceHost::apply_window_events() {
       compositor::WindowDesc desc;
       desc.rect = rect;
       desc.visible = e.shown;
-      if (compositor_->create_window(e.id, desc)) pump_->window_created(static_cast<std::uint32_t>(e.id));
+      if (compositor_->create_window(e.id, desc)) {
+        pump_->window_created(static_cast<std::uint32_t>(e.id));
+        ++windows_created_;
+      }
     } else {
       (void)compositor_->set_rect(e.id, rect);
       (void)compositor_->set_visible(e.id, e.shown);

@@ -105,6 +105,8 @@ class SurfaceHost : private testing::NullSink {
   // for the --no-surfaces baseline); the UI loop wakes when it changes.
   [[nodiscard]] std::uint32_t rdp_stamp() const { return rdp_stamp_.load(std::memory_order_acquire); }
   rdpmux::host::RdpClient& client() { return *client_; }
+  // Windows the UI loop created on the host so far (the launch cases wait for the next one).
+  [[nodiscard]] std::uint64_t windows_created() const { return windows_created_; }
   SurfaceHostCounters counters() const;
 
  private:
@@ -142,6 +144,7 @@ class SurfaceHost : private testing::NullSink {
   ringbus::UniqueFd events_fd_;  // eventfd: the session thread queued window events
   std::mutex mutex_;
   std::vector<WindowEvent> events_;  // under mutex_
+  std::uint64_t windows_created_ = 0;  // UI thread
   bool more_ = false;  // the receiver or the mux stopped at a budget: do not sleep
   StampSpot spot_;
   std::atomic<std::uint32_t> rdp_stamp_{0};

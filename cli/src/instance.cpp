@@ -88,7 +88,6 @@ std::expected<std::unique_ptr<Instance>, std::string> Instance::start(const Inst
                                                                      ShutdownSignal& signal) {
   std::unique_ptr<Instance> self(new Instance(options, signal));
   Instance& in = *self;
-  in.started_at_ = std::chrono::steady_clock::now();
 
   // The launcher socket first: a second instance of the same name must fail before it boots a VM.
   auto socket = launcher_socket_path(options.instance);
@@ -233,6 +232,7 @@ int Instance::run() {
       break;
     }
     display_->dispatch();
+    launch_clock_.windows_created(display_->top_level_windows_created(), std::chrono::steady_clock::now());
     more = vm_->mux().poll();  // control messages: the catalogue, Closed, ErrorReply (a budget per call)
     if (auto ended = vm_->poll_vm()) {
       spdlog::error("the VM ended: {} (logs in {})", *ended, vm_->log_dir().string());
@@ -259,7 +259,11 @@ int Instance::run() {
       spdlog::warn("screenshots: {}", shots.error());
   }
   if (!options_.telemetry_json.empty()) {
-    std::string json = "{\"telemetry\": " + display_->telemetry().to_json() + ",\n \"counters\": {";
+    std::string json = "{\"telemetry\": " + display_->telemetry().to_json() + ",\n \"launch\": {\"click_to_window\": " +
+                       launch_clock_.warm().to_json() + ", \"cold_to_first_window_ns\": ";
+    const auto cold = launch_clock_.cold();
+    json += cold ? std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(*cold).count()) : "null";
+    json += "},\n \"counters\": {";
     bool first = true;
     for (const auto& [name, value] : stats()) {
       json += std::string(first ? "" : ", ") + json_string(name) + ": " + json_string(value);
@@ -343,6 +347,7 @@ std::expected<std::string, std::string> Instance::launch(const catalog::AppEntry
   if (argv->empty()) return std::unexpected(app.id + " has an empty command");
   if (!ready_.load(std::memory_order_acquire) || !session_)
     return std::unexpected(std::string("the instance is still starting; try again in a moment"));
+  launch_clock_.launch_requested(std::chrono::steady_clock::now());
   auto r = session_->exec({argv->front(), join_args(*argv, 1), app.working_dir}, 30s);
   if (!r) return std::unexpected(rh::to_string(r.error()));
   ++launches_;
@@ -446,6 +451,9 @@ std::vector<std::pair<std::string, std::string>> Instance::stats() {
     out.emplace_back("catalog.errors", std::to_string(catalog_errors_));
   }
   out.emplace_back("launches", std::to_string(launches_.load()));
+  // Request on the launcher socket -> the next application window on the host.
+  out.emplace_back("launch.click_to_window", launch_clock_.warm_summary());
+  out.emplace_back("launch.cold_to_first_window", launch_clock_.cold_summary());
   return out;
 }
 

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "instance_service.hpp"
+#include "launch_clock.hpp"
 #include "vitrine/viewer/remote_display.hpp"
 #include "shutdown_signal.hpp"
 #include "vitrine/rdpmux/catalog_wire.hpp"
@@ -111,7 +112,8 @@ class Instance final : public InstanceService {
   std::uint32_t catalog_generation_ = 0;
   std::uint64_t catalog_errors_ = 0;
   std::atomic<std::uint64_t> launches_{0};
-  std::chrono::steady_clock::time_point started_at_;
+  const std::chrono::steady_clock::time_point started_at_ = std::chrono::steady_clock::now();
+  LaunchClock launch_clock_{started_at_};  // click-to-window, warm and cold
 };
 
 // Where state (logs, certificate pins, the demo's VM file) lives: $XDG_STATE_HOME/vitrine/<instance>

@@ -249,6 +249,12 @@ TEST_F(DemoOnX, WindowsAppsLaunchLaunchersAndCtrlC) {
                           "latency.guest_receive_to_commit", "latency.commit_to_host_read", "latency.end_to_end",
                           "bus.guest_clock", "surface.presents", "surface.uploads", "surface.faults"})
     EXPECT_NE(stats.second.find(key), std::string::npos) << key << " in:\n" << stats.second;
+  // Click-to-window of the two launches above (launcher socket -> the host window), and the
+  // instance's start to its first window.
+  EXPECT_TRUE(std::regex_search(stats.second, std::regex("launch\\.click_to_window +p50 [0-9]+ ms, p99 [0-9]+ ms, max "
+                                                         "[0-9]+ ms \\(2 launches\\)")))
+      << stats.second;
+  EXPECT_TRUE(std::regex_search(stats.second, std::regex("launch\\.cold_to_first_window +[0-9]+ ms"))) << stats.second;
   // Each window names the path of its pixels; the demo's apps paint through surfaces.
   EXPECT_TRUE(std::regex_search(stats.second, std::regex("surface\\.enabled +yes"))) << stats.second;
   EXPECT_TRUE(std::regex_search(stats.second, std::regex("window\\.[0-9]+\\.pixels +surface \"xterm\""))) << stats.second;
@@ -326,6 +332,7 @@ TEST_F(Demo, DemoCommandRunsHeadlessForAFixedTime) {
                             "surface_end_to_end"})
     EXPECT_EQ(json.find("\"" + std::string(stage) + "\":{\"count\":0,"), std::string::npos) << stage << "\n" << json;
   EXPECT_NE(json.find("\"rdp.paints\""), std::string::npos) << json;
+  EXPECT_TRUE(std::regex_search(json, std::regex("\"cold_to_first_window_ns\": [0-9]+"))) << json;
   EXPECT_NE(json.find("\"surface.presents\""), std::string::npos) << json;
   std::set<std::string> titles;
   for (const auto& w : read_index(out)) titles.insert(w.title);

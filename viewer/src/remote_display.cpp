@@ -151,6 +151,8 @@ struct RemoteDisplay::EventApplier {
     if (d.mirror_->apply(e.state, ~0u, true)) d.pump_->need_present();
     d.pump_->window_created(e.state.id);
     if (waited) d.mirror_->refresh_budget_flags();
+    if (e.state.owner == rdpmux::host::kNoWindow && !e.state.popup() && !e.state.tool_window())
+      d.top_level_created_.fetch_add(1, std::memory_order_relaxed);
   }
   void operator()(Changed& e) const {
     const bool waited = d.mirror_->waiting_for_budget();

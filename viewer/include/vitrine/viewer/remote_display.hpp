@@ -148,6 +148,11 @@ class RemoteDisplay final : public rdpmux::host::DisplaySink, public rdpmux::hos
   RemoteDisplay(const RemoteDisplay&) = delete;
   RemoteDisplay& operator=(const RemoteDisplay&) = delete;
 
+  // Application windows the guest created so far (no owner, not a popup or tool window): what a
+  // launch waits for (the click-to-window time). Any thread.
+  [[nodiscard]] std::uint64_t top_level_windows_created() const {
+    return top_level_created_.load(std::memory_order_relaxed);
+  }
   // Where host input goes (nullptr: dropped). UI thread.
   void set_guest_input(GuestInput* input);
   // File descriptors the UI loop polls for POLLIN before calling dispatch() (event queue, X).
@@ -233,6 +238,7 @@ class RemoteDisplay final : public rdpmux::host::DisplaySink, public rdpmux::hos
   bool shots_dirty_ = false;
   std::chrono::steady_clock::time_point last_change_{};
   std::atomic<std::uint64_t> screenshots_{0};  // a counter for stats(): relaxed
+  std::atomic<std::uint64_t> top_level_created_{0};  // top_level_windows_created(): relaxed
 };
 
 }  // namespace vitrine::viewer
