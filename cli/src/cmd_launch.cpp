@@ -3,6 +3,7 @@
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "instance_autostart.hpp"
 #include "terminal_text.hpp"
 
 namespace vitrine::cli {
@@ -21,13 +22,16 @@ void add_launch_command(CLI::App& app, GlobalOptions& globals, int& exit_code) {
       "Examples:\n"
       "  vitrine launch xterm\n"
       "  vitrine launch xterm -e top\n"
+      "An instance that is not running is started with the command it last ran with\n"
+      "(recorded by `vitrine run` / `vitrine demo`), and the application once it is up.\n"
       "  vitrine launch --instance work libreoffice-writer\n");
   sub->callback([sub, &globals, &exit_code, name] {
     std::vector<std::string> request{"launch", *name};
     std::vector<std::string> rest = sub->remaining();
     if (!rest.empty() && rest.front() == "--") rest.erase(rest.begin());
     request.insert(request.end(), rest.begin(), rest.end());
-    auto reply = instance_request(globals, request);
+    // A menu entry clicked while the instance is down starts it (instance_autostart.hpp).
+    auto reply = instance_request_starting(globals, request, std::chrono::seconds(180));
     if (!reply) {
       exit_code = reply.error();
       return;

@@ -1,5 +1,7 @@
 #include "instance.hpp"
 
+#include "instance_autostart.hpp"
+
 #include <poll.h>
 #include <unistd.h>
 
@@ -95,6 +97,9 @@ std::expected<std::unique_ptr<Instance>, std::string> Instance::start(const Inst
   auto launcher = LauncherServer::start({.socket_path = *socket}, in);
   if (!launcher) return std::unexpected(launcher.error());
   in.launcher_ = std::move(*launcher);
+  // What `vitrine launch` runs when this instance is down (instance_autostart.hpp).
+  if (auto recorded = record_start_command(options.state_dir); !recorded)
+    spdlog::warn("menu entries will not start this instance on demand: {}", recorded.error());
 
   VmSessionOptions vm;
   vm.vmm = options.bin_dir / "vitrine-vmm";
@@ -346,7 +351,7 @@ std::expected<std::string, std::string> Instance::launch(const catalog::AppEntry
   if (!argv) return std::unexpected("cannot build the command of " + app.id + ": " + argv.error().message);
   if (argv->empty()) return std::unexpected(app.id + " has an empty command");
   if (!ready_.load(std::memory_order_acquire) || !session_)
-    return std::unexpected(std::string("the instance is still starting; try again in a moment"));
+    return std::unexpected(std::string(kStillStarting));
   launch_clock_.launch_requested(std::chrono::steady_clock::now());
   auto r = session_->exec({argv->front(), join_args(*argv, 1), app.working_dir}, 30s);
   if (!r) return std::unexpected(rh::to_string(r.error()));

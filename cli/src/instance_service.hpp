@@ -15,6 +15,10 @@
 
 namespace vitrine::cli {
 
+// What launch() says while the instance is still connecting (`vitrine launch` that started the
+// instance waits on it: instance_autostart.cpp).
+inline constexpr const char* kStillStarting = "the instance is still starting; try again in a moment";
+
 class InstanceService {
  public:
   virtual ~InstanceService() = default;

@@ -340,6 +340,41 @@ TEST_F(Demo, DemoCommandRunsHeadlessForAFixedTime) {
   EXPECT_EQ(titles.count("xclock"), 1u) << v.log();
 }
 
+// A menu entry clicked while its instance is down (issue 21, launch feedback): `vitrine launch`
+// starts the instance with the command it last ran with (less --duration), waits until it
+// publishes applications, then launches. An instance never started has nothing to run.
+TEST_F(Demo, LaunchStartsAnInstanceThatIsNotRunning) {
+  auto cli = [&](std::vector<std::string> args, const std::string& name) {
+    std::vector<std::string> full{"--instance", "auto"};
+    full.insert(full.end(), args.begin(), args.end());
+    Vitrine c(full, env(""), dir_.path() / (name + ".log"));
+    const int code = c.finish(0, 200s);
+    return std::make_pair(code, c.log());
+  };
+  auto never = cli({"launch", "xeyes"}, "never-started");
+  EXPECT_EQ(never.first, 3) << never.second;
+  EXPECT_NE(never.second.find("never started here"), std::string::npos) << never.second;
+
+  Vitrine once({"--instance", "auto", "demo", "--headless", "--duration", "3"}, env(""), dir_.path() / "once.log");
+  ASSERT_EQ(once.finish(0, 120s), 0) << once.log();
+  const std::string recorded = read_file(dir_.path() / "state" / "vitrine" / "auto" / "start-command");
+  EXPECT_NE(recorded.find(std::string("demo") + '\0' + "--headless"), std::string::npos) << recorded;
+  EXPECT_EQ(recorded.find("--duration"), std::string::npos) << "an on-demand start runs until stopped";
+
+  auto launched = cli({"launch", "xeyes"}, "launch-cold");
+  ASSERT_EQ(launched.first, 0) << launched.second;
+  std::smatch pid;
+  ASSERT_TRUE(std::regex_search(launched.second, pid, std::regex("starting instance 'auto' \\(pid ([0-9]+)"))) << launched.second;
+  const pid_t instance = static_cast<pid_t>(std::stol(pid[1].str()));
+  auto stats = cli({"stats"}, "stats-cold");
+  EXPECT_EQ(stats.first, 0) << stats.second;
+  EXPECT_TRUE(std::regex_search(stats.second, std::regex("launches +1"))) << stats.second;
+  EXPECT_TRUE(std::regex_search(stats.second, std::regex("launch\\.cold_to_first_window +[0-9]+ ms"))) << stats.second;
+  // Started detached: stop it as a user would (Ctrl-C is SIGINT to its process).
+  ASSERT_EQ(::kill(instance, SIGINT), 0);
+  EXPECT_TRUE(wait_until([&] { return ::kill(instance, 0) != 0; }, 60s)) << "the instance did not stop";
+}
+
 // A new user's first try: `git clone` into /tmp, build, `vitrine demo`. Every program the demo
 // guest runs then lives under /tmp, which the sandbox replaces with its own tmpfs; so do the
 // state and runtime folders here. Copies of this build's programs under /tmp stand for that
