@@ -9,6 +9,7 @@
 
 #include <algorithm>
 
+#include "keyboard_layout_detect.hpp"
 #include "rdp_session.hpp"
 
 namespace vitrine::rdpmux::host {
@@ -151,6 +152,19 @@ void RdpClient::wheel(WheelAxis axis, int delta, DesktopPoint at) {
       else flags |= static_cast<UINT16>(step & 0xFF);
       freerdp_input_send_mouse_event(input, flags, clamp_coordinate(at.x), clamp_coordinate(at.y));
     }
+  });
+}
+
+void RdpClient::keyboard_layout_changed(std::uint32_t klid) {
+  if (klid == 0) klid = detect_host_keyboard_layout();  // here: the session thread never waits on X
+  session_->post([klid](Session& s) {
+    RailClientContext* rail = s.rail();
+    if (!rail) return;
+    RAIL_LANGUAGEIME_INFO_ORDER info{};
+    info.ProfileType = TF_PROFILETYPE_KEYBOARDLAYOUT;  // a plain layout, no IME (MS-RDPERP 2.2.2.2.3)
+    info.LanguageID = static_cast<UINT16>(klid & 0xffff);
+    info.KeyboardLayout = klid;
+    rail->ClientLanguageIMEInfo(rail, &info);
   });
 }
 

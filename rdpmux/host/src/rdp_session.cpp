@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "connecting_socket.hpp"
+#include "keyboard_layout_detect.hpp"
 #include "rail_orders.hpp"
 #include "vitrine/perf/probes.hpp"
 #include "vitrine/rdpmux/host/cert_pin_store.hpp"
@@ -219,6 +220,8 @@ Result<void> RdpClient::Session::configure() {
        freerdp_settings_set_bool(s, FreeRDP_AutoReconnectionEnabled, FALSE) &&
        freerdp_settings_set_bool(s, FreeRDP_ExternalCertificateManagement, TRUE) &&
        freerdp_settings_set_bool(s, FreeRDP_IgnoreCertificate, FALSE) &&
+       freerdp_settings_set_uint32(s, FreeRDP_KeyboardLayout,
+                                   config_.keyboard_layout ? config_.keyboard_layout : detect_host_keyboard_layout()) &&
        freerdp_settings_set_uint32(s, FreeRDP_DesktopWidth, config_.width) &&
        freerdp_settings_set_uint32(s, FreeRDP_DesktopHeight, config_.height) &&
        freerdp_settings_set_uint32(s, FreeRDP_ColorDepth, 32) &&

@@ -17,6 +17,7 @@
 #include <variant>
 #include <vector>
 
+#include "input/keyboard_layout_applier.hpp"
 #include "vitrine/base/log.hpp"
 #include "pointer_sender.hpp"
 #include "rail_channel.hpp"
@@ -47,7 +48,7 @@ Session* session_of(rdpContext* c) { return reinterpret_cast<PeerContext*>(c)->s
 class Session {
  public:
   Session(x11::X11Capture& capture, Launcher& launcher, const SessionOptions& options)
-      : capture_(capture), launcher_(launcher), options_(options) {}
+      : capture_(capture), launcher_(launcher), options_(options), keyboard_(capture.display().get()) {}
 
   ~Session() {
     rail_.reset();  // joins FreeRDP's rail thread before the channel manager goes
@@ -68,6 +69,7 @@ class Session {
   bool flush();
   bool send_pixels();
   void handle_rail(const RailEvent& ev);
+  void apply_keyboard_layout(uint32_t klid, const char* source);
 
   static BOOL on_post_connect(freerdp_peer* peer);
   static BOOL on_activate(freerdp_peer* peer);
@@ -91,6 +93,7 @@ class Session {
   psPeerReceiveChannelData receive_channel_data_ = nullptr;  // FreeRDP's, which the tap calls on
   std::unique_ptr<SurfaceEncoder> encoder_;
   std::unique_ptr<PointerSender> pointer_;
+  input::KeyboardLayoutApplier keyboard_;  // the guest keymap follows the client's layout
   WindowOrderSender orders_;
   Rect desktop_;
   bool activated_ = false;
@@ -165,7 +168,9 @@ bool Session::configure_settings() {
   s->HasExtendedMouseEvent = TRUE;
   s->RemoteApplicationMode = TRUE;
   // Without RAIL_LEVEL_SUPPORTED the client silently falls back to a desktop session.
-  s->RemoteApplicationSupportLevel = RAIL_LEVEL_SUPPORTED;
+  // LANGUAGE_IME_SYNC: the client may send Language Profile PDUs (MS-RDPERP 2.2.1.1.1); FreeRDP's
+  // client sends none without it. The host's layout switches reach the guest keymap that way.
+  s->RemoteApplicationSupportLevel = RAIL_LEVEL_SUPPORTED | RAIL_LEVEL_LANGUAGE_IME_SYNC_SUPPORTED;
   s->RemoteWndSupportLevel = kWindowLevelSupported;
   s->RemoteAppNumIconCaches = 3;
   s->RemoteAppNumIconCacheEntries = 12;
@@ -195,7 +200,21 @@ BOOL Session::on_post_connect(freerdp_peer* peer) {
   // (the client sized its own request from its screen).
   s->DesktopWidth = static_cast<UINT32>(self->desktop_.width);
   s->DesktopHeight = static_cast<UINT32>(self->desktop_.height);
+  // The client core data's keyboardLayout (MS-RDPBCGR 2.2.1.3.2), read by FreeRDP's gcc.c. Keys
+  // come as positions (scancodes): before the first one, the guest keymap becomes the host's.
+  self->apply_keyboard_layout(s->KeyboardLayout, "client core data");
   return TRUE;
+}
+
+void Session::apply_keyboard_layout(uint32_t klid, const char* source) {
+  // Keys held meanwhile keep their keycodes: their releases still match (XKB keeps the state by
+  // keycode), so nothing needs releasing first.
+  auto done = keyboard_.apply(klid);
+  if (!done) {
+    base::log_warn("keyboard layout {:#010x} ({}) not applied: {}", klid, source, done.error());
+  } else if (*done == input::LayoutChange::kUnchanged) {
+    base::log_debug("keyboard layout {:#010x} ({}): the guest has it already", klid, source);
+  }
 }
 
 BOOL Session::on_activate(freerdp_peer* peer) {
@@ -363,6 +382,12 @@ void Session::handle_rail(const RailEvent& ev) {
   } else if (const auto* g = std::get_if<RailGetAppId>(&ev)) {
     const WindowInfo* info = capture_.windows().find(g->window);
     rail_->send_app_id(g->window, info ? info->app_id : std::string());
+  } else if (const auto* l = std::get_if<RailLanguageProfile>(&ev)) {
+    // MS-RDPERP 2.2.2.2.3: the host switched its input language. A profile without a keyboard
+    // layout (an IME or text service, KeyboardLayout 0) leaves the keymap as it is.
+    base::log_debug("rail: language profile type {} language {:#06x} layout {:#010x}", l->profile_type,
+                    l->language_id, l->keyboard_layout);
+    apply_keyboard_layout(l->keyboard_layout, "language profile");
   } else if (const auto* o = std::get_if<RailOther>(&ev)) {
     base::log_debug("rail: {}", o->what);
   }

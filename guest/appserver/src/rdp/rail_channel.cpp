@@ -61,8 +61,8 @@ UINT on_langbar(RailServerContext* c, const RAIL_LANGBAR_INFO_ORDER*) {
   self(c)->push(RailOther{"langbar info"});
   return CHANNEL_RC_OK;
 }
-UINT on_ime(RailServerContext* c, const RAIL_LANGUAGEIME_INFO_ORDER*) {
-  self(c)->push(RailOther{"language ime info"});
+UINT on_ime(RailServerContext* c, const RAIL_LANGUAGEIME_INFO_ORDER* i) {
+  self(c)->push(RailLanguageProfile{i->ProfileType, static_cast<uint16_t>(i->LanguageID), i->KeyboardLayout});
   return CHANNEL_RC_OK;
 }
 UINT on_compartment(RailServerContext* c, const RAIL_COMPARTMENT_INFO_ORDER*) {

@@ -36,10 +36,18 @@ struct RailWindowMove {
 struct RailGetAppId {
   uint32_t window = 0;
 };
+// Client Language Profile Information PDU (MS-RDPERP 2.2.2.2.3): the host switched its input
+// language; `keyboard_layout` is the new KLID (0 when the client left it out).
+struct RailLanguageProfile {
+  uint32_t profile_type = 0;
+  uint16_t language_id = 0;
+  uint32_t keyboard_layout = 0;
+};
 struct RailOther {
   std::string what;  // PDUs we accept and only log (handshake, status, sysparam, sysmenu, ...)
 };
-using RailEvent = std::variant<RailExec, RailActivate, RailSysCommand, RailWindowMove, RailGetAppId, RailOther>;
+using RailEvent = std::variant<RailExec, RailActivate, RailSysCommand, RailWindowMove, RailGetAppId, RailLanguageProfile,
+                               RailOther>;
 
 class RailChannel {
  public:

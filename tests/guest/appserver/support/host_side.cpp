@@ -117,6 +117,7 @@ host::Result<std::unique_ptr<host::RdpClient>> start_rail_client(int fd, const s
   config.program = program;
   config.width = width;
   config.height = height;
+  config.keyboard_layout = 0x409;  // the tests type US scancodes, whatever the machine's own layout
   return host::RdpClient::start(std::move(config), ringbus::UniqueFd(fd), observer, observer);
 }
 

@@ -73,6 +73,11 @@ struct ClientConfig {
   std::uint32_t height = 768;
   WindowModelLimits limits;
   BulkCompression bulk_compression = BulkCompression::kAuto;
+  // The keyboard layout the client core data announces (MS-RDPBCGR 2.2.1.3.2 keyboardLayout), a
+  // Windows KLID such as 0x00000407 (German); the guest sets its keymap from it, so that the
+  // scancodes sent give the host layout's characters. 0: detect it from the host X server's XKB
+  // layout ($DISPLAY), US English (0x409) when that fails or is not in the table.
+  std::uint32_t keyboard_layout = 0;
   // Called once on the session thread when the session ends (error: why, or empty if stopped).
   std::function<void(const std::optional<Error>&)> on_end;
 };
@@ -134,6 +139,10 @@ class RdpClient {
   void mouse_button(MouseButton button, bool down, DesktopPoint at);
   // `delta`: 120 per notch; positive = away from the user (vertical) or right (horizontal).
   void wheel(WheelAxis axis, int delta, DesktopPoint at);
+  // The host switched keyboard layouts: tells the guest (RAIL Client Language Profile
+  // Information PDU, MS-RDPERP 2.2.2.2.3), which sets its keymap again. `klid` as in
+  // ClientConfig::keyboard_layout (0: detect now). RemoteApp mode only.
+  void keyboard_layout_changed(std::uint32_t klid);
   // RAIL (RemoteApp mode only; ignored in full-desktop mode).
   void activate(WindowId window, bool active);
   void system_command(WindowId window, SystemCommand command);
