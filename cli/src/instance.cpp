@@ -138,6 +138,12 @@ std::expected<std::unique_ptr<Instance>, std::string> Instance::start(const Inst
   display.label = {.title_prefix = label.title_prefix, .rgb = label.label_rgb, .border_px = label.border_px};
   auto d = viewer::RemoteDisplay::create(display);
   if (!d) return std::unexpected(d.error());
+  if (!options.headless) {
+    const char* env_display = std::getenv("DISPLAY");
+    in.keyboard_watch_ = KeyboardLayoutWatch::open(!options.x_display.empty() ? options.x_display
+                                                   : env_display != nullptr   ? std::string(env_display)
+                                                                              : std::string());
+  }
   in.display_ = std::move(*d);
   in.stamp_sink_.store(in.display_.get(), std::memory_order_release);
   if (options.surfaces && in.vm_->bus().has_surface_pool()) {
@@ -225,6 +231,7 @@ int Instance::run() {
   for (;;) {
     std::vector<pollfd> p{{signal_.fd(), POLLIN, 0}};
     for (int fd : display_->wake_fds()) p.push_back({fd, POLLIN, 0});
+    if (keyboard_watch_) p.push_back({keyboard_watch_->fd(), POLLIN, 0});
     // Sleep on the control channel only once its waiting flag is set (else the guest would not
     // ring); false means messages are already pending: do not sleep at all.
     const bool armed = control_fd >= 0 && vm_->mux().arm_control_wake();
@@ -237,6 +244,10 @@ int Instance::run() {
       break;
     }
     display_->dispatch();
+    if (keyboard_watch_ && keyboard_watch_->changed()) {
+      spdlog::info("the host's keyboard layout changed: telling the guest");
+      session_->keyboard_layout_changed(0);  // 0: RdpClient reads the new one
+    }
     launch_clock_.windows_created(display_->top_level_windows_created(), std::chrono::steady_clock::now());
     more = vm_->mux().poll();  // control messages: the catalogue, Closed, ErrorReply (a budget per call)
     if (auto ended = vm_->poll_vm()) {

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "instance_service.hpp"
+#include "keyboard_layout_watch.hpp"
 #include "launch_clock.hpp"
 #include "vitrine/viewer/remote_display.hpp"
 #include "shutdown_signal.hpp"
@@ -103,6 +104,7 @@ class Instance final : public InstanceService {
   std::unique_ptr<rdpmux::host::RemoteSession> session_;
   std::unique_ptr<viewer::GuestInput> input_;
   std::unique_ptr<LauncherServer> launcher_;
+  std::unique_ptr<KeyboardLayoutWatch> keyboard_watch_;  // host layout switches (not headless)
   std::thread starter_;  // opens the start apps after the first one (exec blocks)
 
   std::mutex catalog_mutex_;

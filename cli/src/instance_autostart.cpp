@@ -129,7 +129,11 @@ std::expected<LauncherReply, int> instance_request_starting(const GlobalOptions&
     return std::unexpected(kExitFailure);
   }
   auto first = launcher_request(*path, request);
-  if (first || !first.error().no_instance) return instance_request(globals, request);
+  if (first) return std::move(*first);
+  if (!first.error().no_instance) {
+    spdlog::error("instance '{}': {}", globals.instance, first.error().message);
+    return std::unexpected(kExitFailure);
+  }
   const auto dir = state_dir(globals.instance);
   auto pid = start_recorded_instance(dir);
   if (!pid) {

@@ -273,6 +273,26 @@ TEST_F(DemoOnX, WindowsAppsLaunchLaunchersAndCtrlC) {
   }
   EXPECT_GE(entries, 3) << installed.second;
 
+  // The host switches its keyboard layout (as a desktop's switcher does, through XKB): the guest's
+  // keymap follows (RAIL Language Profile PDU -> the appserver applies it; its log says so).
+  if (have_program("setxkbmap")) {
+    ASSERT_EQ(std::system(("setxkbmap -display " + host.display() + " de").c_str()), 0);
+    const auto logs = dir_.path() / "state" / "vitrine" / "onx" / "logs";
+    auto guest_log = [&] {
+      std::string all;
+      std::error_code none;
+      for (const auto& f : std::filesystem::directory_iterator(logs, none))
+        if (f.path().string().ends_with("-sandbox.log")) all += read_file(f.path());
+      return all;
+    };
+    EXPECT_TRUE(wait_until(
+        [&] { return guest_log().find("keyboard layout 0x00000407 (language profile): applied") != std::string::npos; },
+        30s))
+        << v.log() << "\n" << guest_log();
+  } else {
+    ADD_FAILURE() << "setxkbmap is not installed (x11-xkb-utils; scripts/deps/appserver.txt installs it)";
+  }
+
   // Ctrl-C stops everything: the command exits 130 and no process of the demo is left.
   ASSERT_EQ(v.finish(SIGINT, 30s), 130) << v.log();
   EXPECT_TRUE(nothing_left(v.pids())) << v.log();

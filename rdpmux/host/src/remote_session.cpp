@@ -396,5 +396,8 @@ void RemoteSession::system_command(WindowId window, SystemCommand command) {
 void RemoteSession::window_move(WindowId window, DesktopRect frame) {
   forward([&](RdpClient& c) { c.window_move(window, frame); });
 }
+void RemoteSession::keyboard_layout_changed(std::uint32_t klid) {
+  forward([&](RdpClient& c) { c.keyboard_layout_changed(klid); });
+}
 
 }  // namespace vitrine::rdpmux::host

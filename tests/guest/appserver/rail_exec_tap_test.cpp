@@ -72,7 +72,7 @@ TEST(RailExecTap, APduInSeveralChunksIsJoined) {
   for (std::size_t at = 0; at < pdu.size(); at += 1600) {
     const std::size_t n = std::min<std::size_t>(1600, pdu.size() - at);
     const std::uint32_t flags = (at == 0 ? CHANNEL_FLAG_FIRST : 0) | (at + n == pdu.size() ? CHANNEL_FLAG_LAST : 0);
-    tap.on_chunk(std::span(pdu).subspan(at, n), flags, pdu.size());
+    EXPECT_FALSE(tap.on_chunk(std::span(pdu).subspan(at, n), flags, pdu.size())) << "kept from FreeRDP";
   }
   const RailExec sent = only(tap);
   EXPECT_EQ(sent.program, "/usr/bin/printf");
@@ -82,7 +82,7 @@ TEST(RailExecTap, APduInSeveralChunksIsJoined) {
 TEST(RailExecTap, OtherOrdersAreIgnoredAndMalformedExecsCounted) {
   RailExecTap tap;
   std::vector<std::uint8_t> activate{0x02, 0x00, 0x09, 0x00, 1, 0, 0, 0, 1};
-  tap.on_chunk(activate, CHANNEL_FLAG_FIRST | CHANNEL_FLAG_LAST, activate.size());
+  EXPECT_TRUE(tap.on_chunk(activate, CHANNEL_FLAG_FIRST | CHANNEL_FLAG_LAST, activate.size())) << "FreeRDP handles it";
   auto odd = exec_pdu(0, u"a", u"", u"b");
   odd[6] = 3;  // exeOrFileLength odd
   EXPECT_FALSE(tap.on_pdu(odd));
@@ -96,8 +96,14 @@ TEST(RailExecTap, OtherOrdersAreIgnoredAndMalformedExecsCounted) {
   EXPECT_TRUE(tap.take().empty());
   // A chunked PDU larger than any exec order is skipped whole, and the next one is read.
   std::vector<std::uint8_t> junk(20000, 0x01);
-  tap.on_chunk(std::span(junk).first(1600), CHANNEL_FLAG_FIRST, junk.size());
-  tap.on_chunk(std::span(junk).last(1600), CHANNEL_FLAG_LAST, junk.size());
+  EXPECT_TRUE(tap.on_chunk(std::span(junk).first(1600), CHANNEL_FLAG_FIRST, junk.size()));
+  EXPECT_TRUE(tap.on_chunk(std::span(junk).last(1600), CHANNEL_FLAG_LAST, junk.size()));
+  // An exec order larger than any valid one is dropped whole and counted.
+  std::vector<std::uint8_t> huge(20000, 0x00);
+  huge[0] = 0x01;
+  EXPECT_FALSE(tap.on_chunk(std::span(huge).first(1600), CHANNEL_FLAG_FIRST, huge.size()));
+  EXPECT_FALSE(tap.on_chunk(std::span(huge).last(1600), CHANNEL_FLAG_LAST, huge.size()));
+  EXPECT_EQ(tap.malformed(), 5u);
   const auto next = exec_pdu(0, u"||xterm", u"", u"");
   tap.on_chunk(next, CHANNEL_FLAG_FIRST | CHANNEL_FLAG_LAST, next.size());
   EXPECT_EQ(only(tap).program, "||xterm");

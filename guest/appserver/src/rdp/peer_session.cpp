@@ -212,6 +212,8 @@ void Session::apply_keyboard_layout(uint32_t klid, const char* source) {
   auto done = keyboard_.apply(klid);
   if (!done) {
     base::log_warn("keyboard layout {:#010x} ({}) not applied: {}", klid, source, done.error());
+  } else if (*done == input::LayoutChange::kApplied) {
+    base::log_info("keyboard layout {:#010x} ({}): applied to the guest's keymap", klid, source);
   } else if (*done == input::LayoutChange::kUnchanged) {
     base::log_debug("keyboard layout {:#010x} ({}): the guest has it already", klid, source);
   }
@@ -321,8 +323,9 @@ BOOL Session::on_refresh_rect(rdpContext* context, BYTE count, const RECTANGLE_1
 BOOL Session::on_channel_data(freerdp_peer* peer, UINT16 channel_id, const BYTE* data, size_t size, UINT32 flags,
                               size_t total_size) {
   Session* self = session_of(peer->context);
-  if (data != nullptr && channel_id == WTSChannelGetId(peer, "rail"))
-    self->exec_tap_.on_chunk(std::span(data, size), flags, total_size);
+  if (data != nullptr && channel_id == WTSChannelGetId(peer, "rail") &&
+      !self->exec_tap_.on_chunk(std::span(data, size), flags, total_size))
+    return TRUE;  // an exec order: the tap has it, FreeRDP never sees it (RailExecTap)
   return self->receive_channel_data_(peer, channel_id, data, size, flags, total_size);
 }
 

@@ -39,11 +39,16 @@ std::string utf8_of(std::span<const std::uint8_t> utf16) {
 
 }  // namespace
 
-void RailExecTap::on_chunk(std::span<const std::uint8_t> chunk, std::uint32_t flags, std::size_t total_size) {
+bool RailExecTap::on_chunk(std::span<const std::uint8_t> chunk, std::uint32_t flags, std::size_t total_size) {
   if ((flags & CHANNEL_FLAG_FIRST) != 0) {
     pdu_.clear();
-    skipping_ = total_size > kMaxPdu;
+    // The order type is the PDU's first field; a first chunk is never shorter (1600 bytes or
+    // the whole PDU). An exec order too large to be valid is still an exec order: dropped.
+    exec_ = chunk.size() >= 2 && u16(chunk, 0) == kOrderExec;
+    skipping_ = !exec_ || total_size > kMaxPdu;
+    if (exec_ && total_size > kMaxPdu) ++malformed_;
   }
+  const bool forward = !exec_;
   if (!skipping_) {
     if (pdu_.size() + chunk.size() > kMaxPdu) {
       skipping_ = true;
@@ -52,10 +57,12 @@ void RailExecTap::on_chunk(std::span<const std::uint8_t> chunk, std::uint32_t fl
       pdu_.insert(pdu_.end(), chunk.begin(), chunk.end());
     }
   }
-  if ((flags & CHANNEL_FLAG_LAST) == 0) return;
+  if ((flags & CHANNEL_FLAG_LAST) == 0) return forward;
   if (!skipping_) (void)on_pdu(pdu_);
   pdu_.clear();
   skipping_ = false;
+  exec_ = false;
+  return forward;
 }
 
 bool RailExecTap::on_pdu(std::span<const std::uint8_t> pdu) {

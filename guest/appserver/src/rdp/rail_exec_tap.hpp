@@ -7,7 +7,9 @@
 // hello` ran "-title hello": RAIL_EXEC_E_FILE_NOT_FOUND), and it refuses any string whose UTF-8
 // form is longer than its UTF-16 one (any non-ASCII path or argument). So Session hooks the
 // peer's ReceiveChannelData, where the channel's chunks pass before FreeRDP's channel queue,
-// and takes exec orders from here only; the rail server's own exec callback is ignored.
+// takes exec orders from here, and keeps them from FreeRDP altogether: a Client Execute it fails
+// to parse ends its rail thread's message loop ("rail_server_handle_messages failed"), after which
+// no RAIL order of the session (activate, language profile, ...) was handled any more.
 // Session thread only.
 #pragma once
 
@@ -23,8 +25,9 @@ namespace vitrine::appserver::rdp {
 class RailExecTap {
  public:
   // One chunk of the client's "rail" channel data with its CHANNEL_FLAG_FIRST /
-  // CHANNEL_FLAG_LAST flags and the whole PDU's size (MS-RDPBCGR 2.2.6.1.1).
-  void on_chunk(std::span<const std::uint8_t> chunk, std::uint32_t flags, std::size_t total_size);
+  // CHANNEL_FLAG_LAST flags and the whole PDU's size (MS-RDPBCGR 2.2.6.1.1). Returns whether the
+  // chunk goes on to FreeRDP: false for every chunk of an exec order.
+  bool on_chunk(std::span<const std::uint8_t> chunk, std::uint32_t flags, std::size_t total_size);
   // One whole rail PDU (header included): an exec order is queued, anything else ignored. False
   // for a malformed exec order (counted, dropped). Public for tests.
   bool on_pdu(std::span<const std::uint8_t> pdu);
@@ -40,6 +43,7 @@ class RailExecTap {
  private:
   std::vector<std::uint8_t> pdu_;  // the PDU being reassembled
   bool skipping_ = false;          // larger than any exec order: ignored until its last chunk
+  bool exec_ = false;              // the PDU being received is an exec order (kept from FreeRDP)
   std::vector<RailExec> queue_;
   std::uint64_t malformed_ = 0;
   std::uint64_t dropped_ = 0;  // over kMaxQueued in one turn: a flooding client

@@ -111,6 +111,9 @@ class RemoteSession {
   void activate(WindowId window, bool active);
   void system_command(WindowId window, SystemCommand command);
   void window_move(WindowId window, DesktopRect frame);
+  // The host switched keyboard layouts (0: detect it now): RdpClient::keyboard_layout_changed. A
+  // reconnect sends the layout of that moment anyway (client core data).
+  void keyboard_layout_changed(std::uint32_t klid);
 
   class TrackedWindows;  // remote_session.cpp
 
