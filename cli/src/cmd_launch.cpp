@@ -1,9 +1,12 @@
 // `vitrine launch APP [ARGS...]`: start a published application in the running guest.
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
+
 #include "commands.hpp"
 #include "exit_codes.hpp"
 #include "instance_autostart.hpp"
+#include "startup_notify.hpp"
 #include "terminal_text.hpp"
 
 namespace vitrine::cli {
@@ -26,12 +29,26 @@ void add_launch_command(CLI::App& app, GlobalOptions& globals, int& exit_code) {
       "(recorded by `vitrine run` / `vitrine demo`), and the application once it is up.\n"
       "  vitrine launch --instance work libreoffice-writer\n");
   sub->callback([sub, &globals, &exit_code, name] {
+    // XDG startup notification (startup_notify.hpp): the launcher's id, or one of ours.
+    std::string startup_id;
+    if (const char* id = std::getenv("DESKTOP_STARTUP_ID")) startup_id = id;
+    ::unsetenv("DESKTOP_STARTUP_ID");  // not for an instance this command may start
+    const char* display = std::getenv("DISPLAY");
+    auto notify = StartupNotify::open(display != nullptr ? display : "");
+    if (startup_id.empty() && notify) {
+      startup_id = StartupNotify::new_id(*name);
+      notify->begin(startup_id, *name);
+    }
     std::vector<std::string> request{"launch", *name};
+    if (!startup_id.empty()) request = {"launch-notify", startup_id, *name};
     std::vector<std::string> rest = sub->remaining();
     if (!rest.empty() && rest.front() == "--") rest.erase(rest.begin());
     request.insert(request.end(), rest.begin(), rest.end());
     // A menu entry clicked while the instance is down starts it (instance_autostart.hpp).
     auto reply = instance_request_starting(globals, request, std::chrono::seconds(180));
+    // No window will end it: the busy cursor stops now.
+    const bool failed = !reply || !reply->ok;
+    if (failed && notify && !startup_id.empty()) notify->end(startup_id);
     if (!reply) {
       exit_code = reply.error();
       return;

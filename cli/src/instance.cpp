@@ -140,9 +140,11 @@ std::expected<std::unique_ptr<Instance>, std::string> Instance::start(const Inst
   if (!d) return std::unexpected(d.error());
   if (!options.headless) {
     const char* env_display = std::getenv("DISPLAY");
-    in.keyboard_watch_ = KeyboardLayoutWatch::open(!options.x_display.empty() ? options.x_display
-                                                   : env_display != nullptr   ? std::string(env_display)
-                                                                              : std::string());
+    const std::string host_display = !options.x_display.empty() ? options.x_display
+                                     : env_display != nullptr   ? std::string(env_display)
+                                                                : std::string();
+    in.keyboard_watch_ = KeyboardLayoutWatch::open(host_display);
+    in.startup_ = StartupNotify::open(host_display);
   }
   in.display_ = std::move(*d);
   in.stamp_sink_.store(in.display_.get(), std::memory_order_release);
@@ -248,7 +250,9 @@ int Instance::run() {
       spdlog::info("the host's keyboard layout changed: telling the guest");
       session_->keyboard_layout_changed(0);  // 0: RdpClient reads the new one
     }
-    launch_clock_.windows_created(display_->top_level_windows_created(), std::chrono::steady_clock::now());
+    const std::uint64_t created = display_->top_level_windows_created();
+    end_startups(launch_clock_.windows_created(created, std::chrono::steady_clock::now()), created != windows_seen_);
+    windows_seen_ = created;
     more = vm_->mux().poll();  // control messages: the catalogue, Closed, ErrorReply (a budget per call)
     if (auto ended = vm_->poll_vm()) {
       spdlog::error("the VM ended: {} (logs in {})", *ended, vm_->log_dir().string());
@@ -351,19 +355,38 @@ void Instance::on_catalog_decoded(std::uint32_t generation, catalog::Result<cata
   spdlog::info("the guest publishes {} application(s): {}", apps_.size(), names.empty() ? "(none)" : names);
 }
 
+void Instance::end_startups(const LaunchClock::Ended& ended, bool windows_came) {
+  std::vector<std::uint64_t> fresh;  // X windows of the guest's windows new since the last look
+  if (windows_came) {
+    std::set<std::uint32_t> now;
+    for (const auto& w : display_->windows()) {
+      now.insert(w.id);
+      if (!window_ids_.contains(w.id) && w.x11_window != 0) fresh.push_back(w.x11_window);
+    }
+    window_ids_ = std::move(now);
+  }
+  if (!startup_) return;
+  for (std::size_t i = 0; i < ended.with_window.size(); ++i) {
+    if (i < fresh.size()) startup_->tag_window(fresh[i], ended.with_window[i]);
+    startup_->end(ended.with_window[i]);
+  }
+  for (const auto& id : ended.without_window) startup_->end(id);
+}
+
 std::vector<catalog::AppEntry> Instance::apps() {
   std::lock_guard lock(catalog_mutex_);
   return apps_;
 }
 
 std::expected<std::string, std::string> Instance::launch(const catalog::AppEntry& app,
-                                                         const std::vector<std::string>& args) {
+                                                         const std::vector<std::string>& args,
+                                                         const std::string& startup_id) {
   auto argv = catalog::launch_argv(app, args);
   if (!argv) return std::unexpected("cannot build the command of " + app.id + ": " + argv.error().message);
   if (argv->empty()) return std::unexpected(app.id + " has an empty command");
   if (!ready_.load(std::memory_order_acquire) || !session_)
     return std::unexpected(std::string(kStillStarting));
-  launch_clock_.launch_requested(std::chrono::steady_clock::now());
+  launch_clock_.launch_requested(std::chrono::steady_clock::now(), startup_id);
   auto r = session_->exec({argv->front(), join_args(*argv, 1), app.working_dir}, 30s);
   if (!r) return std::unexpected(rh::to_string(r.error()));
   ++launches_;

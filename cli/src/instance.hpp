@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,6 +28,7 @@
 #include "instance_service.hpp"
 #include "keyboard_layout_watch.hpp"
 #include "launch_clock.hpp"
+#include "startup_notify.hpp"
 #include "vitrine/viewer/remote_display.hpp"
 #include "shutdown_signal.hpp"
 #include "vitrine/rdpmux/catalog_wire.hpp"
@@ -79,11 +81,14 @@ class Instance final : public InstanceService {
 
   // ---- InstanceService (launcher socket thread) ----
   std::vector<catalog::AppEntry> apps() override;
-  std::expected<std::string, std::string> launch(const catalog::AppEntry& app,
-                                                 const std::vector<std::string>& args) override;
+  std::expected<std::string, std::string> launch(const catalog::AppEntry& app, const std::vector<std::string>& args,
+                                                 const std::string& startup_id) override;
   std::vector<std::pair<std::string, std::string>> stats() override;
 
  private:
+  // UI thread: ends the startup notifications of launches whose window came (tagging that window
+  // with the id) or that gave up.
+  void end_startups(const LaunchClock::Ended& ended, bool windows_came);
   explicit Instance(const InstanceOptions& options, ShutdownSignal& signal);
   void on_catalog_fragment(std::span<const std::byte> fragment);  // the thread draining control
   void on_catalog_decoded(std::uint32_t generation, catalog::Result<catalog::Catalog> decoded);  // decoder thread
@@ -105,6 +110,9 @@ class Instance final : public InstanceService {
   std::unique_ptr<viewer::GuestInput> input_;
   std::unique_ptr<LauncherServer> launcher_;
   std::unique_ptr<KeyboardLayoutWatch> keyboard_watch_;  // host layout switches (not headless)
+  std::unique_ptr<StartupNotify> startup_;              // XDG startup notification (not headless)
+  std::uint64_t windows_seen_ = 0;                      // display_->top_level_windows_created()
+  std::set<std::uint32_t> window_ids_;                  // the guest's windows at the last new one
   std::thread starter_;  // opens the start apps after the first one (exec blocks)
 
   std::mutex catalog_mutex_;

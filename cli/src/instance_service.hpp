@@ -25,9 +25,11 @@ class InstanceService {
   // The applications the guest publishes now.
   virtual std::vector<catalog::AppEntry> apps() = 0;
   // Starts a published application (already resolved by id) with arguments; the value says
-  // what started, the error what failed.
+  // what started, the error what failed. `startup_id`: the launch's XDG startup notification
+  // (empty: none), which the application's first window ends (StartupNotify).
   virtual std::expected<std::string, std::string> launch(const catalog::AppEntry& app,
-                                                         const std::vector<std::string>& args) = 0;
+                                                         const std::vector<std::string>& args,
+                                                         const std::string& startup_id) = 0;
   // Live counters: name, value (bus, relay, frames, latency).
   virtual std::vector<std::pair<std::string, std::string>> stats() = 0;
 };

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <utility>
+
 namespace vitrine::cli {
 namespace {
 
@@ -9,29 +11,36 @@ std::string ms(std::uint64_t ns) { return fmt::format("{} ms", (ns + 500'000) / 
 
 }  // namespace
 
-void LaunchClock::launch_requested(Clock::time_point at) {
+void LaunchClock::launch_requested(Clock::time_point at, std::string startup_id) {
   std::lock_guard lock(mutex_);
   if (pending_.size() == kMaxPending) {
+    if (!pending_.front().startup_id.empty()) evicted_.push_back(std::move(pending_.front().startup_id));
     pending_.pop_front();
     ++expired_;
   }
-  pending_.push_back(at);
+  pending_.push_back({at, std::move(startup_id)});
 }
 
-void LaunchClock::windows_created(std::uint64_t total, Clock::time_point now) {
-  if (total == seen_) return;
+LaunchClock::Ended LaunchClock::windows_created(std::uint64_t total, Clock::time_point now) {
+  Ended ended;
   std::uint64_t fresh = total - seen_;
   seen_ = total;
   std::lock_guard lock(mutex_);
-  if (!cold_) cold_ = now - started_;
-  while (!pending_.empty() && now - pending_.front() > kGiveUp) {
+  ended.without_window = std::exchange(evicted_, {});
+  while (!pending_.empty() && now - pending_.front().at > kGiveUp) {
+    if (!pending_.front().startup_id.empty()) ended.without_window.push_back(std::move(pending_.front().startup_id));
     pending_.pop_front();
     ++expired_;
   }
+  if (fresh == 0) return ended;
+  if (!cold_) cold_ = now - started_;
   for (; fresh > 0 && !pending_.empty(); --fresh) {
-    warm_.record(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now - pending_.front()).count()));
+    const auto waited = std::chrono::duration_cast<std::chrono::nanoseconds>(now - pending_.front().at);
+    warm_.record(static_cast<std::uint64_t>(waited.count()));
+    if (!pending_.front().startup_id.empty()) ended.with_window.push_back(std::move(pending_.front().startup_id));
     pending_.pop_front();
   }
+  return ended;
 }
 
 std::string LaunchClock::warm_summary() const {

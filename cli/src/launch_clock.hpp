@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "vitrine/perf/histogram.hpp"
 
@@ -27,10 +28,16 @@ class LaunchClock {
 
   explicit LaunchClock(Clock::time_point instance_started) : started_(instance_started) {}
 
-  // Launcher threads: a launch request arrived at `at`.
-  void launch_requested(Clock::time_point at);
+  // Launcher threads: a launch request arrived at `at`; `startup_id`: its XDG startup
+  // notification (StartupNotify), empty for none.
+  void launch_requested(Clock::time_point at, std::string startup_id = {});
+  // Startup ids whose launch got its window, and those that gave up (either way: "remove:").
+  struct Ended {
+    std::vector<std::string> with_window;  // in the order of the new windows
+    std::vector<std::string> without_window;
+  };
   // UI thread: the guest had created `total` application windows by `now` (a running count).
-  void windows_created(std::uint64_t total, Clock::time_point now);
+  Ended windows_created(std::uint64_t total, Clock::time_point now);
 
   // "p50 210 ms, p99 380 ms, max 401 ms (12 launches, 1 without a window)"; "none yet".
   [[nodiscard]] std::string warm_summary() const;
@@ -42,7 +49,12 @@ class LaunchClock {
  private:
   const Clock::time_point started_;
   mutable std::mutex mutex_;
-  std::deque<Clock::time_point> pending_;  // guarded by mutex_, oldest first
+  struct Pending {
+    Clock::time_point at;
+    std::string startup_id;
+  };
+  std::deque<Pending> pending_;            // guarded by mutex_, oldest first
+  std::vector<std::string> evicted_;       // guarded by mutex_: startup ids pushed out by the cap
   std::uint64_t expired_ = 0;              // guarded by mutex_
   std::uint64_t seen_ = 0;                 // UI thread: windows counted so far
   std::optional<Clock::duration> cold_;    // guarded by mutex_

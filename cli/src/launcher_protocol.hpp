@@ -8,6 +8,7 @@
 //   ping                             ok <version>
 //   apps                             app <id> <name> <command> <icon-png-base64> ... ok <n>
 //   launch <app> [args...]           ok <what started> | error unknown-app <published list>
+//   launch-notify <startup-id> <app> [args...]   the same, with an XDG startup id (startup_notify.hpp)
 //   stats                            stat <name> <value> ... ok <n>
 //   anything else / malformed        error <code> <message>
 //

@@ -215,19 +215,25 @@ std::string LauncherServer::handle(std::string_view line) {
     out += encode_line({"ok", std::to_string(stats.size())});
     return out;
   }
-  if (verb == "launch") {
-    if (fields->size() < 2 || (*fields)[1].empty()) return error_line("malformed", "launch needs an application name");
+  if (verb == "launch" || verb == "launch-notify") {
+    // launch-notify carries the XDG startup id first (startup_notify.hpp).
+    const std::size_t at = verb == "launch" ? 1 : 2;
+    if (fields->size() < at + 1 || (*fields)[at].empty())
+      return error_line("malformed", verb + " needs " + (at == 2 ? "a startup id and " : "") + "an application name");
+    const std::string startup_id = at == 2 ? (*fields)[1] : std::string();
+    if (startup_id.size() > 1024 || startup_id.find_first_of(std::string_view("\0\n", 2)) != std::string::npos)
+      return error_line("malformed", "the startup id is too long or holds a NUL or a newline");
     auto apps = service_.apps();
-    const catalog::AppEntry* app = find_app(apps, (*fields)[1]);
+    const catalog::AppEntry* app = find_app(apps, (*fields)[at]);
     if (!app)
       return error_line("unknown-app", fmt::format("the guest publishes no application '{}'; published: {}",
-                                                   (*fields)[1], published_list(apps)));
-    std::vector<std::string> args(fields->begin() + 2, fields->end());
-    auto started = service_.launch(*app, args);
+                                                   (*fields)[at], published_list(apps)));
+    std::vector<std::string> args(fields->begin() + static_cast<std::ptrdiff_t>(at) + 1, fields->end());
+    auto started = service_.launch(*app, args, startup_id);
     if (!started) return error_line("launch-failed", started.error());
     return encode_line({"ok", *started});
   }
-  return error_line("unknown-command", fmt::format("unknown request '{}'; known: ping, apps, launch, stats", verb));
+  return error_line("unknown-command", fmt::format("unknown request '{}'; known: ping, apps, launch, launch-notify, stats", verb));
 }
 
 }  // namespace vitrine::cli

@@ -188,11 +188,57 @@ class DemoOnX : public Demo {
   }
 };
 
+// The XDG startup-notification messages sent to a host's root window (the spec's ClientMessages
+// _NET_STARTUP_INFO_BEGIN / _NET_STARTUP_INFO, 20 bytes each, joined up to their NUL).
+class StartupListener {
+ public:
+  explicit StartupListener(const std::string& display) : dpy_(XOpenDisplay(display.c_str())) {
+    if (dpy_ == nullptr) return;
+    begin_ = XInternAtom(dpy_, "_NET_STARTUP_INFO_BEGIN", False);
+    more_ = XInternAtom(dpy_, "_NET_STARTUP_INFO", False);
+    XSelectInput(dpy_, DefaultRootWindow(dpy_), PropertyChangeMask);
+    XSync(dpy_, False);
+  }
+  ~StartupListener() {
+    if (dpy_ != nullptr) XCloseDisplay(dpy_);
+  }
+  // Every complete message so far.
+  const std::vector<std::string>& messages() {
+    while (dpy_ != nullptr && XPending(dpy_) > 0) {
+      XEvent e;
+      XNextEvent(dpy_, &e);
+      if (e.type != ClientMessage || (e.xclient.message_type != begin_ && e.xclient.message_type != more_)) continue;
+      std::string& buf = partial_[e.xclient.window];
+      if (e.xclient.message_type == begin_) buf.clear();
+      for (int i = 0; i < 20; ++i) {
+        if (e.xclient.data.b[i] == '\0') {
+          done_.push_back(buf);
+          buf.clear();
+          break;
+        }
+        buf += e.xclient.data.b[i];
+      }
+    }
+    return done_;
+  }
+  bool has(const std::string& text) {
+    const auto& all = messages();
+    return std::find(all.begin(), all.end(), text) != all.end();
+  }
+
+ private:
+  Display* dpy_ = nullptr;
+  Atom begin_ = None, more_ = None;
+  std::map<::Window, std::string> partial_;
+  std::vector<std::string> done_;
+};
+
 TEST_F(DemoOnX, WindowsAppsLaunchLaunchersAndCtrlC) {
   relay::testing::Xvfb host("1280x800x24");
   if (host.display().empty()) GTEST_SKIP() << "Xvfb did not start";
   Display* dpy = XOpenDisplay(host.display().c_str());
   ASSERT_NE(dpy, nullptr);
+  StartupListener startup(host.display());  // from the start: the launches below begin sequences
   auto e = env(host.display());
   Vitrine v({"-v", "--instance", "onx", "run", write_config().string(), "--app", "||xterm", "--app", "||xclock"}, e,
             dir_.path() / "vitrine.log");
@@ -232,6 +278,50 @@ TEST_F(DemoOnX, WindowsAppsLaunchLaunchersAndCtrlC) {
   auto launched = cli({"launch", "xeyes"}, "launch");
   EXPECT_EQ(launched.first, 0) << launched.second << "\n" << v.log();
   EXPECT_TRUE(wait_until([&] { return find(dpy, "xeyes").has_value(); }, 30s)) << v.log();
+  // Launch feedback (XDG startup notification): from a terminal, `vitrine launch` starts a
+  // sequence of its own; from a menu entry it takes DESKTOP_STARTUP_ID. Either way the instance
+  // ends it when the window comes, and the window carries the id (_NET_STARTUP_ID).
+  std::smatch began;
+  EXPECT_TRUE(wait_until([&] { return !startup.messages().empty(); }, 10s));
+  const std::vector<std::string> sent = startup.messages();
+  EXPECT_TRUE(std::any_of(sent.begin(), sent.end(), [&](const std::string& m) {
+    return std::regex_search(m, began, std::regex("^new: ID=\"(vitrine-xeyes-[0-9]+-[0-9]+_TIME0)\" NAME=\"xeyes\""));
+  })) << "the xeyes launch above began a sequence";
+  if (!began.empty()) {
+    const std::string id = began[1].str();
+    EXPECT_TRUE(wait_until([&] { return startup.has("remove: ID=\"" + id + "\""); }, 10s)) << id;
+  }
+  {
+    Vitrine menu({"--instance", "onx", "launch", "xlogo"},
+                 [&] {
+                   auto m = e;
+                   m["DESKTOP_STARTUP_ID"] = "menu-7_TIME42";
+                   return m;
+                 }(),
+                 dir_.path() / "launch-menu.log");
+    EXPECT_EQ(menu.finish(0, 60s), 0) << menu.log();
+  }
+  EXPECT_TRUE(wait_until([&] { return startup.has("remove: ID=\"menu-7_TIME42\""); }, 30s)) << v.log();
+  EXPECT_FALSE(std::any_of(startup.messages().begin(), startup.messages().end(),
+                           [](const std::string& m) { return m.find("new: ID=\"menu-7") != std::string::npos; }))
+      << "the menu's own sequence is not begun again";
+  auto startup_id_of = [&](const std::string& title) {
+    auto w = find(dpy, title);
+    if (!w) return std::string("(no window)");
+    Atom type = None;
+    int format = 0;
+    unsigned long n = 0, after = 0;
+    unsigned char* data = nullptr;
+    std::string id;
+    if (XGetWindowProperty(dpy, w->xid, XInternAtom(dpy, "_NET_STARTUP_ID", False), 0, 256, False, AnyPropertyType,
+                           &type, &format, &n, &after, &data) == Success && data != nullptr) {
+      id.assign(reinterpret_cast<const char*>(data), n);
+      XFree(data);
+    }
+    return id;
+  };
+  EXPECT_TRUE(wait_until([&] { return startup_id_of("xlogo") == "menu-7_TIME42"; }, 10s)) << startup_id_of("xlogo");
+
   // Arguments after APP go to the application (they used to end in RAIL_EXEC_E_FILE_NOT_FOUND:
   // FreeRDP 2.11's rail server ran the argument string as the program).
   const std::string title = "it's \"vitrine\" h\u00e9llo";
@@ -249,10 +339,10 @@ TEST_F(DemoOnX, WindowsAppsLaunchLaunchersAndCtrlC) {
                           "latency.guest_receive_to_commit", "latency.commit_to_host_read", "latency.end_to_end",
                           "bus.guest_clock", "surface.presents", "surface.uploads", "surface.faults"})
     EXPECT_NE(stats.second.find(key), std::string::npos) << key << " in:\n" << stats.second;
-  // Click-to-window of the two launches above (launcher socket -> the host window), and the
+  // Click-to-window of the three launches above (launcher socket -> the host window), and the
   // instance's start to its first window.
   EXPECT_TRUE(std::regex_search(stats.second, std::regex("launch\\.click_to_window +p50 [0-9]+ ms, p99 [0-9]+ ms, max "
-                                                         "[0-9]+ ms \\(2 launches\\)")))
+                                                         "[0-9]+ ms \\(3 launches\\)")))
       << stats.second;
   EXPECT_TRUE(std::regex_search(stats.second, std::regex("launch\\.cold_to_first_window +[0-9]+ ms"))) << stats.second;
   // Each window names the path of its pixels; the demo's apps paint through surfaces.

@@ -12,6 +12,7 @@ class RecordingInstance : public cli::InstanceService {
  public:
   std::vector<catalog::AppEntry> catalogue;
   std::vector<std::pair<std::string, std::vector<std::string>>> launched;
+  std::vector<std::string> startup_ids;  // one per launch, "" when none came
   std::mutex mutex;
   // Runs (outside the lock) at the start of every launch: tests make a launch slow with it.
   std::function<void(const catalog::AppEntry&)> on_launch;
@@ -32,10 +33,11 @@ class RecordingInstance : public cli::InstanceService {
     std::lock_guard lock(mutex);
     return catalogue;
   }
-  std::expected<std::string, std::string> launch(const catalog::AppEntry& app,
-                                                 const std::vector<std::string>& args) override {
+  std::expected<std::string, std::string> launch(const catalog::AppEntry& app, const std::vector<std::string>& args,
+                                                 const std::string& startup_id) override {
     if (on_launch) on_launch(app);
     std::lock_guard lock(mutex);
+    startup_ids.push_back(startup_id);
     if (app.id == "xclock" && !args.empty() && args[0] == "--fail") return std::unexpected("exec failed: ENOENT");
     launched.emplace_back(app.id, args);
     return "started " + app.name;

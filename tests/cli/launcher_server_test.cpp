@@ -220,6 +220,27 @@ TEST(LauncherServer, UnknownApplicationListsWhatIsPublished) {
   EXPECT_NE(r->message.find("debian-xterm (XTerm), xclock (XClock)"), std::string::npos) << r->message;
 }
 
+// launch-notify: the XDG startup id goes with the launch to the instance (startup_notify.hpp).
+TEST(LauncherServer, ALaunchCarriesItsStartupId) {
+  Served s;
+  ASSERT_TRUE(s.server);
+  auto r = launcher_request(s.path(), {"launch-notify", "menu-42_TIME123", "xclock", "-digital"});
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->ok) << r->message;
+  auto plain = launcher_request(s.path(), {"launch", "xclock"});
+  ASSERT_TRUE(plain && plain->ok);
+  ASSERT_EQ(s.instance.launched.size(), 2u);
+  EXPECT_EQ(s.instance.launched[0].second, (std::vector<std::string>{"-digital"}));
+  EXPECT_EQ(s.instance.startup_ids, (std::vector<std::string>{"menu-42_TIME123", ""}));
+  auto no_app = launcher_request(s.path(), {"launch-notify", "menu-43_TIME0"});
+  ASSERT_TRUE(no_app);
+  EXPECT_EQ(no_app->code, "malformed");
+  auto bad_id = launcher_request(s.path(), {"launch-notify", "a\nb", "xclock"});
+  ASSERT_TRUE(bad_id);
+  EXPECT_EQ(bad_id->code, "malformed");
+  EXPECT_EQ(s.instance.launched.size(), 2u);
+}
+
 TEST(LauncherServer, MalformedRequestsGetErrorReplies) {
   Served s;
   ASSERT_TRUE(s.server);
