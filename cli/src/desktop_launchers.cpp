@@ -84,7 +84,9 @@ std::string desktop_entry_text(const catalog::AppEntry& app, const LauncherInsta
   text += "TryExec=" + escape_desktop_value(options.vitrine_binary.string()) + "\n";
   if (!icon_path.empty()) text += "Icon=" + escape_desktop_value(icon_path.string()) + "\n";
   text += "Terminal=false\n";
-  text += "StartupNotify=false\n";
+  // The menu's startup notification reaches `vitrine launch` as DESKTOP_STARTUP_ID, and the
+  // instance ends it when the application's window comes (startup_notify.hpp).
+  text += "StartupNotify=true\n";
   text += "Categories=Utility;\n";
   text += std::string(kInstanceKey) + options.instance + "\n";
   text += "X-Vitrine-App=" + escape_desktop_value(one_line(app.id)) + "\n";

@@ -109,6 +109,8 @@ TEST(DesktopLaunchers, IconsAreReencodedFromPixelsAndBadOnesAreLeftOut) {
   EXPECT_EQ(decoded->pixels, image.pixels);
   const auto odd = home.path() / "applications" / ("vitrine-test-" + launcher_file_id(apps[1].id) + ".desktop");
   EXPECT_EQ(read(odd).find("Icon="), std::string::npos);
+  // The menu's startup notification goes to `vitrine launch` (DESKTOP_STARTUP_ID).
+  EXPECT_NE(read(odd).find("\nStartupNotify=true\n"), std::string::npos) << read(odd);
 }
 
 // Distinct guest ids never share a launcher file (one would silently replace the other), and an
