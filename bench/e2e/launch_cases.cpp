@@ -44,24 +44,28 @@ constexpr const char* kTitle = "vitrine-launch-bench";  // pkill -f finds the la
 
 std::vector<std::string> xlogo_args() { return {"-title", kTitle, "-geometry", "120x90+40+40"}; }
 
-std::string guest_logs() {
-  return (std::filesystem::temp_directory_path() / ("vitrine-bench-launch-" + std::to_string(::getpid()))).string();
+// The guest (Xvfb, appserver, relay on the demo's bus), or nullptr with the benchmark skipped.
+std::unique_ptr<vitrine::bench::SurfaceGuest> start_guest(benchmark::State& state) {
+  if (::access(kProgram, X_OK) != 0) {
+    state.SkipWithError("xlogo is not installed (x11-apps)");
+    return nullptr;
+  }
+  const auto logs = std::filesystem::temp_directory_path() / ("vitrine-bench-launch-" + std::to_string(::getpid()));
+  auto guest = vitrine::bench::SurfaceGuest::start(logs);
+  if (!guest) {
+    state.SkipWithError(guest.error().c_str());
+    return nullptr;
+  }
+  return std::move(*guest);
 }
 
 void BM_ExecToWindowBus(benchmark::State& state) {
-  if (::access(kProgram, X_OK) != 0) {
-    state.SkipWithError("xlogo is not installed (x11-apps)");
-    return;
-  }
-  auto guest = vitrine::bench::SurfaceGuest::start(guest_logs());
-  if (!guest) {
-    state.SkipWithError(guest.error().c_str());
-    return;
-  }
-  auto& bus = (*guest)->bus();
+  auto guest = start_guest(state);
+  if (!guest) return;
+  auto& bus = guest->bus();
   // No stamp window here: the probe watches a window that never exists.
   auto host = vitrine::bench::SurfaceHost::start(bus.bus(), bus.wake_guest().fd(), bus.wake_host().fd(),
-                                                 (*guest)->rdp_target(), vitrine::bench::StampSpot{});
+                                                 guest->rdp_target(), vitrine::bench::StampSpot{});
   if (!host) {
     state.SkipWithError(host.error().c_str());
     return;
@@ -92,16 +96,9 @@ void BM_ExecToWindowBus(benchmark::State& state) {
 
 // The time xlogo takes from exec to a mapped window on the guest's X server, no Vitrine in it.
 void BM_StartToMapLocal(benchmark::State& state) {
-  if (::access(kProgram, X_OK) != 0) {
-    state.SkipWithError("xlogo is not installed (x11-apps)");
-    return;
-  }
-  auto guest = vitrine::bench::SurfaceGuest::start(guest_logs());
-  if (!guest) {
-    state.SkipWithError(guest.error().c_str());
-    return;
-  }
-  Display* dpy = XOpenDisplay((*guest)->display().c_str());
+  auto guest = start_guest(state);
+  if (!guest) return;
+  Display* dpy = XOpenDisplay(guest->display().c_str());
   if (dpy == nullptr) {
     state.SkipWithError("cannot open the guest's X display");
     return;
@@ -123,7 +120,7 @@ void BM_StartToMapLocal(benchmark::State& state) {
   std::vector<std::string> argv{kProgram};
   for (const auto& a : xlogo_args()) argv.push_back(a);
   ChildOptions options;
-  options.env["DISPLAY"] = (*guest)->display();
+  options.env["DISPLAY"] = guest->display();
   std::vector<double> us;
   for (auto _ : state) {
     const auto start = Clock::now();
