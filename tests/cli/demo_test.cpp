@@ -472,10 +472,18 @@ TEST_F(Demo, LaunchStartsAnInstanceThatIsNotRunning) {
   EXPECT_EQ(recorded.find("--duration"), std::string::npos) << "an on-demand start runs until stopped";
 
   auto launched = cli({"launch", "xeyes"}, "launch-cold");
-  ASSERT_EQ(launched.first, 0) << launched.second;
   std::smatch pid;
   ASSERT_TRUE(std::regex_search(launched.second, pid, std::regex("starting instance 'auto' \\(pid ([0-9]+)"))) << launched.second;
   const pid_t instance = static_cast<pid_t>(std::stol(pid[1].str()));
+  // Detached from this test: it must not outlive a failure below.
+  struct StopAtExit {
+    pid_t pid;
+    ~StopAtExit() {  // only while it is still our instance (a pid can be reused once it ended)
+      if (read_file("/proc/" + std::to_string(pid) + "/cmdline").find("vitrine") != std::string::npos)
+        (void)::kill(pid, SIGINT);
+    }
+  } stop_at_exit{instance};
+  ASSERT_EQ(launched.first, 0) << launched.second;
   auto stats = cli({"stats"}, "stats-cold");
   EXPECT_EQ(stats.first, 0) << stats.second;
   EXPECT_TRUE(std::regex_search(stats.second, std::regex("launches +1"))) << stats.second;
