@@ -10,7 +10,9 @@
 #include <atomic>
 #include <cstdio>
 #include <string>
+#include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "vitrine/base/log.hpp"
 #include "x11_monitors.hpp"
@@ -45,6 +47,61 @@ bool wheel_of(unsigned button, std::int32_t& dx, std::int32_t& dy) {
     case 7: dx = 1; return true;
     default: return false;
   }
+}
+
+// Whether the root's _NET_SUPPORTED (EWMH: the hints the window manager implements) lists `hint`.
+bool supports(Display* d, Atom net_supported, Atom hint) {
+  Atom type = 0;
+  int format = 0;
+  unsigned long n = 0, after = 0;
+  unsigned char* data = nullptr;
+  bool found = false;
+  if (XGetWindowProperty(d, DefaultRootWindow(d), net_supported, 0, 4096, False, XA_ATOM, &type, &format, &n, &after,
+                         &data) == Success && data != nullptr) {
+    const auto* atoms = reinterpret_cast<const Atom*>(data);  // format 32: C longs in Xlib
+    found = format == 32 && std::find(atoms, atoms + n, hint) != atoms + n;
+    XFree(data);
+  }
+  return found;
+}
+
+// The host's stacking order, bottom to top: the scene's order, except that every window sits
+// directly above the window it is transient for, with its own transients above it. Window
+// managers keep a transient above its owner (ICCCM WM_TRANSIENT_FOR, EWMH "stacking order"):
+// a request for an owner above its dialog is ignored (openbox) or undone by dropping the owner
+// below everything else (metacity), and without a window manager the guest's dialog would end
+// up behind the window it blocks. `owner[i]` is the index in `order` of window i's owner, or
+// order.size() for none. O(n) for n windows.
+std::vector<::Window> owners_below_owned(const std::vector<::Window>& order, const std::vector<std::size_t>& owner) {
+  const std::size_t n = order.size();
+  std::vector<std::vector<std::size_t>> owned(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (owner[i] < n) owned[owner[i]].push_back(i);
+  }
+  std::vector<::Window> out;
+  out.reserve(n);
+  std::vector<bool> placed(n, false);
+  std::vector<std::size_t> todo;
+  auto place_tree = [&](std::size_t root) {
+    todo.assign(1, root);
+    while (!todo.empty()) {
+      const std::size_t i = todo.back();
+      todo.pop_back();
+      if (placed[i]) continue;
+      placed[i] = true;
+      out.push_back(order[i]);
+      // Reversed onto the stack so that owned windows keep their relative (scene) order.
+      for (auto it = owned[i].rbegin(); it != owned[i].rend(); ++it) todo.push_back(*it);
+    }
+  };
+  for (std::size_t i = 0; i < n; ++i) {
+    if (owner[i] >= n) place_tree(i);
+  }
+  // Owner cycles (the scene refuses them) have no unowned root: keep the scene's order.
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!placed[i]) place_tree(i);
+  }
+  return out;
 }
 
 }  // namespace
@@ -85,6 +142,7 @@ Result<std::unique_ptr<X11Backend>> X11Backend::create(const X11Config& config) 
     XSync(d, False);
     // A dead check window answers BadWindow: expected here, not a fault of ours.
     g_x_errors.store(errors_before, std::memory_order_relaxed);
+    x.has_net_restack = x.has_wm && supports(d, x.atoms->net_supported, x.atoms->net_restack_window);
   }
   int shape_event = 0, shape_error = 0;
   x.has_shape = XShapeQueryExtension(d, &shape_event, &shape_error) != 0;
@@ -184,14 +242,45 @@ Result<void> X11Backend::update_window(const Window& window, ChangeMask changes)
 }
 
 void X11Backend::restack(std::span<const WindowId> bottom_to_top) {
-  std::vector<::Window> top_first;
-  top_first.reserve(bottom_to_top.size());
-  for (auto it = bottom_to_top.rbegin(); it != bottom_to_top.rend(); ++it) {
-    if (X11Window* w = find(*it)) top_first.push_back(w->xid());
+  std::vector<const X11Window*> shown;
+  shown.reserve(bottom_to_top.size());
+  for (WindowId id : bottom_to_top) {
+    if (const X11Window* w = find(id)) shown.push_back(w);
   }
-  if (top_first.size() < 2) return;
+  if (shown.size() < 2) return;
+  std::vector<::Window> bottom_first;
+  std::unordered_map<::Window, std::size_t> index;
+  for (const X11Window* w : shown) {
+    index[w->xid()] = bottom_first.size();
+    bottom_first.push_back(w->xid());
+  }
+  std::vector<std::size_t> owner(shown.size(), shown.size());
+  for (std::size_t i = 0; i < shown.size(); ++i) {
+    if (auto it = index.find(shown[i]->owner()); it != index.end()) owner[i] = it->second;
+  }
+  const std::vector<::Window> order = owners_below_owned(bottom_first, owner);
+  std::vector<::Window> top_first(order.rbegin(), order.rend());  // XRestackWindows takes it non-const
   if (!x_->has_wm) {
     XRestackWindows(x_->display, top_first.data(), static_cast<int>(top_first.size()));
+  } else if (x_->has_net_restack) {
+    // EWMH _NET_RESTACK_WINDOW. Preferred to the ICCCM request below because metacity ignores
+    // the sibling of a (synthetic) ConfigureRequest: it only raises or lowers the window to the
+    // top or bottom of the whole stack. Each window goes above the one below it, from the
+    // bottom up, so that no request puts a transient below its owner: metacity answers that by
+    // lifting the transient back and the rest of the order never changes. Source 2 ("pager"):
+    // the order is the guest's, which the user set there.
+    for (std::size_t i = 1; i < order.size(); ++i) {
+      XEvent e{};
+      e.xclient.type = ClientMessage;
+      e.xclient.window = order[i];
+      e.xclient.message_type = x_->atoms->net_restack_window;
+      e.xclient.format = 32;
+      e.xclient.data.l[0] = 2;
+      e.xclient.data.l[1] = static_cast<long>(order[i - 1]);
+      e.xclient.data.l[2] = Above;
+      XSendEvent(x_->display, DefaultRootWindow(x_->display), False,
+                 SubstructureRedirectMask | SubstructureNotifyMask, &e);
+    }
   } else {
     // A reparenting window manager put each window in its own frame: they are no longer
     // siblings, and XRestackWindows fails with BadMatch. XReconfigureWMWindow (ICCCM 4.1.5)

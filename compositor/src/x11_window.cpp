@@ -128,8 +128,9 @@ void X11Window::apply(const Window& window, ChangeMask changes, const X11Window*
 void X11Window::set_override_redirect(const Window& window) {
   // Override-redirect can change only while unmapped; XWithdrawWindow also tells a window
   // manager that it no longer manages the window (ICCCM 4.1.4).
-  if (mapped_) XWithdrawWindow(x_.display, xid_, DefaultScreen(x_.display));
+  if (!withdrawn_) XWithdrawWindow(x_.display, xid_, DefaultScreen(x_.display));
   mapped_ = false;
+  withdrawn_ = true;
   override_redirect_ = window.host.override_redirect;
   XSetWindowAttributes a{};
   a.override_redirect = override_redirect_ ? True : False;
@@ -157,7 +158,7 @@ void X11Window::set_urgent(bool urgent) {
   hints.flags = urgent ? (hints.flags | XUrgencyHint) : (hints.flags & ~XUrgencyHint);
   XSetWMHints(x_.display, xid_, &hints);
   const X11Atoms& a = *x_.atoms;
-  if (x_.has_wm && mapped_) {
+  if (x_.has_wm && !withdrawn_) {  // managed (normal or iconic): ask, as in set_net_wm_state
     XEvent e{};
     e.xclient.type = ClientMessage;
     e.xclient.window = xid_;
@@ -230,6 +231,7 @@ void X11Window::set_icon(const Icon& icon) {
 }
 
 void X11Window::set_owner(const X11Window* owner) {
+  owner_ = owner == nullptr ? 0 : owner->xid_;
   if (owner == nullptr) {
     XDeleteProperty(x_.display, xid_, XA_WM_TRANSIENT_FOR);
   } else {
@@ -281,8 +283,12 @@ void X11Window::set_net_wm_state(const Window& window) {
   const X11Atoms& a = *x_.atoms;
   const WindowState s = window.desc.state;
   const bool skip = !in_taskbar(window);
-  if (!x_.has_wm || !mapped_) {
-    // EWMH: before mapping (and with nobody to ask) the client sets the property itself.
+  if (!x_.has_wm || withdrawn_) {
+    // EWMH: while withdrawn (and with nobody to ask) the client sets the property itself; a
+    // managed window, iconic too, asks. Not `mapped_`: it follows Map/UnmapNotify, which may
+    // still be on its way (an UnmapNotify of the last iconify read after the restore's map),
+    // and a property written then is never seen by the manager (the state shows maximized,
+    // the window is not).
     std::vector<Atom> atoms;
     if (s == WindowState::kMinimized) atoms.push_back(a.net_wm_state_hidden);
     if (s == WindowState::kMaximized) {
@@ -321,15 +327,30 @@ void X11Window::set_net_wm_state(const Window& window) {
 bool X11Window::is_foreign_state(WindowState seen) {
   if (seen == applied_state_) {
     requested_states_.clear();
+    reported_state_.reset();  // back where the guest is: the next change is news again
     return false;
   }
-  return std::find(requested_states_.begin(), requested_states_.end(), seen) == requested_states_.end();
+  if (std::find(requested_states_.begin(), requested_states_.end(), seen) != requested_states_.end()) return false;
+  // Each property the window manager changes (WM_STATE, _NET_WM_STATE, often several times for
+  // one change) reads the same state again: report it once.
+  if (reported_state_ == seen) return false;
+  reported_state_ = seen;
+  return true;
 }
 
 void X11Window::set_state(const Window& window) {
-  // Until the properties show the new state, readings of the old one are ours too.
-  if (requested_states_.empty()) requested_states_.push_back(applied_state_);
-  if (requested_states_.back() != window.desc.state) {
+  // Until the properties show the new state, readings of the old one are ours too. Unless the
+  // guest agrees to the state the window manager reported (a taskbar asked): the properties
+  // show it already, nothing of ours is under way, and remembering the old state as "ours"
+  // would hide the window manager's next change back to it (the taskbar's restore after its
+  // minimize). Not "the properties show it" alone: readings lag behind our own requests.
+  if (reported_state_ == window.desc.state) {
+    requested_states_.clear();
+  } else if (requested_states_.empty()) {
+    requested_states_.push_back(applied_state_);
+  }
+  reported_state_.reset();
+  if (!requested_states_.empty() && requested_states_.back() != window.desc.state) {
     requested_states_.push_back(window.desc.state);
     if (requested_states_.size() > kMaxRequested) requested_states_.pop_front();
   }
@@ -337,26 +358,32 @@ void X11Window::set_state(const Window& window) {
   const int screen = DefaultScreen(d);
   const WindowState s = window.desc.state;
   if (!window.desc.visible) {
-    if (mapped_) XWithdrawWindow(d, xid_, screen);
+    if (!withdrawn_) XWithdrawWindow(d, xid_, screen);  // also an iconic one (ICCCM 4.1.4)
     mapped_ = false;
+    withdrawn_ = true;
     applied_state_ = s;
     set_net_wm_state(window);
     return;
   }
   if (s == WindowState::kMinimized) {
     if (x_.has_wm) {
-      if (mapped_) {
-        XIconifyWindow(d, xid_, screen);
-      } else {
+      if (withdrawn_) {
         set_hints(IconicState);
         set_net_wm_state(window);
         XMapWindow(d, xid_);
         mapped_ = true;
+        withdrawn_ = false;
+      } else {
+        // Managed: WM_CHANGE_STATE (ICCCM 4.1.4), a no-op when the window manager iconified it
+        // already (a taskbar asked and the guest agreed). Never XMapWindow here: on an iconic
+        // window that is a MapRequest, which de-iconifies it.
+        XIconifyWindow(d, xid_, screen);
       }
     } else {
       // No window manager to iconify to: hide it and say so in _NET_WM_STATE.
       if (mapped_) XUnmapWindow(d, xid_);
       mapped_ = false;
+      withdrawn_ = true;
       set_net_wm_state(window);
     }
     applied_state_ = s;
@@ -364,12 +391,12 @@ void X11Window::set_state(const Window& window) {
   }
   const bool was_minimized = applied_state_ == WindowState::kMinimized;
   applied_state_ = s;
-  if (!mapped_ || was_minimized) {
+  if (withdrawn_ || !mapped_ || was_minimized) {
     set_hints(NormalState);
-    mapped_ = false;  // EWMH: set the property directly before (re)mapping
-    set_net_wm_state(window);
+    set_net_wm_state(window);  // the property while withdrawn, else messages (EWMH)
     XMapWindow(d, xid_);  // maps a withdrawn window; de-iconifies an iconic one (ICCCM 4.1.4)
     mapped_ = true;
+    withdrawn_ = false;
     return;
   }
   set_net_wm_state(window);

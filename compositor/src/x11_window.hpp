@@ -6,6 +6,7 @@
 
 #include <deque>
 #include <memory>
+#include <optional>
 
 #include "egl_context.hpp"
 #include "vitrine/compositor/window.hpp"
@@ -21,6 +22,7 @@ struct X11Shared {
   int depth = 0;
   Colormap colormap = 0;
   bool has_wm = false;
+  bool has_net_restack = false;  // the window manager lists _NET_RESTACK_WINDOW in _NET_SUPPORTED
   bool has_shape = false;
   XErrorHandler previous_handler = nullptr;
   ~X11Shared();
@@ -39,6 +41,8 @@ class X11Window {
 
   [[nodiscard]] ::Window xid() const { return xid_; }
   [[nodiscard]] bool mapped() const { return mapped_; }
+  // The X window this one is transient for (WM_TRANSIENT_FOR), 0 if none.
+  [[nodiscard]] ::Window owner() const { return owner_; }
   void set_mapped(bool mapped) { mapped_ = mapped; }
   // A ConfigureNotify matching a rectangle we asked for is our own echo, not a WM request.
   bool consume_requested(const HostRect& rect);
@@ -76,9 +80,12 @@ class X11Window {
   X11Shared& x_;
   ::Window xid_ = 0;
   EGLSurface surface_ = EGL_NO_SURFACE;
-  bool mapped_ = false;
+  bool mapped_ = false;     // X map state (MapNotify / UnmapNotify): false while iconic too
+  ::Window owner_ = 0;
+  bool withdrawn_ = true;   // ICCCM withdrawn: never mapped by us, or withdrawn since
   EGLint swap_interval_ = -1;  // what eglSwapInterval last set on this surface
   WindowState applied_state_ = WindowState::kNormal;
+  std::optional<WindowState> reported_state_;  // last is_foreign_state() true, until set_state()
   bool override_redirect_ = false;
   bool urgent_ = false;
   bool input_hint_ = true;
