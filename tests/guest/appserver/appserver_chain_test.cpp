@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -163,6 +164,8 @@ class AppServerChain : public ::testing::Test {
   }
 
   // An RdpClient through the bus chain to the appserver.
+  HostObserver& new_observer() { return observers_.emplace_back(); }
+
   host::RdpClient* connect_through_bus(const std::string& program, HostObserver& observer) {
     if (!chain_) {
       chain_ = std::make_unique<BusChain>();
@@ -269,6 +272,10 @@ class AppServerChain : public ::testing::Test {
   std::unique_ptr<AppServer> server_;
   std::unique_ptr<BusChain> chain_;
   std::vector<std::unique_ptr<host::ConnectionBridge>> bridges_;
+  // The clients' display sinks: a client's session thread calls into its observer until the
+  // client is stopped in TearDown, so observers live as long as the fixture (a test-local one
+  // was used after its scope ended: a rare SIGSEGV under load).
+  std::deque<HostObserver> observers_;
   std::vector<std::unique_ptr<host::RdpClient>> clients_;
 };
 
@@ -278,7 +285,7 @@ TEST_F(AppServerChain, ClientWithoutExecuteIsServedEveryCurrentWindow) {
   const TopLevel logo = wait_guest_window("XLogo");
   const TopLevel clock = wait_guest_window("XClock");
   start_server();
-  HostObserver observer;
+  HostObserver& observer = new_observer();
   host::RdpClient* client = connect_direct("", observer);  // RAIL handshake, no Client Execute
   ASSERT_NE(client, nullptr);
   EXPECT_TRUE(host_shows(observer, logo, "Vitrine logo")) << log();
@@ -315,7 +322,7 @@ TEST_F(AppServerChain, WindowsPixelsAndTypingThroughTheBus) {
   start_app({"xclock", "-title", "Vitrine clock", "-geometry", "150x150+600+60"});
   const TopLevel clock = wait_guest_window("XClock");
   start_server();
-  HostObserver observer;
+  HostObserver& observer = new_observer();
   host::RdpClient* client = connect_through_bus("||xterm", observer);  // the handshake starts xterm
   ASSERT_NE(client, nullptr);
   const TopLevel term = wait_guest_window("XTerm");
@@ -338,7 +345,7 @@ TEST_F(AppServerChain, AfterTheAppserverRestartsTheHostReconnectsWithoutExecute)
   const TopLevel logo = wait_guest_window("XLogo");
   start_server();
   {
-    HostObserver first;
+    HostObserver& first = new_observer();
     ASSERT_NE(connect_through_bus("||xterm", first), nullptr);
     const TopLevel term = wait_guest_window("XTerm");
     ASSERT_TRUE(host_shows(first, term, "VitrineTerm")) << log();
@@ -350,7 +357,7 @@ TEST_F(AppServerChain, AfterTheAppserverRestartsTheHostReconnectsWithoutExecute)
   start_server();
   // What RemoteSession does: a new connection through the bus, and no Client Execute, since
   // re-running the program would open a second xterm.
-  HostObserver second;
+  HostObserver& second = new_observer();
   ASSERT_NE(connect_through_bus("", second), nullptr);
   EXPECT_TRUE(host_shows(second, logo, "Vitrine logo")) << log();
   EXPECT_TRUE(host_shows(second, term, "VitrineTerm")) << log();

@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <thread>
@@ -188,6 +189,9 @@ class AppServerUnixSocket : public ::testing::Test {
   std::vector<ChildProcess> servers_;
   std::unique_ptr<vitrine::testing::RelayLoop> relay_;
   std::vector<std::unique_ptr<host::ConnectionBridge>> bridges_;
+  // Display sinks live as long as the fixture: a client's session thread calls into its
+  // observer until TearDown stops the client.
+  std::deque<HostObserver> observers_;
   std::vector<std::unique_ptr<host::RdpClient>> clients_;
 };
 
@@ -208,7 +212,7 @@ TEST_F(AppServerUnixSocket, WindowsAndPixelsArriveOnTheSocket) {
 
   const int fd = connect_unix(socket_);
   ASSERT_GE(fd, 0) << std::strerror(errno);
-  HostObserver observer;
+  HostObserver& observer = observers_.emplace_back();
   host::RdpClient* client = finish_connect(fd, observer);
   ASSERT_NE(client, nullptr);
   EXPECT_FALSE(client->bulk_compression()) << "a Unix socket is local: no bulk compression asked";
@@ -238,7 +242,7 @@ TEST_F(AppServerUnixSocket, TheRelayReachesItThroughAUnixTarget) {
   auto bridge = host::ConnectionBridge::start(std::move(*conn), ringbus::UniqueFd(fds[1]));
   ASSERT_TRUE(bridge) << host::to_string(bridge.error());
   bridges_.push_back(std::move(*bridge));
-  HostObserver observer;
+  HostObserver& observer = observers_.emplace_back();
   host::RdpClient* client = finish_connect(fds[0], observer);
   ASSERT_NE(client, nullptr);
   EXPECT_FALSE(client->bulk_compression()) << "over the bus";
