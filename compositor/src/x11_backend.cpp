@@ -81,17 +81,17 @@ std::vector<::Window> owners_below_owned(const std::vector<::Window>& order, con
   std::vector<::Window> out;
   out.reserve(n);
   std::vector<bool> placed(n, false);
-  std::vector<std::size_t> todo;
+  std::vector<std::size_t> pending;
   auto place_tree = [&](std::size_t root) {
-    todo.assign(1, root);
-    while (!todo.empty()) {
-      const std::size_t i = todo.back();
-      todo.pop_back();
+    pending.assign(1, root);
+    while (!pending.empty()) {
+      const std::size_t i = pending.back();
+      pending.pop_back();
       if (placed[i]) continue;
       placed[i] = true;
       out.push_back(order[i]);
       // Reversed onto the stack so that owned windows keep their relative (scene) order.
-      for (auto it = owned[i].rbegin(); it != owned[i].rend(); ++it) todo.push_back(*it);
+      for (auto it = owned[i].rbegin(); it != owned[i].rend(); ++it) pending.push_back(*it);
     }
   };
   for (std::size_t i = 0; i < n; ++i) {

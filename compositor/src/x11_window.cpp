@@ -159,16 +159,7 @@ void X11Window::set_urgent(bool urgent) {
   XSetWMHints(x_.display, xid_, &hints);
   const X11Atoms& a = *x_.atoms;
   if (x_.has_wm && !withdrawn_) {  // managed (normal or iconic): ask, as in set_net_wm_state
-    XEvent e{};
-    e.xclient.type = ClientMessage;
-    e.xclient.window = xid_;
-    e.xclient.message_type = a.net_wm_state;
-    e.xclient.format = 32;
-    e.xclient.data.l[0] = urgent ? kNetWmStateAdd : kNetWmStateRemove;
-    e.xclient.data.l[1] = static_cast<long>(a.net_wm_state_demands_attention);
-    e.xclient.data.l[3] = 1;
-    XSendEvent(x_.display, DefaultRootWindow(x_.display), False, SubstructureRedirectMask | SubstructureNotifyMask,
-               &e);
+    ask_net_wm_state(urgent, a.net_wm_state_demands_attention, 0);
     return;
   }
   // Nobody to ask: the property itself (the list the rest of set_net_wm_state writes, plus it).
@@ -306,22 +297,22 @@ void X11Window::set_net_wm_state(const Window& window) {
     return;
   }
   // EWMH "_NET_WM_STATE": a mapped window asks the window manager with client messages.
-  auto request = [&](bool add, Atom first, Atom second) {
-    XEvent e{};
-    e.xclient.type = ClientMessage;
-    e.xclient.window = xid_;
-    e.xclient.message_type = a.net_wm_state;
-    e.xclient.format = 32;
-    e.xclient.data.l[0] = add ? kNetWmStateAdd : kNetWmStateRemove;
-    e.xclient.data.l[1] = static_cast<long>(first);
-    e.xclient.data.l[2] = static_cast<long>(second);
-    e.xclient.data.l[3] = 1;  // source: a normal application
-    XSendEvent(x_.display, DefaultRootWindow(x_.display), False,
-               SubstructureRedirectMask | SubstructureNotifyMask, &e);
-  };
-  request(s == WindowState::kMaximized, a.net_wm_state_max_vert, a.net_wm_state_max_horz);
-  request(s == WindowState::kFullscreen, a.net_wm_state_fullscreen, 0);
-  request(skip, a.net_wm_state_skip_taskbar, a.net_wm_state_skip_pager);
+  ask_net_wm_state(s == WindowState::kMaximized, a.net_wm_state_max_vert, a.net_wm_state_max_horz);
+  ask_net_wm_state(s == WindowState::kFullscreen, a.net_wm_state_fullscreen, 0);
+  ask_net_wm_state(skip, a.net_wm_state_skip_taskbar, a.net_wm_state_skip_pager);
+}
+
+void X11Window::ask_net_wm_state(bool add, Atom first, Atom second) {
+  XEvent e{};
+  e.xclient.type = ClientMessage;
+  e.xclient.window = xid_;
+  e.xclient.message_type = x_.atoms->net_wm_state;
+  e.xclient.format = 32;
+  e.xclient.data.l[0] = add ? kNetWmStateAdd : kNetWmStateRemove;
+  e.xclient.data.l[1] = static_cast<long>(first);
+  e.xclient.data.l[2] = static_cast<long>(second);
+  e.xclient.data.l[3] = 1;  // source: a normal application
+  XSendEvent(x_.display, DefaultRootWindow(x_.display), False, SubstructureRedirectMask | SubstructureNotifyMask, &e);
 }
 
 bool X11Window::is_foreign_state(WindowState seen) {

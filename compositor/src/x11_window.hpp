@@ -71,6 +71,8 @@ class X11Window {
   void set_shape(const Window& window);
   void set_state(const Window& window);
   void set_net_wm_state(const Window& window);
+  // One EWMH _NET_WM_STATE request to the window manager (add or remove one or two states).
+  void ask_net_wm_state(bool add, Atom first, Atom second);
   void set_type(const Window& window);
   void set_override_redirect(const Window& window);
   void set_hints(int initial_state);

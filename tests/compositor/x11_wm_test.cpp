@@ -422,10 +422,10 @@ TEST_P(X11WithWindowManager, ADestroyedWindowLeavesNoXWindow) {
   // Every window on the screen whose WM_CLASS class is `klass` (server grabbed: see x_stacking).
   auto with_class = [&](const char* klass) {
     XGrabServer(peer_);
-    std::vector<::Window> found, todo{DefaultRootWindow(peer_)};
-    while (!todo.empty()) {
-      const ::Window w = todo.back();
-      todo.pop_back();
+    std::vector<::Window> found, pending{DefaultRootWindow(peer_)};
+    while (!pending.empty()) {
+      const ::Window w = pending.back();
+      pending.pop_back();
       XClassHint hint{};
       if (XGetClassHint(peer_, w, &hint) != 0) {
         if (hint.res_class != nullptr && std::string(hint.res_class) == klass) found.push_back(w);
@@ -435,7 +435,7 @@ TEST_P(X11WithWindowManager, ADestroyedWindowLeavesNoXWindow) {
       ::Window r = 0, parent = 0, *children = nullptr;
       unsigned n = 0;
       if (XQueryTree(peer_, w, &r, &parent, &children, &n) != 0 && children != nullptr) {
-        todo.insert(todo.end(), children, children + n);
+        pending.insert(pending.end(), children, children + n);
         XFree(children);
       }
     }
