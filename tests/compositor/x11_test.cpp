@@ -12,6 +12,7 @@
 
 #include "headless_fixture.hpp"
 #include "vitrine/compositor/x11_backend.hpp"
+#include "x11_peer.hpp"
 #include "xvfb_server.hpp"
 
 #include <X11/Xatom.h>
@@ -72,24 +73,11 @@ class X11Compositor : public ::testing::Test {
     if (peer_ != nullptr) XCloseDisplay(peer_);
   }
 
-  void present() {
-    auto r = comp_->present(fb_.view());
-    ASSERT_TRUE(r) << to_string(r.error());
-    comp_->finish();
-    backend_->sync();
-    XSync(peer_, False);
-  }
+  void present() { testing::present_and_sync(*comp_, *backend_, peer_, fb_.view()); }
   ::Window xid(WindowId id) { return backend_->native_window(id); }
   Atom atom(const char* name) { return XInternAtom(peer_, name, False); }
 
-  DesktopRect root_geometry(WindowId id) {
-    XWindowAttributes a{};
-    XGetWindowAttributes(peer_, xid(id), &a);
-    int x = 0, y = 0;
-    ::Window child = 0;
-    XTranslateCoordinates(peer_, xid(id), DefaultRootWindow(peer_), 0, 0, &x, &y, &child);
-    return {x, y, a.width, a.height};
-  }
+  DesktopRect root_geometry(WindowId id) { return testing::root_geometry(peer_, xid(id)); }
 
   std::vector<unsigned long> property(WindowId id, const char* name, Atom type) {
     Atom actual = 0;
